@@ -471,42 +471,52 @@ static int exists_in(const char *dir, const char *name)
     return aecs_file_exists(path);
 }
 
-static int load_chain(const char *dir, const char *name, struct aecs_certs **out)
+/* Records the first content problem; later ones are not interesting. */
+static void problem(struct aecs_collateral *c, enum aecs_collateral_problem what,
+                    const char *name)
+{
+    if (c->problem != AECS_COL_OK)
+        return;
+    c->problem = what;
+    snprintf(c->problem_message, sizeof(c->problem_message), "collateral: %.60s: %.300s", name,
+             aecs_err_last()->message);
+}
+
+/* Reads a chain file; content that does not parse becomes a recorded problem. */
+static int load_chain(struct aecs_collateral *c, const char *dir, const char *name,
+                      enum aecs_collateral_problem what, struct aecs_certs **out)
 {
     uint8_t *data = NULL;
     size_t size = 0;
-    int rc;
 
     GUARD(read_in(dir, name, &data, &size));
-    rc = aecs_certs_parse(data, size, out);
+    if (aecs_certs_parse(data, size, out) != AECS_OK || aecs_certs_order_chain(*out) != AECS_OK)
+        problem(c, what, name);
     free(data);
-    if (rc != AECS_OK)
-        aecs_err_prefix("collateral: %s: ", name);
-    return rc;
+    return AECS_OK;
 }
 
-static int load_crl(const char *dir, const char *name, struct aecs_crl **out)
+static int load_crl(struct aecs_collateral *c, const char *dir, const char *name,
+                    struct aecs_crl **out)
 {
     uint8_t *data = NULL;
     size_t size = 0;
-    int rc;
 
     GUARD(read_in(dir, name, &data, &size));
-    rc = aecs_crl_parse(data, size, out);
+    if (aecs_crl_parse(data, size, out) != AECS_OK)
+        problem(c, AECS_COL_BAD_CRL, name);
     free(data);
-    if (rc != AECS_OK)
-        aecs_err_prefix("collateral: %s: ", name);
-    return rc;
+    return AECS_OK;
 }
 
-/* Loads <stem>.body.json + <stem>.sig.hex, or <stem>.json as a PCS response. */
-static int load_signed(const char *dir, const char *stem, const char *member,
+/* Reads <stem>.body.json + <stem>.sig.hex, or <stem>.json as a PCS response, and the chain. */
+static int load_signed(struct aecs_collateral *c, const char *dir, const char *stem,
+                       const char *member, enum aecs_collateral_problem what,
                        struct aecs_signed_doc *doc)
 {
     char name[128];
     uint8_t *sig = NULL;
     size_t sig_size = 0;
-    int rc = AECS_OK;
 
     snprintf(name, sizeof(name), "%s.body.json", stem);
     if (exists_in(dir, name)) {
@@ -517,25 +527,22 @@ static int load_signed(const char *dir, const char *stem, const char *member,
         while (sig_size > 0 && (sig[sig_size - 1] == '\n' || sig[sig_size - 1] == '\r' ||
                                 sig[sig_size - 1] == ' '))
             sig_size--;
-        rc = aecs_hex_decode_exact((const char *)sig, sig_size, doc->sig, 64);
+        if (aecs_hex_decode_exact((const char *)sig, sig_size, doc->sig, 64) != AECS_OK)
+            problem(c, what, name);
         free(sig);
-        if (rc != AECS_OK)
-            aecs_err_prefix("collateral: %s: ", name);
     } else {
-        snprintf(name, sizeof(name), "%s.json", stem);
         size_t size = 0;
+        snprintf(name, sizeof(name), "%s.json", stem);
         GUARD(read_in(dir, name, &doc->text, &size));
-        rc = aecs_pcs_split(doc->text, size, member, &doc->body, &doc->body_size, doc->sig);
-        if (rc != AECS_OK)
-            aecs_err_prefix("collateral: %s: ", name);
+        if (aecs_pcs_split(doc->text, size, member, &doc->body, &doc->body_size, doc->sig) !=
+            AECS_OK) {
+            problem(c, what, name);
+            doc->body = NULL;
+            doc->body_size = 0;
+        }
     }
-    GUARD(rc);
     snprintf(name, sizeof(name), "%s_issuer_chain.pem", stem);
-    GUARD(load_chain(dir, name, &doc->issuer_chain));
-    rc = aecs_certs_order_chain(doc->issuer_chain);
-    if (rc != AECS_OK)
-        aecs_err_prefix("collateral: %s: ", name);
-    return rc;
+    return load_chain(c, dir, name, AECS_COL_BAD_SIGNING_CHAIN, &doc->issuer_chain);
 }
 
 void aecs_collateral_free(struct aecs_collateral *c)
@@ -562,25 +569,24 @@ int aecs_collateral_load_dir(const char *dir, struct aecs_collateral **out)
 
     *out = NULL;
     ENSURE(c != NULL, AECS_E_NO_MEMORY, "out of memory");
-    GUARD_OUT(load_crl(dir, "root_ca_crl.der", &c->root_ca_crl));
-    GUARD_OUT(load_crl(dir, "pck_crl.der", &c->pck_crl));
-    GUARD_OUT(load_signed(dir, "tcb_info", "tcbInfo", &c->tcb_info_doc));
-    rc = aecs_tcb_info_parse(c->tcb_info_doc.body, c->tcb_info_doc.body_size, &c->tcb_info);
-    if (rc != AECS_OK) {
-        aecs_err_prefix("collateral: ");
-        goto out;
-    }
-    GUARD_OUT(load_signed(dir, "qe_identity", "enclaveIdentity", &c->qe_identity_doc));
-    rc = aecs_qe_identity_parse(c->qe_identity_doc.body, c->qe_identity_doc.body_size,
-                                &c->qe_identity);
-    if (rc != AECS_OK) {
-        aecs_err_prefix("collateral: ");
-        goto out;
-    }
+    GUARD_OUT(load_crl(c, dir, "root_ca_crl.der", &c->root_ca_crl));
+    GUARD_OUT(load_crl(c, dir, "pck_crl.der", &c->pck_crl));
+    GUARD_OUT(load_signed(c, dir, "tcb_info", "tcbInfo", AECS_COL_BAD_TCB_INFO, &c->tcb_info_doc));
+    if (c->tcb_info_doc.body != NULL &&
+        aecs_tcb_info_parse(c->tcb_info_doc.body, c->tcb_info_doc.body_size, &c->tcb_info) !=
+            AECS_OK)
+        problem(c, AECS_COL_BAD_TCB_INFO, "tcb_info");
+    GUARD_OUT(load_signed(c, dir, "qe_identity", "enclaveIdentity", AECS_COL_BAD_QE_IDENTITY,
+                          &c->qe_identity_doc));
+    if (c->qe_identity_doc.body != NULL &&
+        aecs_qe_identity_parse(c->qe_identity_doc.body, c->qe_identity_doc.body_size,
+                               &c->qe_identity) != AECS_OK)
+        problem(c, AECS_COL_BAD_QE_IDENTITY, "qe_identity");
     if (exists_in(dir, "pck_chain.pem"))
-        GUARD_OUT(load_chain(dir, "pck_chain.pem", &c->pck_chain));
+        GUARD_OUT(load_chain(c, dir, "pck_chain.pem", AECS_COL_BAD_PCK_CHAIN, &c->pck_chain));
     if (exists_in(dir, "pck_crl_issuer_chain.pem"))
-        GUARD_OUT(load_chain(dir, "pck_crl_issuer_chain.pem", &c->pck_crl_chain));
+        GUARD_OUT(load_chain(c, dir, "pck_crl_issuer_chain.pem", AECS_COL_BAD_PCK_CHAIN,
+                             &c->pck_crl_chain));
     *out = c;
     c = NULL;
 out:

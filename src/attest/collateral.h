@@ -131,8 +131,22 @@ struct aecs_signed_doc {
     struct aecs_certs *issuer_chain; /* leaf-first: signing cert, then root */
 };
 
+/* What was wrong with collateral whose files were read but do not parse. */
+enum aecs_collateral_problem {
+    AECS_COL_OK = 0,
+    AECS_COL_BAD_CRL,
+    AECS_COL_BAD_TCB_INFO,
+    AECS_COL_BAD_QE_IDENTITY,
+    AECS_COL_BAD_SIGNING_CHAIN,
+    AECS_COL_BAD_PCK_CHAIN,
+};
+
 /* Everything `quote verify` needs besides the quote and the trusted root. */
 struct aecs_collateral {
+    /* set when a file was read but its content does not parse; parsed members may be NULL */
+    enum aecs_collateral_problem problem;
+    char problem_message[512];
+
     struct aecs_certs *pck_chain;      /* optional: for quotes without a type 5 chain */
     struct aecs_crl *root_ca_crl;
     struct aecs_crl *pck_crl;
@@ -151,7 +165,10 @@ struct aecs_collateral {
  *   qe_identity.body.json + qe_identity.sig.hex, or qe_identity.json,
  *   qe_identity_issuer_chain.pem,
  *   optional pck_chain.pem and pck_crl_issuer_chain.pem.
- * A missing or malformed file is an error that names it.
+ * A missing or unreadable file is an error that names it. A file that was
+ * read but does not parse is not an error here: it is recorded in `problem`
+ * (the first one found) so that verification reports it as a verdict with
+ * Intel's code, as the QvE does; members after it may be left NULL.
  */
 AECS_MUST_CHECK int aecs_collateral_load_dir(const char *dir, struct aecs_collateral **out);
 void aecs_collateral_free(struct aecs_collateral *c);

@@ -413,6 +413,20 @@ int aecs_dcap_prepare(struct aecs_collateral *col, const struct aecs_cert *trust
     window_from(p, aecs_cert_not_before(p->root), QVL_SGX_PCK_CERT_CHAIN_EXPIRED);
     window_until(p, aecs_cert_not_after(p->root), QVL_SGX_PCK_CERT_CHAIN_EXPIRED);
 
+    if (col->problem != AECS_COL_OK) {
+        static const enum aecs_qvl_status map[] = {
+            [AECS_COL_OK] = QVL_OK,
+            [AECS_COL_BAD_CRL] = QVL_SGX_CRL_UNSUPPORTED_FORMAT,
+            [AECS_COL_BAD_TCB_INFO] = QVL_SGX_TCB_INFO_UNSUPPORTED_FORMAT,
+            [AECS_COL_BAD_QE_IDENTITY] = QVL_SGX_QE_IDENTITY_UNSUPPORTED_FORMAT,
+            [AECS_COL_BAD_SIGNING_CHAIN] = QVL_SGX_TCB_SIGNING_CERT_CHAIN_UNTRUSTED,
+            [AECS_COL_BAD_PCK_CHAIN] = QVL_INVALID_PCK_CERT,
+        };
+        prep_fail(p, map[col->problem], "collateral", "%s", col->problem_message);
+        *out = p;
+        return AECS_OK;
+    }
+
     /* Root CA CRL: issued and signed by the trusted root. */
     int crc = aecs_crl_check_issued_by(col->root_ca_crl, p->root);
     if (crc != AECS_OK) {
@@ -503,14 +517,15 @@ static void fail(struct aecs_dcap_result *r, enum aecs_qvl_status s, const char 
     va_end(ap);
 }
 
-static void add_advisories(struct aecs_advisories *dst, const struct aecs_advisories *src)
+/* Appends src's IDs not yet in dst (platform level first, then QE, then TDX module). */
+static void add_advisories(struct aecs_advisory_list *dst, const struct aecs_advisories *src)
 {
     for (size_t i = 0; i < src->count; i++) {
         int dup = 0;
         for (size_t j = 0; j < dst->count; j++)
             dup |= strcmp(dst->ids[j], src->ids[i]) == 0;
         if (!dup && dst->count < AECS_MAX_ADVISORIES)
-            dst->ids[dst->count++] = src->ids[i];
+            snprintf(dst->ids[dst->count++], AECS_ADVISORY_ID_MAX, "%s", src->ids[i]);
     }
 }
 
@@ -1026,7 +1041,7 @@ void aecs_dcap_verify(struct aecs_dcap_prepared *p, const uint8_t *quote, size_t
     memset(&e, 0, sizeof(e));
     r->status = QVL_OK;
     r->qv_result = QV_UNSPECIFIED;
-    r->tcb_eval_number = info->eval_number;
+    r->tcb_eval_number = info != NULL ? info->eval_number : 0;
 
     if (aecs_quote_parse(quote, size, q) != AECS_OK) {
         fail(r, QVL_UNSUPPORTED_QUOTE_FORMAT, "parse", "%s", aecs_err_last()->message);

@@ -85,6 +85,14 @@ const char *aecs_qv_result_name(uint16_t qv);
 
 enum aecs_dcap_platform { AECS_PLATFORM_UNKNOWN = 0, AECS_PLATFORM_SGX, AECS_PLATFORM_TDX };
 
+#define AECS_ADVISORY_ID_MAX 32
+
+/* Advisory IDs held by value, so a result outlives the collateral it came from. */
+struct aecs_advisory_list {
+    size_t count;
+    char ids[AECS_MAX_ADVISORIES][AECS_ADVISORY_ID_MAX];
+};
+
 struct aecs_dcap_result {
     int verified; /* 1 only when every check passed and the collateral is valid at the time */
     enum aecs_dcap_platform platform;
@@ -93,7 +101,7 @@ struct aecs_dcap_result {
     int has_tcb_status;            /* a TCB status was determined */
     const char *tcb_status;        /* "UpToDate", "OutOfDate", "TDRelaunchAdvised", ... */
     uint16_t qv_result;            /* sgx_ql_qv_result_t as QvE gives it */
-    struct aecs_advisories advisories; /* borrowed from the prepared collateral */
+    struct aecs_advisory_list advisories; /* copied: valid after the collateral is freed */
 
     int collateral_expired;        /* the time is outside the collateral's validity window */
     int64_t valid_from, valid_until;
@@ -136,7 +144,7 @@ void aecs_dcap_prepared_free(struct aecs_dcap_prepared *p);
 
 /*
  * Verifies quote[0..size) at time `at` (seconds since the epoch). Always fills
- * `res`; res->quote borrows from `quote`, res->advisories from `p`.
+ * `res`; res->quote borrows from `quote`, everything else is held by value.
  */
 void aecs_dcap_verify(struct aecs_dcap_prepared *p, const uint8_t *quote, size_t size,
                       int64_t at, struct aecs_dcap_result *res);
