@@ -246,6 +246,7 @@ struct aecs_dcap_prepared {
     enum aecs_qvl_status status;
     const char *stage;
     char message[512];
+    int sim; /* the trusted root is an aecs simulator's */
 
     /* the validity window of the collateral itself (PCK chains add their own) */
     int64_t valid_from;
@@ -409,6 +410,11 @@ int aecs_dcap_prepare(struct aecs_collateral *col, const struct aecs_cert *trust
         intel = NULL;
     } else {
         p->root = aecs_cert_ref((struct aecs_cert *)trusted_root);
+    }
+    {
+        char cn[128];
+        aecs_cert_subject_cn(p->root, cn, sizeof(cn));
+        p->sim = strncmp(cn, AECS_SIM_ROOT_CN_PREFIX, strlen(AECS_SIM_ROOT_CN_PREFIX)) == 0;
     }
     window_from(p, aecs_cert_not_before(p->root), QVL_SGX_PCK_CERT_CHAIN_EXPIRED);
     window_until(p, aecs_cert_not_after(p->root), QVL_SGX_PCK_CERT_CHAIN_EXPIRED);
@@ -1042,6 +1048,7 @@ void aecs_dcap_verify(struct aecs_dcap_prepared *p, const uint8_t *quote, size_t
     r->status = QVL_OK;
     r->qv_result = QV_UNSPECIFIED;
     r->tcb_eval_number = info != NULL ? info->eval_number : 0;
+    r->sim = p->sim;
 
     if (aecs_quote_parse(quote, size, q) != AECS_OK) {
         fail(r, QVL_UNSUPPORTED_QUOTE_FORMAT, "parse", "%s", aecs_err_last()->message);

@@ -127,6 +127,13 @@ struct aecs_dcap_result {
 
 struct aecs_dcap_prepared;
 
+/*
+ * The common name of every aecs simulator root CA starts with this. Quotes that
+ * chain to such a root (which is only ever trusted when given explicitly) are
+ * marked `sim` in their results.
+ */
+#define AECS_SIM_ROOT_CN_PREFIX "aecs simulated"
+
 /* Intel's production SGX Root CA, pinned (DER). */
 extern const uint8_t g_aecs_intel_sgx_root_der[];
 extern const size_t g_aecs_intel_sgx_root_der_size;

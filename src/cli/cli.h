@@ -5,6 +5,8 @@
 #ifndef AECS_CLI_CLI_H
 #define AECS_CLI_CLI_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* Exit codes: 0 success (verified), 1 a negative verdict, 2 usage or unreadable input. */
@@ -24,5 +26,23 @@ void cli_print_table(FILE *out, const char *prog, const struct cli_command *tabl
 void cli_report_error(const char *context);
 
 int cmd_quote(int argc, char **argv);
+int cmd_sim(int argc, char **argv);        /* cmd_sim.c */
+int cmd_collateral(int argc, char **argv); /* cmd_collateral.c */
+int cmd_doctor(int argc, char **argv);     /* cmd_doctor.c */
+
+/* `aecs quote generate` (cmd_generate.c). */
+int quote_generate(int argc, char **argv);
+
+/*
+ * SEV-SNP halves of `aecs quote show|verify` (cmd_snp.c), called once the
+ * input is known to be an SNP report. They print like the DCAP ones and
+ * return the same exit codes.
+ */
+int quote_show_snp(const char *path, const uint8_t *data, size_t size, int json);
+int quote_verify_snp(const char *path, const uint8_t *data, size_t size, const char *collateral,
+                     int64_t at, int json);
+
+/* Prints "<what> is not available yet" and returns EXIT_USAGE (for commands in progress). */
+int cli_not_yet(const char *what);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "attest/collateral.h"
 #include "attest/dcap.h"
+#include "attest/evidence.h"
 #include "attest/quote.h"
 #include "attest/report.h"
 #include "base/codec.h"
@@ -78,6 +79,11 @@ static int quote_show(int argc, char **argv)
     if (aecs_file_read(argv[optind], MAX_QUOTE_FILE, &data, &size) != AECS_OK) {
         cli_report_error(NULL);
         return EXIT_USAGE;
+    }
+    if (aecs_evidence_detect(data, size) == AECS_EVIDENCE_SNP) {
+        int rc = quote_show_snp(argv[optind], data, size, json);
+        free(data);
+        return rc;
     }
     if (aecs_quote_parse(data, size, &q) != AECS_OK) {
         cli_report_error(argv[optind]);
@@ -228,6 +234,15 @@ static int quote_verify(int argc, char **argv)
         cli_report_error(NULL);
         goto out;
     }
+    if (aecs_evidence_detect(data, size) == AECS_EVIDENCE_SNP) {
+        if (root_path != NULL) {
+            fprintf(stderr, "aecs: --trusted-root applies to Intel quotes; SEV-SNP reports chain "
+                            "to AMD's pinned ARKs (or ark.pem in the collateral folder)\n");
+            goto out;
+        }
+        rc = quote_verify_snp(argv[optind], data, size, dir, at, json);
+        goto out;
+    }
     if (root_path != NULL) {
         if (aecs_file_read(root_path, 1u << 16, &root_data, &root_size) != AECS_OK ||
             aecs_cert_parse(root_data, root_size, &root) != AECS_OK) {
@@ -267,8 +282,9 @@ out:
 }
 
 static const struct cli_command k_quote_commands[] = {
-    {"show", quote_show, "parse a quote and print its fields"},
-    {"verify", quote_verify, "verify a quote against collateral"},
+    {"show", quote_show, "parse a quote or report and print its fields"},
+    {"verify", quote_verify, "verify a quote or report against collateral"},
+    {"generate", quote_generate, "produce evidence over 64 bytes of report data"},
     {NULL, NULL, NULL},
 };
 

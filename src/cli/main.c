@@ -15,7 +15,10 @@
 #define AECS_VERSION "0.1.0"
 
 static const struct cli_command k_commands[] = {
-    {"quote", cmd_quote, "show and verify SGX and TDX quotes (DCAP)"},
+    {"quote", cmd_quote, "show, verify and generate attestation evidence (SGX, TDX, SNP)"},
+    {"collateral", cmd_collateral, "fetch and cache Intel collateral from a PCCS or the PCS"},
+    {"sim", cmd_sim, "a simulated TEE for machines without one (test PKI and quotes)"},
+    {"doctor", cmd_doctor, "check this machine's TEE setup and explain what is missing"},
     {NULL, NULL, NULL},
 };
 
@@ -39,6 +42,12 @@ int cli_dispatch(const char *prog, const struct cli_command *table, int argc, ch
     }
     fprintf(stderr, "%s: unknown command '%.60s'. Commands:\n", prog, argv[0]);
     cli_print_table(stderr, prog, table);
+    return EXIT_USAGE;
+}
+
+int cli_not_yet(const char *what)
+{
+    fprintf(stderr, "aecs: %s is not available in this build yet\n", what);
     return EXIT_USAGE;
 }
 
