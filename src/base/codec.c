@@ -111,6 +111,9 @@ int aecs_base64_decode(const char *b64, size_t len, uint8_t *out, size_t out_cap
             w |= (uint32_t)v << (18 - 6 * k);
         }
         size_t n = 3 - (size_t)pad;
+        /* Canonical encodings leave the bits under the padding zero. */
+        ENSURE((pad == 0 || (w & (pad == 1 ? 0xffu : 0xffffu)) == 0), AECS_E_FORMAT,
+               "non-canonical base64 padding at position %zu", i);
         ENSURE(o + n <= out_cap, AECS_E_FORMAT, "base64 data too long (more than %zu bytes)",
                out_cap);
         out[o++] = (uint8_t)(w >> 16);

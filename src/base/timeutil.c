@@ -44,7 +44,9 @@ int aecs_time_parse(const char *text, int64_t *out)
                digits(p + 11, 2, &h) && p[13] == ':' && digits(p + 14, 2, &m) && p[16] == ':' &&
                digits(p + 17, 2, &s),
            AECS_E_FORMAT, "not an RFC 3339 time: '%.40s' (expected YYYY-MM-DDTHH:MM:SSZ)", text);
-    ENSURE(M >= 1 && M <= 12 && D >= 1 && D <= mdays[M - 1] && h <= 23 && m <= 59 && s <= 60,
+    int leap = (Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0;
+    ENSURE(M >= 1 && M <= 12 && D >= 1 && D <= mdays[M - 1] && (M != 2 || D <= 28 + leap) &&
+               h <= 23 && m <= 59 && s <= 60,
            AECS_E_FORMAT, "time out of range: '%.40s'", text);
     p += 19;
     if (*p == '.') {

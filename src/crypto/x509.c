@@ -378,20 +378,22 @@ int aecs_crl_parse(const uint8_t *data, size_t size, struct aecs_crl **out)
 
     *out = NULL;
     ENSURE(size > 0 && size < (1u << 26), AECS_E_FORMAT, "CRL: bad size %zu", size);
-    while (size > 0 && (data[size - 1] == '\n' || data[size - 1] == '\r' || data[size - 1] == ' ' ||
-                        data[size - 1] == '\0'))
-        size--;
-    ENSURE(size > 0, AECS_E_FORMAT, "CRL: empty");
+    /* Text forms may end in white space or a NUL; DER must be taken as it is. */
+    size_t text_size = size;
+    while (text_size > 0 && (data[text_size - 1] == '\n' || data[text_size - 1] == '\r' ||
+                             data[text_size - 1] == ' ' || data[text_size - 1] == '\0'))
+        text_size--;
     if (looks_pem(data, size)) {
         BIO *bio = BIO_new_mem_buf(data, (int)size);
         ENSURE(bio != NULL, AECS_E_NO_MEMORY, "out of memory");
         x = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL);
         BIO_free(bio);
-    } else if (all_hex(data, size)) {
-        uint8_t *der = malloc(size / 2 + 1);
+    } else if (all_hex(data, text_size)) {
+        uint8_t *der = malloc(text_size / 2 + 1);
         size_t der_size = 0;
         ENSURE(der != NULL, AECS_E_NO_MEMORY, "out of memory");
-        if (aecs_hex_decode((const char *)data, size, der, size / 2 + 1, &der_size) != AECS_OK) {
+        if (aecs_hex_decode((const char *)data, text_size, der, text_size / 2 + 1, &der_size) !=
+            AECS_OK) {
             free(der);
             return AECS_ERR(AECS_E_FORMAT, "CRL: bad hex encoding");
         }
@@ -568,10 +570,14 @@ static int parse_tcb(const ASN1_TYPE *v, struct aecs_sgx_ext *out)
         const ASN1_TYPE *val = NULL;
         int64_t x = 0;
         GUARD_OUT(oid_pair(sk_ASN1_TYPE_value(seq, i), "TCB", oid, &pair, &val));
-        const char *tail = strncmp(oid, SGX_OID ".2.", sizeof(SGX_OID ".2.") - 1) == 0
-                               ? oid + sizeof(SGX_OID ".2.") - 1
-                               : NULL;
-        int idx = tail ? atoi(tail) : 0;
+        /* Exactly SGX_OID.2.N with N in 1..18, written without leading zeros. */
+        int idx = 0;
+        for (int k = 1; k <= 18 && idx == 0; k++) {
+            char want[64];
+            snprintf(want, sizeof(want), SGX_OID ".2.%d", k);
+            if (strcmp(oid, want) == 0)
+                idx = k;
+        }
         ENSURE_OUT(idx >= 1 && idx <= 18, AECS_E_FORMAT,
                    "SGX extension: unknown TCB element %.63s", oid);
         ENSURE_OUT(!(seen & (1u << idx)), AECS_E_FORMAT,
