@@ -1087,9 +1087,8 @@ static void test_crl_parse_rejects(void **state)
  * Regression: the last byte of a DER CRL is the last byte of its
  * signature: any value.
  * A DER CRL whose last byte happens to be 0x00, 0x0a, 0x0d or 0x20 is still a
- * CRL (1 in 64 real ones); parsing it must not depend on that byte. x509.c
- * aecs_crl_parse() strips trailing NUL/CR/LF/space bytes before every form,
- * DER included.
+ * CRL (1 in 64 real ones); parsing it must not depend on that byte (an earlier
+ * aecs_crl_parse() trimmed such bytes before every form, DER included).
  */
 static void test_crl_parse_der_ending_in_whitespace_bytes(void **state)
 {
@@ -1508,8 +1507,8 @@ static size_t ext_with_first_tcb_oid(const uint8_t *val, size_t size, const uint
  * Regression: the TCB element OIDs are exactly
  * 1.2.840.113741.1.13.1.2.<1..18>. An OID with more arcs, such as ...2.1.5, is
  * not TCB component 1 (nor anything else here) and must be rejected like any
- * other unknown element; x509.c parse_tcb() takes atoi() of the text after
- * "...2.", which stops at the next dot (and wraps on huge arcs).
+ * other unknown element (an earlier parse_tcb() took atoi() of the text after
+ * "...2.", which stopped at the next dot and wrapped on huge arcs).
  */
 static void test_sgx_ext_rejects_longer_tcb_oid(void **state)
 {
