@@ -193,7 +193,7 @@ static void vector_free(struct vector *v)
 
 static int parse_chain(const struct file_buf *f, struct aecs_certs **out)
 {
-    GUARD(aecs_certs_parse(f->data, f->size, out));
+    GUARD(aecs_certs_parse_cached(f->data, f->size, AECS_CERTS_CACHE_INSERT, out));
     return aecs_certs_order_chain(*out);
 }
 
@@ -235,11 +235,15 @@ static int collateral_from_memory(const struct vector *v, struct aecs_collateral
     GUARD_OUT(parse_signed(&f[F_QE_BODY], &f[F_QE_SIG], &f[F_QE_CHAIN], &c->qe_identity_doc));
     GUARD_OUT(aecs_qe_identity_parse(c->qe_identity_doc.body, c->qe_identity_doc.body_size,
                                      &c->qe_identity));
-    if (f[F_PCK_CHAIN].data != NULL)
-        GUARD_OUT(aecs_certs_parse(f[F_PCK_CHAIN].data, f[F_PCK_CHAIN].size, &c->pck_chain));
-    if (f[F_PCK_CRL_CHAIN].data != NULL)
-        GUARD_OUT(
-            aecs_certs_parse(f[F_PCK_CRL_CHAIN].data, f[F_PCK_CRL_CHAIN].size, &c->pck_crl_chain));
+    /*
+     * As a PCCS serves it: the quotes carry their PCK chain (certification data
+     * type 5), so there is no pck_chain.pem to parse.
+     */
+    if (f[F_PCK_CRL_CHAIN].data != NULL) {
+        GUARD_OUT(aecs_certs_parse_cached(f[F_PCK_CRL_CHAIN].data, f[F_PCK_CRL_CHAIN].size,
+                                          AECS_CERTS_CACHE_INSERT, &c->pck_crl_chain));
+        GUARD_OUT(aecs_certs_order_chain(c->pck_crl_chain));
+    }
     *out = c;
     c = NULL;
 out:

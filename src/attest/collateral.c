@@ -490,7 +490,8 @@ static int load_chain(struct aecs_collateral *c, const char *dir, const char *na
     size_t size = 0;
 
     GUARD(read_in(dir, name, &data, &size));
-    if (aecs_certs_parse(data, size, out) != AECS_OK || aecs_certs_order_chain(*out) != AECS_OK)
+    if (aecs_certs_parse_cached(data, size, AECS_CERTS_CACHE_INSERT, out) != AECS_OK ||
+        aecs_certs_order_chain(*out) != AECS_OK)
         problem(c, what, name);
     free(data);
     return AECS_OK;

@@ -254,6 +254,13 @@ struct aecs_dcap_prepared {
     enum aecs_qvl_status from_status;  /* which item starts the window */
     enum aecs_qvl_status until_status; /* which item ends it first */
 
+    /* certificate links (child, issuer) verified while preparing; read-only afterwards */
+    size_t link_count;
+    struct {
+        const struct aecs_cert *child;
+        const struct aecs_cert *issuer;
+    } links[16];
+
     /* TCB levels in Intel's evaluation order */
     struct aecs_tcb_level **levels;
     size_t level_count;
@@ -302,29 +309,61 @@ static void window_certs(struct aecs_dcap_prepared *p, const struct aecs_certs *
     }
 }
 
+static int link_known(const struct aecs_dcap_prepared *p, const struct aecs_cert *child,
+                      const struct aecs_cert *issuer)
+{
+    for (size_t i = 0; i < p->link_count; i++) {
+        if (p->links[i].child == child && p->links[i].issuer == issuer)
+            return 1;
+    }
+    return 0;
+}
+
 /*
- * Checks a leaf-first chain that must end in the trusted root (by subject and
- * key; a re-issued root with the same key is the same anchor) and whose every
- * link verifies. Returns AECS_OK, or fills msg and returns an error.
+ * Verifies that `issuer` issued `child`, unless this very pair was verified
+ * while preparing. `learn` (only while preparing) records the pair.
  */
-static int check_chain_to_root(const struct aecs_certs *chain, const struct aecs_cert *root,
-                               const char *what, char *msg, size_t msg_size)
+static int check_link(struct aecs_dcap_prepared *p, int learn, const struct aecs_cert *child,
+                      const struct aecs_cert *issuer)
+{
+    if (link_known(p, child, issuer))
+        return AECS_OK;
+    GUARD(aecs_cert_check_issued_by(child, issuer));
+    if (learn && p->link_count < sizeof(p->links) / sizeof(p->links[0])) {
+        p->links[p->link_count].child = child;
+        p->links[p->link_count].issuer = issuer;
+        p->link_count++;
+    }
+    return AECS_OK;
+}
+
+/*
+ * Checks a leaf-first chain that must end in the trusted root: the top is the
+ * anchor itself, or a certificate with the anchor's subject and key (a
+ * re-issue) whose signature verifies with the anchor's key; every other link
+ * verifies. Returns AECS_OK, or fills msg and returns an error.
+ */
+static int check_chain_to_root(struct aecs_dcap_prepared *p, int learn,
+                               const struct aecs_certs *chain, const char *what, char *msg,
+                               size_t msg_size)
 {
     size_t n = aecs_certs_count(chain);
     const struct aecs_cert *top = aecs_certs_get(chain, n - 1);
+    const struct aecs_cert *root = p->root;
 
     if (!aecs_cert_self_issued(top) || !aecs_cert_same_key_and_subject(top, root)) {
         snprintf(msg, msg_size, "%s does not end in the trusted root CA", what);
         return AECS_E_UNTRUSTED;
     }
     for (size_t i = 0; i + 1 < n; i++) {
-        if (aecs_cert_check_issued_by(aecs_certs_get(chain, i), aecs_certs_get(chain, i + 1)) !=
+        if (check_link(p, learn, aecs_certs_get(chain, i), aecs_certs_get(chain, i + 1)) !=
             AECS_OK) {
             snprintf(msg, msg_size, "%s: %.300s", what, aecs_err_last()->message);
             return AECS_E_UNTRUSTED;
         }
     }
-    if (aecs_cert_check_issued_by(top, root) != AECS_OK) {
+    /* The anchor is trusted as configured; a re-issued copy must be signed by it. */
+    if (top != root && !aecs_cert_equal(top, root) && check_link(p, learn, top, root) != AECS_OK) {
         snprintf(msg, msg_size, "%s: root: %.300s", what, aecs_err_last()->message);
         return AECS_E_UNTRUSTED;
     }
@@ -360,7 +399,7 @@ static void check_signed_doc(struct aecs_dcap_prepared *p, const struct aecs_sig
 
     if (p->status != QVL_OK)
         return;
-    if (check_chain_to_root(doc->issuer_chain, p->root, what, msg, sizeof(msg)) != AECS_OK) {
+    if (check_chain_to_root(p, 1, doc->issuer_chain, what, msg, sizeof(msg)) != AECS_OK) {
         prep_fail(p, chain_status, "collateral", "%s", msg);
         return;
     }
@@ -404,8 +443,9 @@ int aecs_dcap_prepare(struct aecs_collateral *col, const struct aecs_cert *trust
         return AECS_ERR(AECS_E_INTERNAL, "cannot create a lock");
     }
     if (trusted_root == NULL) {
-        GUARD_OUT(aecs_cert_parse(g_aecs_intel_sgx_root_der, g_aecs_intel_sgx_root_der_size,
-                                  &intel));
+        GUARD_OUT(aecs_cert_parse_cached(g_aecs_intel_sgx_root_der,
+                                         g_aecs_intel_sgx_root_der_size, AECS_CERTS_CACHE_INSERT,
+                                         &intel));
         p->root = intel;
         intel = NULL;
     } else {
@@ -447,7 +487,7 @@ int aecs_dcap_prepare(struct aecs_collateral *col, const struct aecs_cert *trust
         window_until(p, aecs_crl_next_update(col->pck_crl), QVL_SGX_CRL_EXPIRED);
     if (col->pck_crl_chain != NULL && p->status == QVL_OK) {
         if (aecs_certs_order_chain(col->pck_crl_chain) != AECS_OK ||
-            check_chain_to_root(col->pck_crl_chain, p->root, "PCK CRL issuer chain", msg,
+            check_chain_to_root(p, 1, col->pck_crl_chain, "PCK CRL issuer chain", msg,
                                 sizeof(msg)) != AECS_OK) {
             prep_fail(p, QVL_INVALID_PCK_CRL, "collateral", "%s",
                       msg[0] ? msg : aecs_err_last()->message);
@@ -582,7 +622,8 @@ static int verify_platform(struct aecs_dcap_prepared *p, const struct aecs_quote
 
     memset(e, 0, sizeof(*e));
     if (q->cert_type == 5) {
-        rc = aecs_certs_parse(q->cert_data, q->cert_size, &chain);
+        /* Untrusted input: reuse decoded CA certificates, never add to the cache. */
+        rc = aecs_certs_parse_cached(q->cert_data, q->cert_size, AECS_CERTS_CACHE_LOOKUP, &chain);
     } else if (col->pck_chain != NULL) {
         rc = aecs_certs_dup(col->pck_chain, &chain);
     } else {
@@ -603,8 +644,7 @@ static int verify_platform(struct aecs_dcap_prepared *p, const struct aecs_quote
              aecs_certs_count(chain));
         goto bad;
     }
-    if (check_chain_to_root(chain, p->root, "PCK certificate chain", msg, sizeof(msg)) !=
-        AECS_OK) {
+    if (check_chain_to_root(p, 0, chain, "PCK certificate chain", msg, sizeof(msg)) != AECS_OK) {
         fail(r, QVL_SGX_PCK_CERT_CHAIN_UNTRUSTED, "chain", "%s", msg);
         goto bad;
     }

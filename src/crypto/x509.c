@@ -11,6 +11,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +143,166 @@ struct aecs_cert *aecs_cert_ref(struct aecs_cert *cert)
     return cert;
 }
 
+/* ---- the decoded-certificate cache ---- */
+
+#define CERT_CACHE_SIZE 128
+
+static struct {
+    pthread_rwlock_t lock;
+    size_t count;
+    struct {
+        uint8_t hash[32];
+        struct aecs_cert *cert;
+    } entries[CERT_CACHE_SIZE];
+} g_cert_cache = {.lock = PTHREAD_RWLOCK_INITIALIZER};
+
+static void der_hash(const uint8_t *der, size_t size, uint8_t out[32])
+{
+    unsigned int len = 32;
+
+    if (EVP_Digest(der, size, out, &len, EVP_sha256(), NULL) != 1)
+        memset(out, 0, 32);
+}
+
+static struct aecs_cert *cache_find(const uint8_t hash[32], const uint8_t *der, size_t size)
+{
+    struct aecs_cert *found = NULL;
+
+    pthread_rwlock_rdlock(&g_cert_cache.lock);
+    for (size_t i = 0; i < g_cert_cache.count; i++) {
+        struct aecs_cert *c = g_cert_cache.entries[i].cert;
+        if (memcmp(g_cert_cache.entries[i].hash, hash, 32) == 0 && c->der_size == size &&
+            memcmp(c->der, der, size) == 0) {
+            found = aecs_cert_ref(c);
+            break;
+        }
+    }
+    pthread_rwlock_unlock(&g_cert_cache.lock);
+    return found;
+}
+
+static void cache_insert(const uint8_t hash[32], struct aecs_cert *cert)
+{
+    pthread_rwlock_wrlock(&g_cert_cache.lock);
+    if (g_cert_cache.count < CERT_CACHE_SIZE) {
+        for (size_t i = 0; i < g_cert_cache.count; i++) {
+            if (memcmp(g_cert_cache.entries[i].hash, hash, 32) == 0)
+                goto done; /* another thread was first */
+        }
+        memcpy(g_cert_cache.entries[g_cert_cache.count].hash, hash, 32);
+        g_cert_cache.entries[g_cert_cache.count].cert = aecs_cert_ref(cert);
+        g_cert_cache.count++;
+    }
+done:
+    pthread_rwlock_unlock(&g_cert_cache.lock);
+}
+
+/* Whole chain files of trusted collateral, keyed by the SHA-256 of their bytes. */
+#define CHAIN_CACHE_SIZE 32
+
+static struct {
+    pthread_rwlock_t lock;
+    size_t count;
+    struct {
+        uint8_t hash[32];
+        struct aecs_certs *certs;
+    } entries[CHAIN_CACHE_SIZE];
+} g_chain_cache = {.lock = PTHREAD_RWLOCK_INITIALIZER};
+
+static int chain_cache_find(const uint8_t hash[32], struct aecs_certs **out)
+{
+    int rc = AECS_E_NOT_FOUND;
+
+    pthread_rwlock_rdlock(&g_chain_cache.lock);
+    for (size_t i = 0; i < g_chain_cache.count; i++) {
+        if (memcmp(g_chain_cache.entries[i].hash, hash, 32) == 0) {
+            rc = aecs_certs_dup(g_chain_cache.entries[i].certs, out);
+            break;
+        }
+    }
+    pthread_rwlock_unlock(&g_chain_cache.lock);
+    return rc;
+}
+
+static void chain_cache_insert(const uint8_t hash[32], const struct aecs_certs *certs)
+{
+    struct aecs_certs *copy = NULL;
+
+    if (aecs_certs_dup(certs, &copy) != AECS_OK)
+        return;
+    pthread_rwlock_wrlock(&g_chain_cache.lock);
+    if (g_chain_cache.count < CHAIN_CACHE_SIZE) {
+        memcpy(g_chain_cache.entries[g_chain_cache.count].hash, hash, 32);
+        g_chain_cache.entries[g_chain_cache.count].certs = copy;
+        g_chain_cache.count++;
+        copy = NULL;
+    }
+    pthread_rwlock_unlock(&g_chain_cache.lock);
+    aecs_certs_free(copy);
+}
+
+/* Decodes one DER certificate that must span exactly der[0..size), through the cache. */
+static int der_cert_cached(const uint8_t *der, size_t size, enum aecs_certs_cache_mode mode,
+                           struct aecs_cert **out)
+{
+    uint8_t hash[32];
+    const unsigned char *p = der;
+    X509 *x;
+
+    *out = NULL;
+    if (mode != AECS_CERTS_NO_CACHE) {
+        der_hash(der, size, hash);
+        *out = cache_find(hash, der, size);
+        if (*out != NULL)
+            return AECS_OK;
+    }
+    x = d2i_X509(NULL, &p, (long)size);
+    if (x == NULL)
+        return OSSL_FAIL(AECS_E_FORMAT, "certificate parse");
+    if (p != der + size) {
+        X509_free(x);
+        return AECS_ERR(AECS_E_FORMAT, "certificate: %zu trailing bytes after the DER",
+                        (size_t)(der + size - p));
+    }
+    GUARD(cert_wrap(x, out));
+    if (mode == AECS_CERTS_CACHE_INSERT)
+        cache_insert(hash, *out);
+    return AECS_OK;
+}
+
+/* Length of the DER TLV at der[0..size) (OpenSSL's ASN.1 header reader). */
+static int der_tlv_size(const uint8_t *der, size_t size, size_t *out)
+{
+    const unsigned char *p = der;
+    long len = 0;
+    int tag = 0;
+    int cls = 0;
+    int r = ASN1_get_object(&p, &len, &tag, &cls, (long)size);
+
+    if ((r & 0x80) || r == 0x21 || len < 0 || (size_t)(p - der) + (size_t)len > size) {
+        ERR_clear_error();
+        return AECS_ERR(AECS_E_FORMAT, "certificate chain: bad DER length");
+    }
+    *out = (size_t)(p - der) + (size_t)len;
+    return AECS_OK;
+}
+
+int aecs_cert_parse_cached(const uint8_t *data, size_t size, enum aecs_certs_cache_mode mode,
+                           struct aecs_cert **out)
+{
+    struct aecs_certs *certs = NULL;
+
+    *out = NULL;
+    GUARD(aecs_certs_parse_cached(data, size, mode, &certs));
+    if (aecs_certs_count(certs) != 1) {
+        aecs_certs_free(certs);
+        return AECS_ERR(AECS_E_FORMAT, "expected one certificate, found several");
+    }
+    *out = aecs_cert_ref(certs->items[0]);
+    aecs_certs_free(certs);
+    return AECS_OK;
+}
+
 static int certs_add(struct aecs_certs *certs, X509 *x)
 {
     if (certs->count == MAX_CHAIN) {
@@ -151,6 +312,87 @@ static int certs_add(struct aecs_certs *certs, X509 *x)
     GUARD(cert_wrap(x, &certs->items[certs->count]));
     certs->count++;
     return AECS_OK;
+}
+
+static int certs_add_cert(struct aecs_certs *certs, struct aecs_cert *cert)
+{
+    if (certs->count == MAX_CHAIN) {
+        aecs_cert_free(cert);
+        return AECS_ERR(AECS_E_FORMAT, "certificate chain: more than %d certificates", MAX_CHAIN);
+    }
+    certs->items[certs->count++] = cert;
+    return AECS_OK;
+}
+
+int aecs_certs_parse_cached(const uint8_t *data, size_t size, enum aecs_certs_cache_mode mode,
+                            struct aecs_certs **out)
+{
+    int rc = AECS_OK;
+    struct aecs_certs *certs = NULL;
+    BIO *bio = NULL;
+
+    *out = NULL;
+    if (mode == AECS_CERTS_NO_CACHE)
+        return aecs_certs_parse(data, size, out);
+    uint8_t file_hash[32];
+    if (mode == AECS_CERTS_CACHE_INSERT) {
+        der_hash(data, size, file_hash);
+        if (chain_cache_find(file_hash, out) == AECS_OK)
+            return AECS_OK;
+    }
+    certs = calloc(1, sizeof(*certs));
+    ENSURE(certs != NULL, AECS_E_NO_MEMORY, "out of memory");
+    ENSURE_OUT(size > 0 && size < (1u << 24), AECS_E_FORMAT, "certificate chain: bad size %zu",
+               size);
+    if (looks_pem(data, size)) {
+        bio = BIO_new_mem_buf(data, (int)size);
+        ENSURE_OUT(bio != NULL, AECS_E_NO_MEMORY, "out of memory");
+        for (;;) {
+            char *name = NULL;
+            char *header = NULL;
+            unsigned char *der = NULL;
+            long der_len = 0;
+            if (PEM_read_bio(bio, &name, &header, &der, &der_len) != 1) {
+                unsigned long e = ERR_peek_last_error();
+                if (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE &&
+                    certs->count > 0)
+                    break;
+                BAIL_OUT(AECS_E_FORMAT, "certificate chain: certificate %zu does not parse",
+                         certs->count + 1);
+            }
+            struct aecs_cert *cert = NULL;
+            int ok = strcmp(name, "CERTIFICATE") == 0;
+            rc = ok ? der_cert_cached(der, (size_t)der_len, mode, &cert) : AECS_E_FORMAT;
+            OPENSSL_free(name);
+            OPENSSL_free(header);
+            OPENSSL_free(der);
+            ENSURE_OUT(ok, AECS_E_FORMAT, "certificate chain: a PEM block is not a CERTIFICATE");
+            if (rc != AECS_OK) {
+                aecs_err_prefix("certificate chain: certificate %zu: ", certs->count + 1);
+                goto out;
+            }
+            GUARD_OUT(certs_add_cert(certs, cert));
+        }
+    } else {
+        size_t off = 0;
+        while (off < size) {
+            size_t n = 0;
+            struct aecs_cert *cert = NULL;
+            GUARD_OUT(der_tlv_size(data + off, size - off, &n));
+            GUARD_OUT(der_cert_cached(data + off, n, mode, &cert));
+            GUARD_OUT(certs_add_cert(certs, cert));
+            off += n;
+        }
+    }
+    if (mode == AECS_CERTS_CACHE_INSERT)
+        chain_cache_insert(file_hash, certs);
+    *out = certs;
+    certs = NULL;
+out:
+    ERR_clear_error();
+    BIO_free(bio);
+    aecs_certs_free(certs);
+    return rc;
 }
 
 int aecs_certs_parse(const uint8_t *data, size_t size, struct aecs_certs **out)
@@ -267,6 +509,9 @@ int aecs_certs_order_chain(struct aecs_certs *certs)
         sorted[k] = certs->items[next];
         used[next] = 1;
     }
+    ENSURE(X509_NAME_cmp(X509_get_subject_name(sorted[n - 1]->x),
+                         X509_get_issuer_name(sorted[n - 1]->x)) == 0,
+           AECS_E_FORMAT, "certificate chain: the last certificate is not a self-issued root");
     memcpy(certs->items, sorted, n * sizeof(sorted[0]));
     return AECS_OK;
 }

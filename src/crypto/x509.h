@@ -45,6 +45,29 @@ struct aecs_cert *aecs_certs_get(const struct aecs_certs *certs, size_t i);
  */
 AECS_MUST_CHECK int aecs_certs_order_chain(struct aecs_certs *certs);
 
+/*
+ * Decoded certificates are expensive to make with OpenSSL 3.0 (most of the
+ * cost is decoding the public key), so certificates that come from trusted
+ * collateral (Intel's CAs, TCB signing certificates, pinned roots) are kept in
+ * a small process-wide cache keyed by the SHA-256 of their DER and shared by
+ * reference. The cache only saves decoding: every use still checks chains and
+ * signatures. It is bounded; when full, certificates are decoded as usual.
+ */
+enum aecs_certs_cache_mode {
+    AECS_CERTS_NO_CACHE = 0,
+    AECS_CERTS_CACHE_LOOKUP = 1, /* reuse cached certificates (for untrusted input) */
+    AECS_CERTS_CACHE_INSERT = 3, /* reuse, and keep new ones (for trusted collateral) */
+};
+
+/* aecs_certs_parse with the certificate cache. */
+AECS_MUST_CHECK int aecs_certs_parse_cached(const uint8_t *data, size_t size,
+                                            enum aecs_certs_cache_mode mode,
+                                            struct aecs_certs **out);
+/* One DER or PEM certificate through the cache. */
+AECS_MUST_CHECK int aecs_cert_parse_cached(const uint8_t *data, size_t size,
+                                           enum aecs_certs_cache_mode mode,
+                                           struct aecs_cert **out);
+
 /* Borrowed public key of the certificate. */
 const struct aecs_pubkey *aecs_cert_pubkey(const struct aecs_cert *cert);
 int64_t aecs_cert_not_before(const struct aecs_cert *cert);
