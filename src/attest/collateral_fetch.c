@@ -215,7 +215,7 @@ static void printable(const char *in, size_t len, char *out, size_t size)
     size_t n = 0;
 
     for (size_t i = 0; i < len && n + 1 < size; i++)
-        out[n++] = isprint((unsigned char)in[i]) ? in[i] : '?';
+        out[n++] = isspace((unsigned char)in[i]) ? ' ' : isprint((unsigned char)in[i]) ? in[i] : '?';
     out[n] = '\0';
 }
 

@@ -482,6 +482,8 @@ int aecs_qcnl_parse(const char *text, size_t size, const char *name, struct aecs
         ENSURE(copy != NULL, AECS_E_NO_MEMORY, "out of memory");
         memcpy(copy, text, size);
         copy[size] = '\0';
+        if (size >= 3 && memcmp(copy, "\xEF\xBB\xBF", 3) == 0)
+            memset(copy, ' ', 3); /* a byte order mark is not content */
         rc = parse_json(copy, size, name, out);
         free(copy);
     } else {

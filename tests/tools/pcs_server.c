@@ -314,7 +314,7 @@ static void handle(struct evhttp_request *req, void *arg)
     if (strcmp(mode, "404") == 0) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Error-Message",
                           "No cache data for this platform");
-        evhttp_send_error(req, 404, "Not Found");
+        send_body(req, 404, "", 0, "text/plain");
         return;
     }
     if (strcmp(mode, "500") == 0) {
