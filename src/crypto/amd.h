@@ -1,7 +1,8 @@
 /*
  * amd.h - the AMD parts of SEV-SNP certificates: the KDS extensions of a VCEK or
  * VLEK certificate (AMD publication 57230, "Versioned Chip Endorsement Key
- * (VCEK) Certificate and KDS Interface Specification", and 58369 for the VLEK),
+ * (VCEK) Certificate and KDS Interface Specification", and AMD's VLEK certificate
+ * definition),
  * and the algorithm checks AMD's chain requires (RSASSA-PSS with SHA-384 for
  * every signature in ARK -> ASK -> VCEK, an ECDSA P-384 key in the VCEK).
  *
