@@ -16,8 +16,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct aecs_snp_report r;
-    static const enum aecs_amd_product products[] = {AECS_AMD_MILAN, AECS_AMD_GENOA,
-                                                     AECS_AMD_TURIN, AECS_AMD_PRODUCT_UNKNOWN};
+    static const enum aecs_amd_product products[] = {AECS_AMD_MILAN, AECS_AMD_GENOA, AECS_AMD_TURIN,
+                                                     AECS_AMD_PRODUCT_UNKNOWN};
     struct aecs_amd_vek_ext vek;
     char path[256];
 

@@ -222,15 +222,15 @@ int aecs_snp_kds_vcek_path(const struct aecs_snp_report *r, enum aecs_amd_produc
                      t.microcode);
     else
         n = snprintf(buf, size, "/vcek/v1/%s/%s?blSPL=%u&teeSPL=%u&snpSPL=%u&ucodeSPL=%u",
-                     aecs_amd_product_name(product), hwid, t.bootloader, t.tee, t.snp,
-                     t.microcode);
+                     aecs_amd_product_name(product), hwid, t.bootloader, t.tee, t.snp, t.microcode);
     ENSURE(n > 0 && (size_t)n < size, AECS_E_TOO_LARGE, "KDS VCEK path: buffer too small");
     return AECS_OK;
 }
 
 /* ---- collateral ---- */
 
-static int load_cert(const char *dir, const char *name, int required, struct aecs_cert **out)
+/* Loads dir/name when it exists (*out stays NULL when it does not). */
+static int load_cert(const char *dir, const char *name, struct aecs_cert **out)
 {
     char path[4096];
     uint8_t *data = NULL;
@@ -239,7 +239,7 @@ static int load_cert(const char *dir, const char *name, int required, struct aec
 
     *out = NULL;
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    if (!required && !aecs_file_exists(path))
+    if (!aecs_file_exists(path))
         return AECS_OK;
     rc = aecs_file_read(path, MAX_CERT_FILE, &data, &size);
     if (rc == AECS_OK) {
@@ -262,12 +262,12 @@ int aecs_snp_collateral_load_dir(const char *dir, struct aecs_snp_collateral **o
 
     *out = NULL;
     ENSURE(col != NULL, AECS_E_NO_MEMORY, "out of memory");
-    GUARD_OUT(load_cert(dir, "vcek.der", 0, &col->vcek));
-    GUARD_OUT(load_cert(dir, "vlek.der", 0, &col->vlek));
+    GUARD_OUT(load_cert(dir, "vcek.der", &col->vcek));
+    GUARD_OUT(load_cert(dir, "vlek.der", &col->vlek));
     ENSURE_OUT(col->vcek != NULL || col->vlek != NULL, AECS_E_NOT_FOUND,
                "SNP collateral: %.200s has neither vcek.der nor vlek.der", dir);
-    GUARD_OUT(load_cert(dir, "ask.pem", 0, &col->ask));
-    GUARD_OUT(load_cert(dir, "ark.pem", 0, &col->ark));
+    GUARD_OUT(load_cert(dir, "ask.pem", &col->ask));
+    GUARD_OUT(load_cert(dir, "ark.pem", &col->ark));
     snprintf(path, sizeof(path), "%s/cert_chain.pem", dir);
     if ((col->ask == NULL || col->ark == NULL) && aecs_file_exists(path)) {
         GUARD_OUT(aecs_file_read(path, 2 * MAX_CERT_FILE, &data, &size));
@@ -393,8 +393,8 @@ int aecs_snp_check_tcb(const struct aecs_snp_report *r, const struct aecs_amd_ve
            vek->snp_spl);
     ENSURE(t.microcode == vek->ucode_spl, AECS_E_MISMATCH,
            "REPORTED_TCB microcode %u != VCEK ucodeSPL %u", t.microcode, vek->ucode_spl);
-    ENSURE(!turin || t.fmc == vek->fmc_spl, AECS_E_MISMATCH, "REPORTED_TCB fmc %u != VCEK fmcSPL %u",
-           t.fmc, vek->fmc_spl);
+    ENSURE(!turin || t.fmc == vek->fmc_spl, AECS_E_MISMATCH,
+           "REPORTED_TCB fmc %u != VCEK fmcSPL %u", t.fmc, vek->fmc_spl);
     for (int i = 0; i < 8; i++) {
         ENSURE(r->reported_tcb_raw[i] == vek->tcb[i], AECS_E_MISMATCH,
                "REPORTED_TCB byte %d (reserved) is %u, the VCEK's SPLs make %u", i,
@@ -499,7 +499,8 @@ static int stage_chain(const struct aecs_snp_collateral *col, struct aecs_snp_re
         return -1;
     }
     const struct aecs_amd_root *root = aecs_amd_root_for(res->product);
-    if (root == NULL || aecs_cert_parse(root->ark_der, root->ark_size, &cc->pinned_ark) != AECS_OK ||
+    if (root == NULL ||
+        aecs_cert_parse(root->ark_der, root->ark_size, &cc->pinned_ark) != AECS_OK ||
         aecs_cert_parse(root->ask_der, root->ask_size, &cc->pinned_ask) != AECS_OK) {
         fail(res, "chain", AECS_SNP_INTERNAL_ERROR, "cannot load the pinned AMD certificates");
         return -1;
@@ -529,9 +530,8 @@ static int stage_chain(const struct aecs_snp_collateral *col, struct aecs_snp_re
     return 0;
 }
 
-static void verify_stages(const uint8_t *report, size_t size,
-                          const struct aecs_snp_collateral *col, int64_t at,
-                          struct aecs_snp_result *res, struct chain_certs *cc)
+static void verify_stages(const uint8_t *report, size_t size, const struct aecs_snp_collateral *col,
+                          int64_t at, struct aecs_snp_result *res, struct chain_certs *cc)
 {
     char t1[32], t2[32];
     char msg[256];

@@ -22,7 +22,7 @@
 #include "crypto/amd.h"
 #include "crypto/x509.h"
 
-#define AECS_SNP_REPORT_SIZE 1184 /* 0x4A0 */
+#define AECS_SNP_REPORT_SIZE 1184  /* 0x4A0 */
 #define AECS_SNP_SIGNED_SIZE 0x2A0 /* the signature covers bytes 0..0x29F */
 
 enum aecs_snp_signing_key {
@@ -57,38 +57,38 @@ void aecs_snp_tcb_decode(const uint8_t bytes[8], int turin_layout, struct aecs_s
 struct aecs_snp_report {
     uint8_t raw[AECS_SNP_REPORT_SIZE];
 
-    uint32_t version;         /* 0x000: 2, 3 or 5 */
-    uint32_t guest_svn;       /* 0x004 */
-    uint64_t policy;          /* 0x008 */
-    uint8_t family_id[16];    /* 0x010 */
-    uint8_t image_id[16];     /* 0x020 */
-    uint32_t vmpl;            /* 0x030 */
-    uint32_t signature_algo;  /* 0x034 */
+    uint32_t version;           /* 0x000: 2, 3 or 5 */
+    uint32_t guest_svn;         /* 0x004 */
+    uint64_t policy;            /* 0x008 */
+    uint8_t family_id[16];      /* 0x010 */
+    uint8_t image_id[16];       /* 0x020 */
+    uint32_t vmpl;              /* 0x030 */
+    uint32_t signature_algo;    /* 0x034 */
     uint8_t current_tcb_raw[8]; /* 0x038 */
-    uint64_t platform_info;   /* 0x040 */
-    uint32_t flags;           /* 0x048: bit 0 AUTHOR_KEY_EN, 1 MASK_CHIP_ID, 4:2 SIGNING_KEY */
+    uint64_t platform_info;     /* 0x040 */
+    uint32_t flags;             /* 0x048: bit 0 AUTHOR_KEY_EN, 1 MASK_CHIP_ID, 4:2 SIGNING_KEY */
     int author_key_en;
     int mask_chip_id;
     enum aecs_snp_signing_key signing_key;
-    uint8_t report_data[64];       /* 0x050 */
-    uint8_t measurement[48];       /* 0x090 */
-    uint8_t host_data[32];         /* 0x0C0 */
-    uint8_t id_key_digest[48];     /* 0x0E0 */
-    uint8_t author_key_digest[48]; /* 0x110 */
-    uint8_t report_id[32];         /* 0x140 */
-    uint8_t report_id_ma[32];      /* 0x160 */
-    uint8_t reported_tcb_raw[8];   /* 0x180 */
-    int has_cpuid;                 /* version >= 3 */
-    uint8_t cpuid_fam_id, cpuid_mod_id, cpuid_step; /* 0x188..0x18A */
-    uint8_t chip_id[64];           /* 0x1A0 */
-    uint8_t committed_tcb_raw[8];  /* 0x1E0 */
+    uint8_t report_data[64];                                   /* 0x050 */
+    uint8_t measurement[48];                                   /* 0x090 */
+    uint8_t host_data[32];                                     /* 0x0C0 */
+    uint8_t id_key_digest[48];                                 /* 0x0E0 */
+    uint8_t author_key_digest[48];                             /* 0x110 */
+    uint8_t report_id[32];                                     /* 0x140 */
+    uint8_t report_id_ma[32];                                  /* 0x160 */
+    uint8_t reported_tcb_raw[8];                               /* 0x180 */
+    int has_cpuid;                                             /* version >= 3 */
+    uint8_t cpuid_fam_id, cpuid_mod_id, cpuid_step;            /* 0x188..0x18A */
+    uint8_t chip_id[64];                                       /* 0x1A0 */
+    uint8_t committed_tcb_raw[8];                              /* 0x1E0 */
     uint8_t current_build, current_minor, current_major;       /* 0x1E8..0x1EA */
     uint8_t committed_build, committed_minor, committed_major; /* 0x1EC..0x1EE */
-    uint8_t launch_tcb_raw[8];     /* 0x1F0 */
-    int has_mit_vectors;           /* version >= 5 */
-    uint64_t launch_mit_vector;    /* 0x1F8 */
-    uint64_t current_mit_vector;   /* 0x200 */
-    uint8_t sig_r[72], sig_s[72];  /* 0x2A0, 0x2E8: little-endian */
+    uint8_t launch_tcb_raw[8];                                 /* 0x1F0 */
+    int has_mit_vectors;                                       /* version >= 5 */
+    uint64_t launch_mit_vector;                                /* 0x1F8 */
+    uint64_t current_mit_vector;                               /* 0x200 */
+    uint8_t sig_r[72], sig_s[72];                              /* 0x2A0, 0x2E8: little-endian */
 
     /*
      * The product line the CPUID fields name (version >= 3), else UNKNOWN. The
@@ -130,8 +130,7 @@ const char *aecs_snp_signing_key_name(enum aecs_snp_signing_key key);
  * AECS_E_TOO_LARGE when buf is too small (256 bytes are always enough).
  */
 AECS_MUST_CHECK int aecs_snp_kds_vcek_path(const struct aecs_snp_report *r,
-                                           enum aecs_amd_product product, char *buf,
-                                           size_t size);
+                                           enum aecs_amd_product product, char *buf, size_t size);
 
 /* ---- trust anchors (amd_roots.c) ---- */
 
@@ -162,8 +161,7 @@ struct aecs_snp_collateral {
  * serves it). AECS_E_NOT_FOUND names the missing file; AECS_E_FORMAT a file
  * that does not parse. The caller frees *out.
  */
-AECS_MUST_CHECK int aecs_snp_collateral_load_dir(const char *dir,
-                                                 struct aecs_snp_collateral **out);
+AECS_MUST_CHECK int aecs_snp_collateral_load_dir(const char *dir, struct aecs_snp_collateral **out);
 void aecs_snp_collateral_free(struct aecs_snp_collateral *col);
 
 /* ---- verification ---- */
@@ -190,7 +188,7 @@ const char *aecs_snp_error_name(enum aecs_snp_error e);
 struct aecs_snp_result {
     int verified; /* 1 only when every stage passed and the chain is valid at the time */
 
-    int collateral_expired; /* the time is outside ARK, ASK and VEK validity */
+    int collateral_expired;          /* the time is outside ARK, ASK and VEK validity */
     int64_t valid_from, valid_until; /* intersection; valid_until 0 when unknown */
 
     /* when not verified */

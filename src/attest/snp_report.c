@@ -101,16 +101,16 @@ json_t *aecs_snp_report_to_json(const struct aecs_snp_report *r)
         put_int(c, "stepping", r->cpuid_step);
         json_object_set_new(o, "cpuid", c);
     }
-    json_object_set_new(o, "product", r->product == AECS_AMD_PRODUCT_UNKNOWN
-                                          ? json_null()
-                                          : json_string(aecs_amd_product_name(r->product)));
+    json_object_set_new(o, "product",
+                        r->product == AECS_AMD_PRODUCT_UNKNOWN
+                            ? json_null()
+                            : json_string(aecs_amd_product_name(r->product)));
     json_object_set_new(o, "tcb_layout",
                         json_string(r->reported_tcb.turin_layout ? "turin" : "milan_genoa"));
     put_hex(o, "chip_id", r->chip_id, 64);
     json_object_set_new(o, "committed_tcb", aecs_snp_tcb_json(&r->committed_tcb));
     put_version(o, "current_version", r->current_major, r->current_minor, r->current_build);
-    put_version(o, "committed_version", r->committed_major, r->committed_minor,
-                r->committed_build);
+    put_version(o, "committed_version", r->committed_major, r->committed_minor, r->committed_build);
     json_object_set_new(o, "launch_tcb", aecs_snp_tcb_json(&r->launch_tcb));
     if (r->has_mit_vectors) {
         put_u64_hex(o, "launch_mit_vector", r->launch_mit_vector);

@@ -62,8 +62,7 @@ static void print_report(const struct aecs_snp_report *r)
     print_hex_line("chip_id", r->chip_id, 64);
     printf("  %-15s %s%s\n", "signing_key", aecs_snp_signing_key_name(r->signing_key),
            r->mask_chip_id ? " (CHIP_ID masked)" : "");
-    printf("  %-15s %u.%u.%u\n", "firmware", r->current_major, r->current_minor,
-           r->current_build);
+    printf("  %-15s %u.%u.%u\n", "firmware", r->current_major, r->current_minor, r->current_build);
 }
 
 int quote_show_snp(const char *path, const uint8_t *data, size_t size, int json)

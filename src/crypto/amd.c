@@ -134,8 +134,10 @@ enum {
 };
 
 /* The SPLs each structure version must carry (bit N for .3.N). */
-#define SPLS_V0 ((1u << 1) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 7) | (1u << 8))
-#define SPLS_V1 ((1u << 1) | (1u << 2) | (1u << 3) | (1u << 5) | (1u << 6) | (1u << 7) | (1u << 8) | (1u << 9))
+#define SPLS_V0                                                                                    \
+    ((1u << 1) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 7) | (1u << 8))
+#define SPLS_V1                                                                                    \
+    ((1u << 1) | (1u << 2) | (1u << 3) | (1u << 5) | (1u << 6) | (1u << 7) | (1u << 8) | (1u << 9))
 
 static void make_tcb(struct aecs_amd_vek_ext *e)
 {
@@ -299,8 +301,8 @@ int aecs_amd_check_pss_sha384(const struct aecs_cert *cert)
                "'%s': the signed and outer signature algorithms differ", subject);
     ENSURE_OUT(algor_nid(alg) == NID_rsassaPss, AECS_E_MISMATCH,
                "'%s' is not signed with RSASSA-PSS (AMD signs with RSASSA-PSS SHA-384)", subject);
-    ENSURE_OUT(alg->parameter != NULL && alg->parameter->type == V_ASN1_SEQUENCE,
-               AECS_E_MISMATCH, "'%s': RSASSA-PSS without parameters", subject);
+    ENSURE_OUT(alg->parameter != NULL && alg->parameter->type == V_ASN1_SEQUENCE, AECS_E_MISMATCH,
+               "'%s': RSASSA-PSS without parameters", subject);
     pss = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(RSA_PSS_PARAMS), alg->parameter);
     ERR_clear_error();
     ENSURE_OUT(pss != NULL, AECS_E_MISMATCH, "'%s': RSASSA-PSS parameters do not decode", subject);

@@ -1,10 +1,10 @@
 /*
  * amd.h - the AMD parts of SEV-SNP certificates: the KDS extensions of a VCEK or
  * VLEK certificate (AMD publication 57230, "Versioned Chip Endorsement Key
- * (VCEK) Certificate and KDS Interface Specification", and AMD's VLEK certificate
- * definition),
- * and the algorithm checks AMD's chain requires (RSASSA-PSS with SHA-384 for
- * every signature in ARK -> ASK -> VCEK, an ECDSA P-384 key in the VCEK).
+ * (VCEK) Certificate and KDS Interface Specification", and AMD's VLEK
+ * certificate definition), and the algorithm checks AMD's chain requires
+ * (RSASSA-PSS with SHA-384 for every signature in ARK -> ASK -> VCEK, an ECDSA
+ * P-384 key in the VCEK).
  *
  * Everything here is decoded with OpenSSL's ASN.1 API; nothing parses DER by
  * hand.
@@ -58,9 +58,9 @@ struct aecs_amd_vek_ext {
     int struct_version;
     char product_name[64]; /* as in the certificate */
     enum aecs_amd_product product;
-    int is_vlek;           /* csp_id present, no hwID */
-    uint8_t spl[10];       /* spl[N] is the value of .3.N */
-    uint16_t spl_present;  /* bit N set when .3.N is present */
+    int is_vlek;          /* csp_id present, no hwID */
+    uint8_t spl[10];      /* spl[N] is the value of .3.N */
+    uint16_t spl_present; /* bit N set when .3.N is present */
     uint8_t bl_spl, tee_spl, snp_spl, ucode_spl, fmc_spl;
     int has_fmc_spl;
     /* The TCB_VERSION these SPLs make, as a report encodes it (8 bytes, LE). */

@@ -168,9 +168,8 @@ static void test_milan_verifies(void **state)
     json_t *rep = json_object_get(exp, "report");
 
     (void)state;
-    assert_string_equal(json_string_value(json_object_get(json_object_get(exp, "expected"),
-                                                          "result")),
-                        "ok");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(exp, "expected"), "result")), "ok");
     verify_with(report, size, col, AT_OK, r);
     if (!r->verified)
         print_error("%s\n", r->message);
@@ -208,7 +207,8 @@ static void test_milan_verifies(void **state)
     assert_int_equal(s->reported_tcb.microcode,
                      json_integer_value(json_object_get(tcb, "microcode")));
     tcb = json_object_get(rep, "launch_tcb");
-    assert_int_equal(s->launch_tcb.microcode, json_integer_value(json_object_get(tcb, "microcode")));
+    assert_int_equal(s->launch_tcb.microcode,
+                     json_integer_value(json_object_get(tcb, "microcode")));
     char fw[16];
     snprintf(fw, sizeof(fw), "%u.%u.%u", s->current_major, s->current_minor, s->current_build);
     assert_string_equal(fw, exp_str(exp, "current_fw"));
@@ -219,7 +219,8 @@ static void test_milan_verifies(void **state)
                         json_string_value(json_object_get(ext, AECS_AMD_KDS_OID ".2")));
     assert_int_equal(r->vek.struct_version,
                      json_integer_value(json_object_get(ext, AECS_AMD_KDS_OID ".1")));
-    assert_int_equal(r->vek.bl_spl, json_integer_value(json_object_get(ext, AECS_AMD_KDS_OID ".3.1")));
+    assert_int_equal(r->vek.bl_spl,
+                     json_integer_value(json_object_get(ext, AECS_AMD_KDS_OID ".3.1")));
     assert_int_equal(r->vek.tee_spl,
                      json_integer_value(json_object_get(ext, AECS_AMD_KDS_OID ".3.2")));
     assert_int_equal(r->vek.snp_spl,
@@ -264,9 +265,9 @@ static void test_milan_json(void **state)
     assert_string_equal(json_string_value(json_object_get(c, "policy")), exp_str(exp, "policy"));
     assert_true(json_is_false(json_object_get(c, "debug")));
     assert_string_equal(json_string_value(json_object_get(c, "signing_key")), "vcek");
-    assert_string_equal(json_string_value(json_object_get(json_object_get(c, "reported_tcb"),
-                                                          "raw")),
-                        exp_str(exp, "reported_tcb_raw"));
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(c, "reported_tcb"), "raw")),
+        exp_str(exp, "reported_tcb_raw"));
     json_decref(o);
 
     /* Not verified: the error object names stage and code. */
@@ -429,18 +430,42 @@ struct field {
 
 /* ABI #56860 ATTESTATION_REPORT, with this parser's field names. */
 static const struct field k_fields_v2[] = {
-    {0x000, "version"},         {0x004, "guest_svn"},         {0x008, "policy"},
-    {0x010, "family_id"},       {0x020, "image_id"},          {0x030, "vmpl"},
-    {0x034, "signature_algo"},  {0x038, "current_tcb"},       {0x040, "platform_info"},
-    {0x048, "flags"},           {0x04C, "reserved0"},         {0x050, "report_data"},
-    {0x090, "measurement"},     {0x0C0, "host_data"},         {0x0E0, "id_key_digest"},
-    {0x110, "author_key_digest"}, {0x140, "report_id"},       {0x160, "report_id_ma"},
-    {0x180, "reported_tcb"},    {0x188, "reserved1"},         {0x1A0, "chip_id"},
-    {0x1E0, "committed_tcb"},   {0x1E8, "current_build"},     {0x1E9, "current_minor"},
-    {0x1EA, "current_major"},   {0x1EB, "reserved2"},         {0x1EC, "committed_build"},
-    {0x1ED, "committed_minor"}, {0x1EE, "committed_major"},   {0x1EF, "reserved3"},
-    {0x1F0, "launch_tcb"},      {0x1F8, "reserved4"},         {0x2A0, "signature.r"},
-    {0x2E8, "signature.s"},     {0x330, "signature.reserved"}, {0x4A0, NULL},
+    {0x000, "version"},
+    {0x004, "guest_svn"},
+    {0x008, "policy"},
+    {0x010, "family_id"},
+    {0x020, "image_id"},
+    {0x030, "vmpl"},
+    {0x034, "signature_algo"},
+    {0x038, "current_tcb"},
+    {0x040, "platform_info"},
+    {0x048, "flags"},
+    {0x04C, "reserved0"},
+    {0x050, "report_data"},
+    {0x090, "measurement"},
+    {0x0C0, "host_data"},
+    {0x0E0, "id_key_digest"},
+    {0x110, "author_key_digest"},
+    {0x140, "report_id"},
+    {0x160, "report_id_ma"},
+    {0x180, "reported_tcb"},
+    {0x188, "reserved1"},
+    {0x1A0, "chip_id"},
+    {0x1E0, "committed_tcb"},
+    {0x1E8, "current_build"},
+    {0x1E9, "current_minor"},
+    {0x1EA, "current_major"},
+    {0x1EB, "reserved2"},
+    {0x1EC, "committed_build"},
+    {0x1ED, "committed_minor"},
+    {0x1EE, "committed_major"},
+    {0x1EF, "reserved3"},
+    {0x1F0, "launch_tcb"},
+    {0x1F8, "reserved4"},
+    {0x2A0, "signature.r"},
+    {0x2E8, "signature.s"},
+    {0x330, "signature.reserved"},
+    {0x4A0, NULL},
 };
 
 static const struct field k_fields_v3[] = {
@@ -625,8 +650,8 @@ static void test_reserved_and_flags(void **state)
         const char *names;
     } cases[] = {
         {0x04C, 0x01, AECS_E_FORMAT, "reserved0"},
-        {0x04B, 0x80, AECS_E_FORMAT, "flags"},    /* flags bit 31 */
-        {0x048, 0x20, AECS_E_FORMAT, "flags"},    /* flags bit 5 */
+        {0x04B, 0x80, AECS_E_FORMAT, "flags"},            /* flags bit 31 */
+        {0x048, 0x20, AECS_E_FORMAT, "flags"},            /* flags bit 5 */
         {0x048, 0x08, AECS_E_UNSUPPORTED, "SIGNING_KEY"}, /* SIGNING_KEY 2 */
         {0x048, 0x18, AECS_E_UNSUPPORTED, "SIGNING_KEY"}, /* SIGNING_KEY 6 */
         {0x034, 0x02, AECS_E_UNSUPPORTED, "signature_algo"},
@@ -764,8 +789,8 @@ static void test_chip_id(void **state)
 
 static void test_tcb(void **state)
 {
-    static const char *const names[8] = {"bootloader", "tee",  "byte 2", "byte 3",
-                                         "byte 4",     "byte 5", "snp",  "microcode"};
+    static const char *const names[8] = {"bootloader", "tee",    "byte 2", "byte 3",
+                                         "byte 4",     "byte 5", "snp",    "microcode"};
     struct parsed_milan *m = parse_milan();
     size_t size = 0;
     uint8_t *report = milan_report(&size);
@@ -869,8 +894,8 @@ static void test_turin_vcek(void **state)
     /* The KDS path: Turin, 16 hex digits, fmcSPL first (KDS spec, AMD's snpguest). */
     char path[512];
     assert_int_equal(aecs_snp_kds_vcek_path(rep, AECS_AMD_TURIN, path, sizeof(path)), AECS_OK);
-    assert_string_equal(path,
-                        "/vcek/v1/Turin/1e550a8ee5cf9f4d?fmcSPL=0&blSPL=0&teeSPL=0&snpSPL=0&ucodeSPL=9");
+    assert_string_equal(
+        path, "/vcek/v1/Turin/1e550a8ee5cf9f4d?fmcSPL=0&blSPL=0&teeSPL=0&snpSPL=0&ucodeSPL=9");
 
     free(rep);
     aecs_cert_free(milan_ark);
@@ -1074,10 +1099,11 @@ static void test_kds_path(void **state)
     assert_int_equal(aecs_snp_kds_vcek_path(&m->report, AECS_AMD_MILAN, path, sizeof(path)),
                      AECS_OK);
     assert_string_equal(path, want);
-    assert_int_equal(aecs_snp_kds_vcek_path(&m->report, AECS_AMD_MILAN, path, 40), AECS_E_TOO_LARGE);
-    assert_int_equal(aecs_snp_kds_vcek_path(&m->report, AECS_AMD_PRODUCT_UNKNOWN, path,
-                                            sizeof(path)),
-                     AECS_E_INVALID_ARGUMENT);
+    assert_int_equal(aecs_snp_kds_vcek_path(&m->report, AECS_AMD_MILAN, path, 40),
+                     AECS_E_TOO_LARGE);
+    assert_int_equal(
+        aecs_snp_kds_vcek_path(&m->report, AECS_AMD_PRODUCT_UNKNOWN, path, sizeof(path)),
+        AECS_E_INVALID_ARGUMENT);
     m->report.signing_key = AECS_SNP_KEY_VLEK;
     assert_int_equal(aecs_snp_kds_vcek_path(&m->report, AECS_AMD_MILAN, path, sizeof(path)),
                      AECS_E_INVALID_ARGUMENT);
