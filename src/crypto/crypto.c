@@ -264,6 +264,24 @@ void aecs_privkey_free(struct aecs_privkey *key)
     free(key);
 }
 
+/* Internal (src/crypto only): the EVP_PKEY behind a private key, and wrapping one. */
+void *aecs_privkey_evp(const struct aecs_privkey *key);
+void *aecs_privkey_evp(const struct aecs_privkey *key)
+{
+    return key->pkey;
+}
+
+/* Takes ownership of evp_pkey; NULL (and evp_pkey untouched) when out of memory. */
+struct aecs_privkey *aecs_privkey_wrap_evp(void *evp_pkey);
+struct aecs_privkey *aecs_privkey_wrap_evp(void *evp_pkey)
+{
+    struct aecs_privkey *key = calloc(1, sizeof(*key));
+
+    if (key != NULL)
+        key->pkey = evp_pkey;
+    return key;
+}
+
 int aecs_ecdsa_sign_p256_rs(const struct aecs_privkey *key, const void *msg, size_t msg_size,
                             uint8_t rs[64])
 {
