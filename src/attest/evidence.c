@@ -6,8 +6,6 @@
 
 #include "base/reader.h"
 
-#define SNP_REPORT_SIZE 1184
-
 enum aecs_evidence_kind aecs_evidence_detect(const uint8_t *data, size_t size)
 {
     if (size < 8)
@@ -17,7 +15,12 @@ enum aecs_evidence_kind aecs_evidence_detect(const uint8_t *data, size_t size)
     uint32_t v32 = aecs_le32(data);
     if (v16 >= 3 && v16 <= 5 && key == 2)
         return AECS_EVIDENCE_DCAP;
-    if ((v32 == 2 || v32 == 3 || v32 == 5) && size == SNP_REPORT_SIZE)
+    /*
+     * An SNP report's version is a u32, so its bytes 2-3 are zero where a DCAP
+     * quote has its key type; the SNP parser judges the size (and names what a
+     * truncated report lacks).
+     */
+    if (v32 == 2 || v32 == 3 || v32 == 5)
         return AECS_EVIDENCE_SNP;
     /* DCAP-shaped but with another key type: let the DCAP parser say what is wrong. */
     if (v16 >= 3 && v16 <= 5)

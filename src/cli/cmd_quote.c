@@ -40,7 +40,8 @@ static void print_hex_line(const char *label, const uint8_t *data, size_t size)
 static void show_usage(FILE *out)
 {
     fprintf(out, "usage: aecs quote show FILE [--json]\n\n"
-                 "Parses an SGX (v3) or TDX (v4, v5) DCAP quote and prints its fields.\n"
+                 "Parses an SGX (v3) or TDX (v4, v5) DCAP quote, or an AMD SEV-SNP attestation\n"
+                 "report (v2, v3, v5), and prints its fields. The kind is detected.\n"
                  "Nothing is verified: use 'aecs quote verify' for that.\n\n"
                  "  --json      print every field as JSON\n"
                  "  -h, --help  this help\n");
@@ -130,17 +131,21 @@ static void verify_usage(FILE *out)
     fprintf(out,
             "usage: aecs quote verify FILE --collateral DIR [--at TIME] [--trusted-root CERT]\n"
             "                         [--json]\n\n"
-            "Verifies an SGX or TDX DCAP quote offline: the PCK chain to the Intel SGX Root\n"
-            "CA, the CRLs, TCB Info and QE Identity, the QE report, the quote signature, and\n"
-            "the platform's TCB status, as Intel's quote verification library does.\n\n"
+            "Verifies evidence offline. An SGX or TDX DCAP quote: the PCK chain to the Intel\n"
+            "SGX Root CA, the CRLs, TCB Info and QE Identity, the QE report, the quote\n"
+            "signature, and the platform's TCB status, as Intel's quote verification library\n"
+            "does. An AMD SEV-SNP report: the VCEK (or VLEK) chain to AMD's ARK pinned for the\n"
+            "product, the report signature, the chip id and the reported TCB.\n\n"
             "  --collateral DIR     folder with root_ca_crl.der, pck_crl.der, tcb_info.json\n"
             "                       (or tcb_info.body.json + tcb_info.sig.hex),\n"
             "                       tcb_info_issuer_chain.pem, qe_identity.json (or .body.json\n"
             "                       + .sig.hex), qe_identity_issuer_chain.pem, and pck_chain.pem\n"
-            "                       for quotes that do not carry their PCK chain\n"
+            "                       for quotes that do not carry their PCK chain.\n"
+            "                       For SEV-SNP: vcek.der (or vlek.der), and optionally\n"
+            "                       cert_chain.pem or ask.pem + ark.pem\n"
             "  --at TIME            verify as of this RFC 3339 time (default: now)\n"
             "  --trusted-root CERT  trust this root CA (DER or PEM) instead of the pinned\n"
-            "                       Intel SGX Root CA\n"
+            "                       Intel SGX Root CA (Intel quotes only)\n"
             "  --json               print the verdict as JSON\n"
             "  -h, --help           this help\n\n"
             "Exit status: 0 verified (whatever the TCB status), 1 not verified (including\n"
@@ -236,8 +241,8 @@ static int quote_verify(int argc, char **argv)
     }
     if (aecs_evidence_detect(data, size) == AECS_EVIDENCE_SNP) {
         if (root_path != NULL) {
-            fprintf(stderr, "aecs: --trusted-root applies to Intel quotes; SEV-SNP reports chain "
-                            "to AMD's pinned ARKs (or ark.pem in the collateral folder)\n");
+            fprintf(stderr, "aecs: --trusted-root applies to Intel quotes; SEV-SNP reports always "
+                            "chain to the ARK that aecs pins for the product\n");
             goto out;
         }
         rc = quote_verify_snp(argv[optind], data, size, dir, at, json);
