@@ -6,36 +6,14 @@
 # time (expected status from expected.json), and every failure (404, 500,
 # garbage, missing headers, a slow service) reported with URL, status and item
 # while the output folder stays exactly as it was.
-set -uo pipefail
-cd "${AECS_SRC:-$(dirname "$0")/../..}"
-AECS=${AECS_BIN:-build/aecs}
+. "$(dirname "$0")/lib.sh"
 SERVER=$(dirname "$AECS")/tests/tools/pcs_server
 D=tests/data/dcap
-pass=0
-failed=0
-tmp=$(mktemp -d)
 server_pid=
-cleanup() {
+on_exit() {
   [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-  rm -rf "$tmp"
 }
-trap cleanup EXIT
 
-ok() { pass=$((pass + 1)); }
-bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
-
-# expect_exit CODE DESCRIPTION -- COMMAND...
-expect_exit() {
-  local want=$1 what=$2; shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  if [[ $got -eq $want ]]; then ok; else bad "$what: exit $got, expected $want"; cat "$tmp/err"; fi
-}
-# expect_err TEXT DESCRIPTION: the last command's stderr contains TEXT
-expect_err() {
-  if grep -qF -- "$1" "$tmp/err"; then ok; else bad "$2: stderr lacks '$1'"; cat "$tmp/err"; fi
-}
-json_field() { python3 -c "import json,sys; d=json.load(open('$1')); print($2)"; }
 
 # An HTTP/1.0 GET on loopback with bash's /dev/tcp (no client needed); prints the body.
 http_get() {
@@ -200,5 +178,4 @@ expect_exit 1 "folder with a user file" -- "$AECS" collateral fetch --quote "$D/
 expect_err "notes.txt" "folder with a user file"
 [[ $(cat "$tmp/mine/notes.txt") == keep ]] && ok || bad "user file changed"
 
-echo "cli_collateral: $pass passed, $failed failed"
-[[ $failed -eq 0 ]]
+finish cli_collateral

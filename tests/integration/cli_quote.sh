@@ -3,28 +3,9 @@
 # the real vectors, their JSON, exit codes (0 verified, 1 not verified, 2 usage
 # or unreadable input) and error messages. Expected verdicts come from each
 # set's expected.json.
-set -uo pipefail
-cd "${AECS_SRC:-$(dirname "$0")/../..}"
-AECS=${AECS_BIN:-build/aecs}
+. "$(dirname "$0")/lib.sh"
 D=tests/data/dcap
-pass=0
-failed=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 
-ok() { pass=$((pass + 1)); }
-bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
-
-# expect_exit CODE DESCRIPTION -- COMMAND...
-expect_exit() {
-  local want=$1 what=$2; shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  if [[ $got -eq $want ]]; then ok; else bad "$what: exit $got, expected $want"; cat "$tmp/err"; fi
-}
-
-# json_field FILE PYTHON-EXPRESSION (d is the parsed JSON)
-json_field() { python3 -c "import json,sys; d=json.load(open('$1')); print($2)"; }
 
 root_args() { [[ -f $1/use_test_root ]] && echo "--trusted-root $1/trusted_root.der"; }
 
@@ -118,5 +99,4 @@ for cmd in "" "quote" "quote show" "quote verify"; do
   grep -q "usage: aecs" "$tmp/out" && ok || bad "aecs $cmd --help prints usage"
 done
 
-echo "cli_quote: $pass passed, $failed failed"
-[[ $failed -eq 0 ]]
+finish cli_quote

@@ -5,28 +5,7 @@
 # chain, CRLs and their revoked serials, the SGX extension, the TCB Info and
 # QE Identity signatures over their exact compact JSON bytes). Exit codes: 0
 # verified, 1 not verified, 2 usage or unreadable input.
-set -uo pipefail
-cd "${AECS_SRC:-$(dirname "$0")/../..}"
-AECS=${AECS_BIN:-build/aecs}
-pass=0
-failed=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-ok() { pass=$((pass + 1)); }
-bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
-
-# expect_exit CODE DESCRIPTION -- COMMAND...
-expect_exit() {
-  local want=$1 what=$2; shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  if [[ $got -eq $want ]]; then ok; else bad "$what: exit $got, expected $want"; cat "$tmp/err"; fi
-}
-# expect_err TEXT DESCRIPTION: the last command's stderr mentions TEXT
-expect_err() { grep -qF -- "$1" "$tmp/err" && ok || { bad "$2: stderr lacks '$1'"; cat "$tmp/err"; }; }
-# json_field FILE PYTHON-EXPRESSION (d is the parsed JSON)
-json_field() { python3 -c "import json,sys; d=json.load(open('$1')); print($2)"; }
+. "$(dirname "$0")/lib.sh"
 check() { # check DESCRIPTION FILE EXPRESSION EXPECTED
   local got; got=$(json_field "$2" "$3")
   [[ $got == "$4" ]] && ok || bad "$1: $3 = '$got', expected '$4'"
@@ -211,5 +190,4 @@ expect_exit 2 "isvsvn out of range" -- "$AECS" sim quote --sim "$S" --mrenclave 
 expect_err "--isvsvn must be a number from 0 to 65535" "isvsvn out of range"
 [[ ! -e $tmp/x.bin ]] && ok || bad "a failed quote wrote a file"
 
-echo "cli_sim: $pass passed, $failed failed"
-[[ $failed -eq 0 ]]
+finish cli_sim

@@ -4,27 +4,10 @@
 # or unreadable input) and error messages. Expected values come from the set's
 # expected.json and tests/data/MANIFEST.md (virtee/sev's assertions, the VCEK's
 # validity dates and the documented flips).
-set -uo pipefail
-cd "${AECS_SRC:-$(dirname "$0")/../..}"
-AECS=${AECS_BIN:-build/aecs}
+. "$(dirname "$0")/lib.sh"
 D=tests/data/snp/snp_milan_virtee
 AT=2024-01-01T00:00:00Z            # inside the VCEK's validity
 AFTER=2030-04-03T19:23:44Z         # the VCEK's notAfter + 1 s
-pass=0
-failed=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-ok() { pass=$((pass + 1)); }
-bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
-
-# expect_exit CODE DESCRIPTION -- COMMAND...
-expect_exit() {
-  local want=$1 what=$2; shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  if [[ $got -eq $want ]]; then ok; else bad "$what: exit $got, expected $want"; cat "$tmp/err"; fi
-}
 
 # load_json NAME FILE: fills the associative array NAME with every leaf of the
 # JSON in FILE, keyed by its dotted path (claims.measurement, error.code,
@@ -162,5 +145,4 @@ load_json J "$tmp/out"
 check error.stage parse
 check error.code SNP_REPORT_MALFORMED
 
-echo "cli_snp: $pass passed, $failed failed"
-[[ $failed -eq 0 ]]
+finish cli_snp

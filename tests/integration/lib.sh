@@ -1,0 +1,43 @@
+# lib.sh - the harness every integration test sources: it moves to the
+# repository root, names the aecs binary (AECS_BIN, from ctest, or
+# build/aecs), makes a scratch folder removed at exit, and counts checks.
+#
+#   . "$(dirname "$0")/lib.sh"
+#   expect_exit 0 "what it checks" -- "$AECS" quote verify ...
+#   finish my_test            # prints "my_test: N passed, M failed"; fails if M > 0
+#
+# A script that starts processes defines on_exit() to stop them.
+set -uo pipefail
+cd "${AECS_SRC:-$(dirname "${BASH_SOURCE[0]}")/../..}" || exit 2
+AECS=${AECS_BIN:-build/aecs}
+pass=0
+failed=0
+tmp=$(mktemp -d)
+on_exit() { :; }
+trap 'on_exit; rm -rf "$tmp"' EXIT
+
+ok() { pass=$((pass + 1)); }
+bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
+
+# expect_exit CODE DESCRIPTION -- COMMAND...: stdout in $tmp/out, stderr in $tmp/err
+expect_exit() {
+  local want=$1 what=$2
+  shift 3
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  local got=$?
+  if [[ $got -eq $want ]]; then ok; else bad "$what: exit $got, expected $want"; cat "$tmp/err"; fi
+}
+
+# expect_err TEXT DESCRIPTION: the last command's stderr contains TEXT
+expect_err() {
+  if grep -qF -- "$1" "$tmp/err"; then ok; else bad "$2: stderr lacks '$1'"; cat "$tmp/err"; fi
+}
+
+# json_field FILE PYTHON-EXPRESSION: prints the expression, with d the parsed JSON of FILE
+json_field() { python3 -c "import json,sys; d=json.load(open('$1')); print($2)"; }
+
+# finish NAME: the closing line ctest logs show, and the exit status
+finish() {
+  echo "$1: $pass passed, $failed failed"
+  [[ $failed -eq 0 ]]
+}
