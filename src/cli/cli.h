@@ -42,6 +42,14 @@ int quote_show_snp(const char *path, const uint8_t *data, size_t size, int json)
 int quote_verify_snp(const char *path, const uint8_t *data, size_t size, const char *collateral,
                      int64_t at, int json);
 
+/*
+ * The SEV-SNP half of `aecs collateral fetch` (cmd_collateral_snp.c): the
+ * report's VCEK and cert_chain from AMD's KDS (kds_url NULL: the default),
+ * written to out_dir. Returns an exit code.
+ */
+int collateral_fetch_snp(const char *path, const uint8_t *data, size_t size, const char *out_dir,
+                         const char *kds_url, const char *product, long timeout_s);
+
 /* Prints "<what> is not available yet" and returns EXIT_USAGE (for commands in progress). */
 int cli_not_yet(const char *what);
 

@@ -1,7 +1,8 @@
 /*
  * cmd_collateral.c - `aecs collateral fetch`: gets the collateral a quote
  * needs from a PCCS or Intel's PCS and writes it as a folder that
- * `aecs quote verify --collateral` reads.
+ * `aecs quote verify --collateral` reads. SEV-SNP reports go to
+ * cmd_collateral_snp.c (AMD KDS).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -10,6 +11,8 @@
 
 #include "attest/collateral_fetch.h"
 #include "attest/collateral_mem.h"
+#include "attest/evidence.h"
+#include "attest/kds.h"
 #include "attest/qcnl.h"
 #include "base/err.h"
 #include "base/file.h"
@@ -22,13 +25,20 @@ static void fetch_usage(FILE *out)
 {
     fprintf(out,
             "usage: aecs collateral fetch --quote FILE --out DIR [--pccs URL] [--qcnl FILE]\n"
-            "                             [--timeout SECONDS]\n\n"
+            "                             [--timeout SECONDS]\n"
+            "       aecs collateral fetch --quote REPORT --out DIR [--kds URL]\n"
+            "                             [--product Milan|Genoa|Turin] [--timeout SECONDS]\n\n"
             "Fetches what 'aecs quote verify' needs for an SGX or TDX quote: the root CA CRL,\n"
             "the PCK CRL (for the quote's PCK CA, processor or platform), the TCB Info for its\n"
             "FMSPC and the QE Identity, with their issuer chains, from a PCCS or Intel's PCS\n"
             "(API v4). Every item is checked before anything is written; DIR is replaced as a\n"
             "whole, or left untouched when anything fails.\n\n"
-            "  --quote FILE       the quote (it must carry its PCK certificate chain)\n"
+            "For an AMD SEV-SNP report it fetches, from AMD's KDS, the VCEK for the report's\n"
+            "chip (CHIP_ID) and REPORTED_TCB, and the product's cert_chain (ASK, ARK), checks\n"
+            "that the VCEK chains to AMD's pinned ARK and is for that chip and TCB, and writes\n"
+            "vcek.der and cert_chain.pem the same all-or-nothing way.\n\n"
+            "  --quote FILE       the quote (it must carry its PCK certificate chain) or the\n"
+            "                     SEV-SNP report\n"
             "  --out DIR          the collateral folder to write (created or replaced; an\n"
             "                     existing DIR may only hold collateral files)\n"
             "  --pccs URL         the PCCS or PCS, e.g. https://pccs:8081 or\n"
@@ -37,11 +47,17 @@ static void fetch_usage(FILE *out)
             "  --qcnl FILE        Intel's QCNL configuration, legacy KEY=VALUE or JSON form\n"
             "                     (default " AECS_QCNL_DEFAULT_PATH "; with --pccs, read only\n"
             "                     when given: its use_secure_cert and retry settings apply)\n"
+            "  --kds URL          SNP: AMD's KDS (default $" AECS_KDS_URL_ENV " when set, else\n"
+            "                     " AECS_KDS_DEFAULT_URL ")\n"
+            "  --product NAME     SNP: Milan, Genoa (also Bergamo, Siena) or Turin; needed for\n"
+            "                     version 2 reports, which do not name their product\n"
             "  --timeout SECONDS  give up on one request after this long (default 60)\n"
             "  -h, --help         this help\n\n"
             "From the qcnl file: collateral_service (else pccs_url) is where collateral comes\n"
             "from; use_secure_cert=false turns TLS verification off (insecure, warned about);\n"
             "retry_times and retry_delay set the retries, as in Intel's library.\n\n"
+            "KDS rate-limits clients: an HTTP 429 is waited out as its Retry-After says, up to\n"
+            "60 s at a time and 3 times, and is an error beyond that. KDS serves no VLEKs.\n\n"
             "Exit status: 0 fetched and written, 1 the fetch or the write failed, 2 usage\n"
             "error or unreadable input.\n");
 }
@@ -77,6 +93,8 @@ static int collateral_fetch(int argc, char **argv)
         {"pccs", required_argument, NULL, 'p'},
         {"qcnl", required_argument, NULL, 'c'},
         {"timeout", required_argument, NULL, 't'},
+        {"kds", required_argument, NULL, 'k'},
+        {"product", required_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -84,6 +102,8 @@ static int collateral_fetch(int argc, char **argv)
     const char *out_dir = NULL;
     const char *pccs = NULL;
     const char *qcnl_path = NULL;
+    const char *kds = NULL;
+    const char *product = NULL;
     long timeout_s = 0;
     int c;
     int rc = EXIT_USAGE;
@@ -108,6 +128,12 @@ static int collateral_fetch(int argc, char **argv)
             break;
         case 'c':
             qcnl_path = optarg;
+            break;
+        case 'k':
+            kds = optarg;
+            break;
+        case 'r':
+            product = optarg;
             break;
         case 't': {
             char *end = NULL;
@@ -136,6 +162,22 @@ static int collateral_fetch(int argc, char **argv)
     }
     if (aecs_file_read(quote_path, MAX_QUOTE_FILE, &quote, &size) != AECS_OK) {
         cli_report_error(NULL);
+        goto out;
+    }
+    if (aecs_evidence_detect(quote, size) == AECS_EVIDENCE_SNP) {
+        if (pccs != NULL || qcnl_path != NULL) {
+            fprintf(stderr,
+                    "aecs: %s is an SEV-SNP report: its collateral comes from AMD's KDS "
+                    "(--kds), not a PCCS (--pccs, --qcnl)\n",
+                    quote_path);
+            goto out;
+        }
+        rc = collateral_fetch_snp(quote_path, quote, size, out_dir, kds, product, timeout_s);
+        goto out;
+    }
+    if (kds != NULL || product != NULL) {
+        fprintf(stderr, "aecs: --kds and --product are for SEV-SNP reports; %s is not one\n",
+                quote_path);
         goto out;
     }
     if (aecs_collateral_key_from_quote(quote, size, &key) != AECS_OK) {
@@ -178,7 +220,8 @@ out:
 }
 
 static const struct cli_command k_collateral_commands[] = {
-    {"fetch", collateral_fetch, "fetch a quote's collateral from a PCCS or the PCS into a folder"},
+    {"fetch", collateral_fetch,
+     "fetch a quote's collateral from a PCCS or the PCS (SNP: AMD KDS) into a folder"},
     {NULL, NULL, NULL},
 };
 
