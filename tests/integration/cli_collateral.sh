@@ -15,17 +15,6 @@ on_exit() {
 }
 
 
-# An HTTP/1.0 GET on loopback with bash's /dev/tcp (no client needed); prints the body.
-http_get() {
-  local path=$1 line body=0
-  exec 3<>"/dev/tcp/127.0.0.1/$port" || return 1
-  printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' "$path" >&3
-  while IFS= read -r line <&3; do
-    if [[ $body -eq 1 ]]; then printf '%s\n' "$line"; elif [[ $line == $'\r' || -z $line ]]; then body=1; fi
-  done
-  [[ $body -eq 1 && -n $line ]] && printf '%s' "$line"
-  exec 3<&-
-}
 control() { http_get "/_control?$1" >/dev/null; }
 requests() { http_get /_stats | python3 -c "import json,sys; print(json.load(sys.stdin)['requests'])"; }
 

@@ -7,50 +7,18 @@
 # failure (404, 500, garbage, a rate limit beyond the bound, a slow service, a
 # wrong product, usage errors) reported with what failed while the output
 # folder stays exactly as it was.
-set -uo pipefail
-cd "${AECS_SRC:-$(dirname "$0")/../..}"
-AECS=${AECS_BIN:-build/aecs}
+. "$(dirname "$0")/lib.sh"
 SERVER=$(dirname "$AECS")/tests/tools/kds_server
 D=tests/data/snp
 M=$D/snp_milan_virtee
 AT=2024-01-01T00:00:00Z
-pass=0
-failed=0
-tmp=$(mktemp -d)
 server_pid=
-cleanup() {
+on_exit() {
   [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-  rm -rf "$tmp"
 }
-trap cleanup EXIT
 unset AECS_KDS_URL
 
-ok() { pass=$((pass + 1)); }
-bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
 
-# expect_exit CODE DESCRIPTION -- COMMAND...
-expect_exit() {
-  local want=$1 what=$2; shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  if [[ $got -eq $want ]]; then ok; else bad "$what: exit $got, expected $want"; cat "$tmp/err"; fi
-}
-# expect_err TEXT DESCRIPTION: the last command's stderr contains TEXT
-expect_err() {
-  if grep -qF -- "$1" "$tmp/err"; then ok; else bad "$2: stderr lacks '$1'"; cat "$tmp/err"; fi
-}
-
-# An HTTP/1.0 GET on loopback with bash's /dev/tcp (no client needed); prints the body.
-http_get() {
-  local path=$1 line body=0
-  exec 3<>"/dev/tcp/127.0.0.1/$port" || return 1
-  printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' "$path" >&3
-  while IFS= read -r line <&3; do
-    if [[ $body -eq 1 ]]; then printf '%s\n' "$line"; elif [[ $line == $'\r' || -z $line ]]; then body=1; fi
-  done
-  [[ $body -eq 1 && -n $line ]] && printf '%s' "$line"
-  exec 3<&-
-}
 control() { http_get "/_control?$1" >/dev/null; }
 stat_of() { http_get /_stats | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 
@@ -171,5 +139,4 @@ expect_err "notes.txt" "folder with a user file"
 [[ $(cat "$tmp/mine/notes.txt") == keep && $(ls -A "$tmp/mine" | wc -l) == 1 ]] && ok \
   || bad "user folder changed"
 
-echo "cli_kds: $pass passed, $failed failed"
-[[ $failed -eq 0 ]]
+finish cli_kds

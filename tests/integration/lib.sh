@@ -36,6 +36,19 @@ expect_err() {
 # json_field FILE PYTHON-EXPRESSION: prints the expression, with d the parsed JSON of FILE
 json_field() { python3 -c "import json,sys; d=json.load(open('$1')); print($2)"; }
 
+# http_get PATH: an HTTP/1.0 GET to 127.0.0.1:$port with bash's /dev/tcp (no client
+# needed); prints the body. For the loopback test servers.
+http_get() {
+  local path=$1 line body=0
+  exec 3<>"/dev/tcp/127.0.0.1/$port" || return 1
+  printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' "$path" >&3
+  while IFS= read -r line <&3; do
+    if [[ $body -eq 1 ]]; then printf '%s\n' "$line"; elif [[ $line == $'\r' || -z $line ]]; then body=1; fi
+  done
+  [[ $body -eq 1 && -n $line ]] && printf '%s' "$line"
+  exec 3<&-
+}
+
 # finish NAME: the closing line ctest logs show, and the exit status
 finish() {
   echo "$1: $pass passed, $failed failed"
