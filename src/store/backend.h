@@ -1,0 +1,61 @@
+/*
+ * backend.h - what a store backend implements (private to src/store/).
+ *
+ * store.c checks every argument (keys, prefixes, cursors, limits, sizes,
+ * duplicate ops) before it calls a backend, so backends see valid input
+ * only. put and delete are transactions of one compare and one op, so a
+ * backend implements four calls: get, list, txn and free. Each maps onto
+ * one etcd request: get and list onto Range, txn onto Txn.
+ *
+ * A backend embeds `struct aecs_store` as its first member and fills in
+ * `ops`; aecs_store_free calls ops->free, which frees the whole object.
+ */
+#ifndef AECS_STORE_BACKEND_H
+#define AECS_STORE_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+struct aecs_store_ops {
+    const char *name;
+    /* *out is cleared; AECS_E_NOT_FOUND when absent. */
+    int (*get)(struct aecs_store *s, const char *key, struct aecs_store_value *out);
+    /*
+     * Keys k with prefix <= k < prefix_end (prefix_end: the prefix's byte
+     * successor, see aecs_store_prefix_end) and, when start_after is not
+     * NULL, k > start_after; at most limit items (1..AECS_STORE_LIST_MAX) and,
+     * with values, AECS_STORE_LIST_MAX_SIZE value bytes. *out is cleared.
+     */
+    int (*list)(struct aecs_store *s, const char *prefix, const char *prefix_end,
+                const char *start_after, size_t limit, unsigned flags, struct aecs_store_list *out);
+    /* As aecs_store_txn; versions is never NULL (op_count entries). */
+    int (*txn)(struct aecs_store *s, const struct aecs_store_compare *cmps, size_t cmp_count,
+               const struct aecs_store_op *ops, size_t op_count, uint64_t *versions);
+    void (*free)(struct aecs_store *s);
+};
+
+struct aecs_store {
+    const struct aecs_store_ops *ops;
+};
+
+/*
+ * The smallest string greater than every string that starts with prefix:
+ * the prefix with its last byte that is not 0xff incremented and what follows
+ * it dropped (etcd's GetPrefixRangeEnd). For "/a/b" it is "/a/c". out needs
+ * strlen(prefix) + 1 bytes. Returns 0, or -1 when there is none (every byte
+ * is 0xff, which a valid key cannot be).
+ */
+int aecs_store_prefix_end(const char *prefix, char *out, size_t out_size);
+
+/* The message for a failed compare, as store.h describes; returns AECS_E_MISMATCH. */
+int aecs_store_mismatch(const char *file, int line, const char *key, uint64_t expected,
+                        uint64_t found);
+#define AECS_STORE_MISMATCH(key, expected, found)                                                  \
+    aecs_store_mismatch(__FILE__, __LINE__, (key), (expected), (found))
+
+/* Backends. Each validates nothing that store.c already checked. */
+AECS_MUST_CHECK int aecs_store_sqlite_open(const char *path, struct aecs_store **out);
+
+#endif
