@@ -6,11 +6,6 @@
 # QE Identity signatures over their exact compact JSON bytes). Exit codes: 0
 # verified, 1 not verified, 2 usage or unreadable input.
 . "$(dirname "$0")/lib.sh"
-check() { # check DESCRIPTION FILE EXPRESSION EXPECTED
-  local got; got=$(json_field "$2" "$3")
-  [[ $got == "$4" ]] && ok || bad "$1: $3 = '$got', expected '$4'"
-}
-hexrep() { python3 -c "print('$1' * $2)"; }
 
 MRE=$(hexrep 11 32); MRS=$(hexrep 22 32); RD=$(hexrep ab 64)
 MRTD=$(hexrep 33 48); RTMR1=$(hexrep 44 48); MRCFG=$(hexrep 55 48); MROWN=$(hexrep 66 48)

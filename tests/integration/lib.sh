@@ -33,8 +33,23 @@ expect_err() {
   if grep -qF -- "$1" "$tmp/err"; then ok; else bad "$2: stderr lacks '$1'"; cat "$tmp/err"; fi
 }
 
+# expect_out TEXT DESCRIPTION: the last command's stdout contains TEXT
+expect_out() {
+  if grep -qF -- "$1" "$tmp/out"; then ok; else bad "$2: stdout lacks '$1'"; cat "$tmp/out"; fi
+}
+
 # json_field FILE PYTHON-EXPRESSION: prints the expression, with d the parsed JSON of FILE
 json_field() { python3 -c "import json,sys; d=json.load(open('$1')); print($2)"; }
+
+# check DESCRIPTION FILE EXPRESSION EXPECTED: json_field FILE EXPRESSION equals EXPECTED
+check() {
+  local got
+  got=$(json_field "$2" "$3")
+  [[ $got == "$4" ]] && ok || bad "$1: $3 = '$got', expected '$4'"
+}
+
+# hexrep HEX N: HEX repeated N times (for measurements and report data)
+hexrep() { python3 -c "print('$1' * $2)"; }
 
 # http_get PATH: an HTTP/1.0 GET to 127.0.0.1:$port with bash's /dev/tcp (no client
 # needed); prints the body. For the loopback test servers.
