@@ -9,6 +9,7 @@ REQUIRED=(
   libclang-rt-dev   # ASan/UBSan/libFuzzer runtimes; only "Recommended" by clang
   libssl-dev libjansson-dev libcurl4-openssl-dev libevent-dev libyaml-dev
   libsqlite3-dev libcmocka-dev
+  libgfshare-dev    # Shamir secret sharing of the key store's root key (GF(2^8))
 )
 # Nice to have: skipped with a warning when the archive lacks them.
 OPTIONAL=(etcd-server etcd-client clang-format)

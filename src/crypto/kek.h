@@ -1,0 +1,90 @@
+/*
+ * kek.h - the key store's root key (KEK) and what is done with it.
+ *
+ * The KEK is 32 random bytes made once, at `init`, inside the service. It is
+ * held in an opaque struct on the secure heap (secmem.h) and wiped when freed;
+ * no function hands its bytes out. Everything else is derived from it:
+ *
+ *   record key  = HKDF-SHA256(IKM = KEK, salt = none, info = label || path)
+ *   check value = HMAC-SHA256(KEK, "aecs kek check")
+ *
+ * The check value is stored in clear beside the data: it tells whether a key
+ * put together from Shamir shares (or unsealed from the TEE) is the right one
+ * before anything is decrypted with it, and reveals nothing about the key
+ * (HMAC-SHA256 is a PRF). See docs/design-keystore.md.
+ */
+#ifndef AECS_CRYPTO_KEK_H
+#define AECS_CRYPTO_KEK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+
+#define AECS_KEK_SIZE 32
+#define AECS_KEK_CHECK_SIZE 32
+/* The message MAC'ed for the check value (ASCII, no terminator). */
+#define AECS_KEK_CHECK_LABEL "aecs kek check"
+
+#define AECS_AEAD_NONCE_SIZE 12
+#define AECS_AEAD_TAG_SIZE 16
+
+struct aecs_kek;
+
+/* A fresh random KEK (RAND_priv_bytes). The caller frees *out with aecs_kek_free(). */
+AECS_MUST_CHECK int aecs_kek_generate(struct aecs_kek **out);
+
+/*
+ * A KEK holding a copy of the 32 bytes at key (for keys put together from
+ * shares, and for tests). The caller wipes its own copy and frees *out with
+ * aecs_kek_free().
+ */
+AECS_MUST_CHECK int aecs_kek_from_bytes(const uint8_t key[AECS_KEK_SIZE], struct aecs_kek **out);
+
+/* Wipes and frees. NULL is fine. */
+void aecs_kek_free(struct aecs_kek *kek);
+
+/* check = HMAC-SHA256(KEK, AECS_KEK_CHECK_LABEL): stored at init, not secret. */
+AECS_MUST_CHECK int aecs_kek_check_value(const struct aecs_kek *kek,
+                                         uint8_t check[AECS_KEK_CHECK_SIZE]);
+
+/*
+ * AECS_OK when kek's check value equals check (compared in constant time),
+ * AECS_E_BAD_SIGNATURE otherwise ("does not match the stored check value").
+ */
+AECS_MUST_CHECK int aecs_kek_verify(const struct aecs_kek *kek,
+                                    const uint8_t check[AECS_KEK_CHECK_SIZE]);
+
+/*
+ * HKDF-SHA256 (RFC 5869) with the KEK as input key material, no salt and the
+ * given info: writes out_size (1..64) bytes of a derived key to out. The caller
+ * wipes out after use. info must say what the key is for (domain separation).
+ */
+AECS_MUST_CHECK int aecs_kek_derive(const struct aecs_kek *kek, const void *info, size_t info_size,
+                                    uint8_t *out, size_t out_size);
+
+/*
+ * AES-256-GCM under the key aecs_kek_derive(kek, info) (derived here and wiped
+ * before returning): encrypts size bytes of plain into ct (size bytes; plain
+ * and ct may be the same buffer) with a fresh random 96-bit nonce (written to
+ * nonce) and the associated data aad, and writes the 128-bit tag.
+ */
+AECS_MUST_CHECK int aecs_kek_aead_seal(const struct aecs_kek *kek, const void *info,
+                                       size_t info_size, const void *aad, size_t aad_size,
+                                       const uint8_t *plain, size_t size,
+                                       uint8_t nonce[AECS_AEAD_NONCE_SIZE], uint8_t *ct,
+                                       uint8_t tag[AECS_AEAD_TAG_SIZE]);
+
+/*
+ * The inverse: decrypts size bytes of ct into plain (size bytes) and checks the
+ * tag. AECS_E_BAD_SIGNATURE when the tag does not verify (wrong key, info, aad,
+ * nonce, or modified ct/tag); plain is wiped then. The message names nothing
+ * of the data.
+ */
+AECS_MUST_CHECK int aecs_kek_aead_open(const struct aecs_kek *kek, const void *info,
+                                       size_t info_size, const void *aad, size_t aad_size,
+                                       const uint8_t nonce[AECS_AEAD_NONCE_SIZE], const uint8_t *ct,
+                                       size_t size, const uint8_t tag[AECS_AEAD_TAG_SIZE],
+                                       uint8_t *plain);
+
+#endif
