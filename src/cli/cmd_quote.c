@@ -160,6 +160,8 @@ static void print_verdict(const struct aecs_dcap_result *r)
     printf("verified:   %s\n", r->verified ? "yes" : "no");
     if (r->platform != AECS_PLATFORM_UNKNOWN)
         printf("platform:   %s\n", r->platform == AECS_PLATFORM_SGX ? "sgx" : "tdx");
+    if (r->sim)
+        printf("simulated:  yes (an aecs sim root, trusted only because it was given)\n");
     if (r->has_tcb_status)
         printf("status:     %s (qv_result 0x%04X)\n", r->tcb_status, r->qv_result);
     if (r->advisories.count > 0) {
