@@ -116,7 +116,7 @@ static void put_wrapped(const struct style *st, const char *text, int col, int i
 }
 
 static void print_text(const struct aecs_doctor_report *r, const struct style *st, const char *root,
-                       const char *user)
+                       const char *user, int as_root)
 {
     int name_w = 5; /* "CHECK" */
     char summary[1024];
@@ -127,8 +127,12 @@ static void print_text(const struct aecs_doctor_report *r, const struct style *s
             name_w = n;
     }
     int detail_col = name_w + 2 + 6 + 2;
-    printf("aecs doctor: checks as %s%s%s\n\n", user,
+    printf("aecs doctor: checks as %s%s%s\n", user,
            strcmp(root, "/") ? ", system paths under " : "", strcmp(root, "/") ? root : "");
+    if (as_root)
+        printf("(root may open every device: to check for the account a service runs as, "
+               "add --user NAME)\n");
+    printf("\n");
     printf("%-*s  %-6s  %s\n", name_w, "CHECK", "STATUS", "DETAIL");
     for (size_t i = 0; i < r->count; i++) {
         const struct aecs_doctor_check *c = &r->checks[i];
@@ -349,7 +353,8 @@ int cmd_doctor(int argc, char **argv)
             snprintf(me, sizeof(me), "%.100s", pw.pw_name);
         else
             snprintf(me, sizeof(me), "uid %u", (unsigned)geteuid());
-        print_text(r, &st, o.root != NULL && o.root[0] ? o.root : "/", user_name ? u.name : me);
+        print_text(r, &st, o.root != NULL && o.root[0] ? o.root : "/", user_name ? u.name : me,
+                   user_name == NULL && geteuid() == 0);
     }
     rc = aecs_doctor_count(r, AECS_DOCTOR_FAIL) > 0 ? EXIT_REFUSED : EXIT_OK;
 out:
