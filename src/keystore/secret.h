@@ -34,6 +34,7 @@
 #include "base/err.h"
 
 enum aecs_secret_type {
+    AECS_SECRET_TYPE_UNKNOWN = 0,
     AECS_SECRET_AES256_KEY = 1,
     AECS_SECRET_RSA_KEY_PAIR,
     AECS_SECRET_SM2_KEY_PAIR,

@@ -24,39 +24,6 @@
 
 /* ---- names ---- */
 
-static const struct {
-    enum aecs_secret_type type;
-    const char *name;
-} g_secret_types[] = {
-    {AECS_SECRET_AES256_KEY, "SECRET_TYPE_AES256_KEY"},
-    {AECS_SECRET_RSA_KEY_PAIR, "SECRET_TYPE_RSA_KEY_PAIR"},
-    {AECS_SECRET_SM2_KEY_PAIR, "SECRET_TYPE_SM2_KEY_PAIR"},
-    {AECS_SECRET_CERTIFICATE, "SECRET_TYPE_CERTIFICATE"},
-    {AECS_SECRET_IMPORT_DATA, "SECRET_TYPE_IMPORT_DATA"},
-    {AECS_SECRET_CONFIGURATIONS, "SECRET_TYPE_CONFIGURATIONS"},
-    {AECS_SECRET_EC_KEY_PAIR, "SECRET_TYPE_EC_KEY_PAIR"},
-    {AECS_SECRET_ED25519_KEY_PAIR, "SECRET_TYPE_ED25519_KEY_PAIR"},
-    {AECS_SECRET_HMAC_KEY, "SECRET_TYPE_HMAC_KEY"},
-};
-#define SECRET_TYPE_COUNT (sizeof(g_secret_types) / sizeof(g_secret_types[0]))
-
-const char *aecs_secret_type_name(enum aecs_secret_type type)
-{
-    for (size_t i = 0; i < SECRET_TYPE_COUNT; i++) {
-        if (g_secret_types[i].type == type)
-            return g_secret_types[i].name;
-    }
-    return NULL;
-}
-
-enum aecs_secret_type aecs_secret_type_parse(const char *name)
-{
-    for (size_t i = 0; name != NULL && i < SECRET_TYPE_COUNT; i++) {
-        if (strcmp(g_secret_types[i].name, name) == 0)
-            return g_secret_types[i].type;
-    }
-    return AECS_SECRET_TYPE_UNKNOWN;
-}
 
 static const char *const g_tcb_names[] = {
     "UpToDate",
@@ -907,7 +874,7 @@ int spec_from_tree(struct pctx *c, const struct pnode *spec, const struct pnode 
         rc = pctx_fail(c, n != NULL ? n : spec, AECS_E_FORMAT, "required");
     if (rc == AECS_OK)
         rc = expect_kind(c, n, PNODE_SCALAR);
-    if (rc == AECS_OK && (s->type = aecs_secret_type_parse(n->value)) == AECS_SECRET_TYPE_UNKNOWN)
+    if (rc == AECS_OK && aecs_secret_type_parse(n->value, &s->type) != AECS_OK)
         rc = pctx_fail(c, n, AECS_E_FORMAT,
                        "unknown secret type \"%.64s\" (known: SECRET_TYPE_AES256_KEY, "
                        "SECRET_TYPE_RSA_KEY_PAIR, SECRET_TYPE_SM2_KEY_PAIR, "

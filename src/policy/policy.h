@@ -42,6 +42,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "keystore/secret.h"
 #include "policy/claims.h"
 
 #define AECS_POLICY_MAX_SIZE (1u << 20)   /* bytes of YAML */
@@ -55,23 +56,7 @@
 /* Flags for aecs_policy_parse / aecs_policy_load / aecs_policy_spec_from_json. */
 #define AECS_POLICY_INSECURE_ALLOW_ANY_ENCLAVE 0x1u /* --insecure-allow-any-enclave */
 
-enum aecs_secret_type {
-    AECS_SECRET_TYPE_UNKNOWN = 0,
-    AECS_SECRET_AES256_KEY,
-    AECS_SECRET_RSA_KEY_PAIR,
-    AECS_SECRET_SM2_KEY_PAIR,
-    AECS_SECRET_CERTIFICATE,
-    AECS_SECRET_IMPORT_DATA,
-    AECS_SECRET_CONFIGURATIONS,
-    AECS_SECRET_EC_KEY_PAIR,
-    AECS_SECRET_ED25519_KEY_PAIR,
-    AECS_SECRET_HMAC_KEY,
-};
-
-/* "SECRET_TYPE_AES256_KEY", ... (NULL for an unknown value). */
-const char *aecs_secret_type_name(enum aecs_secret_type type);
-/* The type of an exact name, or AECS_SECRET_TYPE_UNKNOWN. */
-enum aecs_secret_type aecs_secret_type_parse(const char *name);
+/* Secret types (enum aecs_secret_type) and their names are the keystore's: keystore/secret.h. */
 
 enum aecs_share { AECS_SHARE_PRIVATE = 0, AECS_SHARE_PUBLIC = 1 };
 
