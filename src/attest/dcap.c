@@ -360,11 +360,31 @@ static void check_signed_doc(struct aecs_dcap_prepared *p, const struct aecs_sig
 
     if (p->status != QVL_OK)
         return;
+    /*
+     * Only Intel's TCB Signing certificate may sign TCB Info and QE Identity: a
+     * non-CA certificate issued directly by the root, named as Intel names it.
+     * Any other certificate under the root (a PCK certificate whose key leaked,
+     * say) must not be able to vouch for a platform's TCB.
+     */
+    signer = aecs_certs_get(doc->issuer_chain, 0);
+    {
+        char cn[128];
+        aecs_cert_subject_cn(signer, cn, sizeof(cn));
+        const char *want = p->sim ? AECS_SIM_ROOT_CN_PREFIX " SGX TCB Signing"
+                                  : "Intel SGX TCB Signing";
+        if (aecs_certs_count(doc->issuer_chain) != 2 || aecs_cert_is_ca(signer) ||
+            strcmp(cn, want) != 0) {
+            prep_fail(p, chain_status, "collateral",
+                      "%s: the issuer chain must be the '%s' certificate and the root CA "
+                      "(found %zu certificates, the first named '%.80s')",
+                      what, want, aecs_certs_count(doc->issuer_chain), cn);
+            return;
+        }
+    }
     if (check_chain_to_root(p, 1, doc->issuer_chain, what, msg, sizeof(msg)) != AECS_OK) {
         prep_fail(p, chain_status, "collateral", "%s", msg);
         return;
     }
-    signer = aecs_certs_get(doc->issuer_chain, 0);
     for (size_t i = 0; i + 1 < aecs_certs_count(doc->issuer_chain); i++) {
         if (aecs_crl_lists(root_crl, aecs_certs_get(doc->issuer_chain, i))) {
             prep_fail(p, QVL_SGX_TCB_SIGNING_CERT_REVOKED, "collateral",
@@ -440,6 +460,11 @@ int aecs_dcap_prepare(struct aecs_collateral *col, const struct aecs_cert *trust
         prep_fail(p, crc == AECS_E_BAD_SIGNATURE ? QVL_SGX_CRL_INVALID_SIGNATURE : QVL_INVALID_PCK_CRL,
                   "collateral", "root CA CRL: %s", aecs_err_last()->message);
     }
+    if (p->status == QVL_OK &&
+        (aecs_crl_next_update(col->root_ca_crl) == 0 || aecs_crl_next_update(col->pck_crl) == 0))
+        prep_fail(p, QVL_SGX_CRL_UNSUPPORTED_FORMAT, "collateral",
+                  "%s has no nextUpdate: a CRL that never expires cannot be judged fresh",
+                  aecs_crl_next_update(col->root_ca_crl) == 0 ? "the root CA CRL" : "the PCK CRL");
     window_from(p, aecs_crl_this_update(col->root_ca_crl), QVL_SGX_CRL_EXPIRED);
     if (aecs_crl_next_update(col->root_ca_crl) != 0)
         window_until(p, aecs_crl_next_update(col->root_ca_crl), QVL_SGX_CRL_EXPIRED);
@@ -524,32 +549,24 @@ static void fail(struct aecs_dcap_result *r, enum aecs_qvl_status s, const char 
     va_end(ap);
 }
 
-static void platform_key(const struct aecs_quote *q, uint8_t key[32])
+/*
+ * The key of a verified platform: SHA-256 over everything the platform checks
+ * depend on, each part fixed-size or preceded by its size. Fails closed: no
+ * key, no cache.
+ */
+static int platform_key(const struct aecs_quote *q, uint8_t key[32])
 {
-    /* Everything the platform checks depend on; each part has a fixed or prefixed size. */
-    size_t size = 2 + 4 + q->cert_size + AECS_SGX_REPORT_SIZE + 64 + 2 + q->qe_auth_size;
-    uint8_t *buf = malloc(size);
-    uint8_t *w = buf;
+    const struct aecs_bytes parts[] = {
+        {&q->cert_type, sizeof(q->cert_type)},
+        {&q->cert_size, sizeof(q->cert_size)},
+        {q->cert_data, q->cert_size},
+        {q->qe_report_raw, AECS_SGX_REPORT_SIZE},
+        {q->qe_report_sig, 64},
+        {&q->qe_auth_size, sizeof(q->qe_auth_size)},
+        {q->qe_auth_data, q->qe_auth_size},
+    };
 
-    if (buf == NULL) {
-        memset(key, 0, 32);
-        return;
-    }
-    memcpy(w, &q->cert_type, 2);
-    w += 2;
-    memcpy(w, &q->cert_size, 4);
-    w += 4;
-    memcpy(w, q->cert_data, q->cert_size);
-    w += q->cert_size;
-    memcpy(w, q->qe_report_raw, AECS_SGX_REPORT_SIZE);
-    w += AECS_SGX_REPORT_SIZE;
-    memcpy(w, q->qe_report_sig, 64);
-    w += 64;
-    memcpy(w, &q->qe_auth_size, 2);
-    w += 2;
-    memcpy(w, q->qe_auth_data, q->qe_auth_size);
-    aecs_sha256(buf, size, key);
-    free(buf);
+    return aecs_sha256_parts(parts, sizeof(parts) / sizeof(parts[0]), key);
 }
 
 /*
@@ -825,7 +842,10 @@ void aecs_dcap_verify(struct aecs_dcap_prepared *p, const uint8_t *quote, size_t
     }
 
     /* Platform: PCK chain, CRLs, PCK extensions, QE report signature (cached). */
-    platform_key(q, key);
+    if (platform_key(q, key) != AECS_OK) {
+        fail(r, QVL_INTERNAL_ERROR, "chain", "%s", aecs_err_last()->message);
+        goto out;
+    }
     if (cache_get(p, key, &e)) {
         have_platform = 1;
     } else {

@@ -77,8 +77,8 @@ void aecs_time_format(int64_t t, char out[32])
     time_t tt = (time_t)t;
     struct tm tm;
 
-    gmtime_r(&tt, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (gmtime_r(&tt, &tm) == NULL || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(out, 32, "(time out of range)");
 }
 
 int64_t aecs_time_now(void)

@@ -64,6 +64,23 @@ void aecs_sha512(const void *data, size_t size, uint8_t out[64])
     digest("SHA512", data, size, out);
 }
 
+int aecs_sha256_parts(const struct aecs_bytes *parts, size_t count, uint8_t out[32])
+{
+    int rc = AECS_OK;
+    unsigned int len = 32;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+
+    ENSURE(md != NULL, AECS_E_NO_MEMORY, "out of memory");
+    OSSL_GUARD_OUT(EVP_DigestInit_ex(md, EVP_sha256(), NULL), AECS_E_CRYPTO, "EVP_DigestInit_ex");
+    for (size_t i = 0; i < count; i++)
+        OSSL_GUARD_OUT(EVP_DigestUpdate(md, parts[i].data, parts[i].size), AECS_E_CRYPTO,
+                       "EVP_DigestUpdate");
+    OSSL_GUARD_OUT(EVP_DigestFinal_ex(md, out, &len), AECS_E_CRYPTO, "EVP_DigestFinal_ex");
+out:
+    EVP_MD_CTX_free(md);
+    return rc;
+}
+
 void aecs_cleanse(void *p, size_t size)
 {
     if (p != NULL)

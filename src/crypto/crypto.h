@@ -20,6 +20,13 @@ enum aecs_hash { AECS_SHA256 = 256, AECS_SHA384 = 384, AECS_SHA512 = 512 };
 void aecs_sha256(const void *data, size_t size, uint8_t out[32]);
 void aecs_sha384(const void *data, size_t size, uint8_t out[48]);
 void aecs_sha512(const void *data, size_t size, uint8_t out[64]);
+/* SHA-256 over parts[0..count) concatenated, without copying them. */
+struct aecs_bytes {
+    const void *data;
+    size_t size;
+};
+AECS_MUST_CHECK int aecs_sha256_parts(const struct aecs_bytes *parts, size_t count,
+                                      uint8_t out[32]);
 
 /* Wipes memory in a way the compiler cannot drop. */
 void aecs_cleanse(void *p, size_t size);

@@ -46,12 +46,18 @@ struct aecs_crl {
     int64_t next_update;
 };
 
-static int64_t asn1_time_to_epoch(const ASN1_TIME *t)
+/* Seconds since the epoch; 0 when t is absent, -1 (with *ok = 0) when it does not convert. */
+static int64_t asn1_time_to_epoch_ok(const ASN1_TIME *t, int *ok)
 {
     struct tm tm;
 
-    if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+    if (t == NULL)
         return 0;
+    if (ASN1_TIME_to_tm(t, &tm) != 1) {
+        ERR_clear_error();
+        *ok = 0;
+        return -1;
+    }
     return (int64_t)timegm(&tm);
 }
 
@@ -85,8 +91,14 @@ static int cert_wrap(X509 *x, struct aecs_cert **out)
     cert->der_size = (size_t)der_len;
     atomic_init(&cert->refs, 1);
     cert->x = x;
-    cert->not_before = asn1_time_to_epoch(X509_get0_notBefore(x));
-    cert->not_after = asn1_time_to_epoch(X509_get0_notAfter(x));
+    int times_ok = 1;
+    cert->not_before = asn1_time_to_epoch_ok(X509_get0_notBefore(x), &times_ok);
+    cert->not_after = asn1_time_to_epoch_ok(X509_get0_notAfter(x), &times_ok);
+    if (!times_ok || X509_get0_notBefore(x) == NULL || X509_get0_notAfter(x) == NULL) {
+        aecs_cert_free(cert);
+        *out = NULL;
+        return AECS_ERR(AECS_E_FORMAT, "certificate: validity dates do not convert");
+    }
     *out = cert;
     return AECS_OK;
 }
@@ -572,6 +584,11 @@ void aecs_cert_fingerprint(const struct aecs_cert *cert, uint8_t out[32])
         memset(out, 0, 32);
 }
 
+int aecs_cert_is_ca(const struct aecs_cert *cert)
+{
+    return X509_check_ca(cert->x) >= 1;
+}
+
 int aecs_cert_self_issued(const struct aecs_cert *cert)
 {
     return X509_NAME_cmp(X509_get_subject_name(cert->x), X509_get_issuer_name(cert->x)) == 0;
@@ -666,8 +683,13 @@ int aecs_crl_parse(const uint8_t *data, size_t size, struct aecs_crl **out)
     }
     atomic_init(&crl->refs, 1);
     crl->x = x;
-    crl->this_update = asn1_time_to_epoch(X509_CRL_get0_lastUpdate(x));
-    crl->next_update = asn1_time_to_epoch(X509_CRL_get0_nextUpdate(x));
+    int times_ok = 1;
+    crl->this_update = asn1_time_to_epoch_ok(X509_CRL_get0_lastUpdate(x), &times_ok);
+    crl->next_update = asn1_time_to_epoch_ok(X509_CRL_get0_nextUpdate(x), &times_ok);
+    if (!times_ok || X509_CRL_get0_lastUpdate(x) == NULL) {
+        aecs_crl_free(crl);
+        return AECS_ERR(AECS_E_FORMAT, "CRL: thisUpdate/nextUpdate do not convert");
+    }
     *out = crl;
     return AECS_OK;
 }

@@ -82,6 +82,8 @@ int aecs_cert_equal(const struct aecs_cert *a, const struct aecs_cert *b);
 int aecs_cert_same_key_and_subject(const struct aecs_cert *a, const struct aecs_cert *b);
 /* SHA-256 of the DER encoding. */
 void aecs_cert_fingerprint(const struct aecs_cert *cert, uint8_t out[32]);
+/* 1 when the certificate is a CA (basicConstraints CA:TRUE, or a v1 self-signed root). */
+int aecs_cert_is_ca(const struct aecs_cert *cert);
 /* 1 when subject == issuer. */
 int aecs_cert_self_issued(const struct aecs_cert *cert);
 /* The DER encoding (borrowed, valid while cert lives). */

@@ -30,6 +30,7 @@
 #include "base/file.h"
 #include "crypto/crypto.h"
 #include "crypto/x509.h"
+#include "crypto/x509_build.h"
 #include "testutil.h"
 
 #define T0 1751328000 /* 2025-07-01T00:00:00Z: the issue time of every sim here */
@@ -340,6 +341,91 @@ static void test_revoked_tcb(void **state)
     verify(&c, 0, q, size, T0 + 60, r);
     assert_error(r, "tcb", "SGX_QL_TCB_REVOKED");
     assert_int_equal(r->qv_result, 0xA006);
+    free(q);
+    free(r);
+    case_close(&c);
+}
+
+/*
+ * Only the TCB Signing certificate may sign TCB Info: a TCB Info re-signed with
+ * another key under the same root (the PCK key, or the PCK CA's) that turns a
+ * Revoked platform UpToDate must be refused, not believed.
+ */
+static void forge_tcb_info(const struct sim_case *c, const char *forged, const char *key_file,
+                           const char *chain_file)
+{
+    char cmd[1024];
+    char path[512];
+    uint8_t *body = NULL;
+    size_t size = 0;
+    struct aecs_privkey *key = NULL;
+    uint8_t rs[64];
+    char hex[129];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s' && mkdir -p '%s' && cp -r '%s/collateral' '%s/'",
+             forged, forged, c->dir, forged);
+    assert_int_equal(system(cmd), 0);
+    snprintf(path, sizeof(path), "%s/collateral/tcb_info.body.json", forged);
+    assert_int_equal(aecs_file_read(path, 1u << 20, &body, &size), AECS_OK);
+    /* the platform's level: "Revoked" (9 bytes with its quotes) becomes "UpToDate" (10) */
+    {
+        const char *text = (const char *)body;
+        const char *at = strstr(text, "\"Revoked\"");
+        assert_non_null(at);
+        size_t head = (size_t)(at - text);
+        size_t out_size = size + 1;
+        char *out = malloc(out_size + 1);
+        memcpy(out, text, head);
+        memcpy(out + head, "\"UpToDate\"", 10);
+        memcpy(out + head + 10, text + head + 9, size - head - 9);
+        free(body);
+        body = (uint8_t *)out;
+        size = out_size;
+    }
+    assert_int_equal(aecs_file_write_atomic(path, body, size, 0644), AECS_OK);
+    snprintf(path, sizeof(path), "%s/%s", c->dir, key_file);
+    assert_int_equal(aecs_privkey_load_pem(path, &key), AECS_OK);
+    assert_int_equal(aecs_ecdsa_sign_p256_rs(key, body, size, rs), AECS_OK);
+    for (int i = 0; i < 64; i++)
+        snprintf(hex + 2 * i, 3, "%02x", rs[i]);
+    snprintf(path, sizeof(path), "%s/collateral/tcb_info.sig.hex", forged);
+    assert_int_equal(aecs_file_write_atomic(path, hex, 128, 0644), AECS_OK);
+    snprintf(cmd, sizeof(cmd), "cp '%s/%s' '%s/collateral/tcb_info_issuer_chain.pem'", c->dir,
+             chain_file, forged);
+    assert_int_equal(system(cmd), 0);
+    aecs_privkey_free(key);
+    free(body);
+}
+
+static void test_tcb_info_signed_by_another_key(void **state)
+{
+    struct sim_case c;
+    struct aecs_sim_quote_params p;
+    struct aecs_dcap_result *r = new_result();
+    char forged[256];
+    size_t size = 0;
+
+    (void)state;
+    case_open(&c);
+    init_with(&c, "Revoked", 0, 0);
+    sgx_params(&p);
+    uint8_t *q = make_quote(&c, &p, &size);
+    snprintf(forged, sizeof(forged), "%s/forged", c.tmp);
+
+    /* signed with the PCK key, chain PCK -> PCK CA -> root */
+    forge_tcb_info(&c, forged, "pck.key.pem", "pck_chain.pem");
+    verify_with(forged, 0, c.dir, q, size, T0 + 60, r);
+    assert_error(r, "collateral", "SGX_QL_TCBINFO_CHAIN_ERROR");
+    assert_non_null(strstr(r->message, "SGX TCB Signing"));
+
+    /* signed with the PCK CA's key, chain PCK CA -> root (a CA, not the TCB signer) */
+    forge_tcb_info(&c, forged, "pck_ca.key.pem", "collateral/pck_crl_issuer_chain.pem");
+    verify_with(forged, 0, c.dir, q, size, T0 + 60, r);
+    assert_error(r, "collateral", "SGX_QL_TCBINFO_CHAIN_ERROR");
+
+    /* the genuine collateral still says Revoked */
+    verify(&c, 0, q, size, T0 + 60, r);
+    assert_error(r, "tcb", "SGX_QL_TCB_REVOKED");
     free(q);
     free(r);
     case_close(&c);
@@ -798,6 +884,7 @@ int main(void)
         cmocka_unit_test(test_out_of_date),
         cmocka_unit_test(test_every_status),
         cmocka_unit_test(test_revoked_tcb),
+        cmocka_unit_test(test_tcb_info_signed_by_another_key),
         cmocka_unit_test(test_revoked_pck),
         cmocka_unit_test(test_expired_collateral),
         cmocka_unit_test(test_validity_days),
