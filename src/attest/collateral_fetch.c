@@ -10,10 +10,8 @@
 #include "attest/collateral_fetch.h"
 
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +22,7 @@
 #include "attest/collateral_mem.h"
 #include "attest/quote.h"
 #include "base/codec.h"
+#include "base/dirset.h"
 #include "base/file.h"
 #include "base/log.h"
 #include "crypto/x509.h"
@@ -497,162 +496,24 @@ out:
 
 /* ---- folders ---- */
 
-static int known_collateral_file(const char *name)
+int aecs_collateral_dir_write(const char *dir, const struct aecs_fetched_collateral *f)
 {
-    for (size_t i = 0; i < AECS_ITEM_COUNT; i++) {
-        if (strcmp(name, k_item_files[i]) == 0)
-            return 1;
-    }
-    for (size_t i = 0; i < sizeof(k_other_collateral_files) / sizeof(*k_other_collateral_files);
-         i++) {
-        if (strcmp(name, k_other_collateral_files[i]) == 0)
-            return 1;
-    }
-    return 0;
-}
-
-/* An existing folder may be replaced only when it holds nothing but collateral files. */
-static int check_replaceable(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    int rc = AECS_OK;
-
-    ENSURE(d != NULL, AECS_E_IO, "cannot open the folder %.200s: %s", dir, strerror(errno));
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        if (!known_collateral_file(e->d_name)) {
-            rc = AECS_ERR(AECS_E_USAGE,
-                          "%.200s holds '%.80s', which is not a collateral file: refusing to "
-                          "replace the folder (choose a new or empty folder)",
-                          dir, e->d_name);
-            break;
-        }
-    }
-    closedir(d);
-    return rc;
-}
-
-/* Removes the collateral files of a folder, then the folder; best effort. */
-static void remove_collateral_dir(const char *dir)
-{
-    char path[4096];
+    /* What a collateral folder may hold: the files written here and the split forms. */
+    const char *known[AECS_ITEM_COUNT + sizeof(k_other_collateral_files) /
+                                            sizeof(*k_other_collateral_files)];
+    struct aecs_dir_file files[AECS_ITEM_COUNT];
+    size_t n = 0;
 
     for (size_t i = 0; i < AECS_ITEM_COUNT; i++) {
-        snprintf(path, sizeof(path), "%s/%s", dir, k_item_files[i]);
-        (void)unlink(path);
-    }
-    for (size_t i = 0; i < sizeof(k_other_collateral_files) / sizeof(*k_other_collateral_files);
-         i++) {
-        snprintf(path, sizeof(path), "%s/%s", dir, k_other_collateral_files[i]);
-        (void)unlink(path);
-    }
-    if (rmdir(dir) != 0)
-        log_warn("could not remove the folder %.200s: %s", dir, strerror(errno));
-}
-
-static int write_new_file(const char *path, const uint8_t *data, size_t size)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    int rc = AECS_OK;
-
-    ENSURE(fd >= 0, AECS_E_IO, "cannot create %.200s: %s", path, strerror(errno));
-    for (size_t done = 0; done < size;) {
-        ssize_t n = write(fd, data + done, size - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        ENSURE_OUT(n > 0, AECS_E_IO, "cannot write %.200s: %s", path, strerror(errno));
-        done += (size_t)n;
-    }
-    ENSURE_OUT(fsync(fd) == 0, AECS_E_IO, "cannot sync %.200s: %s", path, strerror(errno));
-out:
-    if (close(fd) != 0 && rc == AECS_OK)
-        rc = AECS_ERR(AECS_E_IO, "cannot close %.200s: %s", path, strerror(errno));
-    return rc;
-}
-
-static void sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-}
-
-int aecs_collateral_dir_write(const char *dir_in, const struct aecs_fetched_collateral *f)
-{
-    int rc = AECS_OK;
-    char dir[4096];
-    char tmp[4096];
-    char parent[4096];
-    char path[4400];
-    int tmp_made = 0;
-    int exists = 0;
-    struct stat st;
-
-    ENSURE(dir_in != NULL && dir_in[0] != '\0', AECS_E_INVALID_ARGUMENT, "no folder given");
-    ENSURE(strlen(dir_in) + 32 < sizeof(dir), AECS_E_INVALID_ARGUMENT, "path too long: %.100s",
-           dir_in);
-    snprintf(dir, sizeof(dir), "%s", dir_in);
-    for (size_t n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--)
-        dir[n - 1] = '\0';
-    for (size_t i = 0; i < AECS_ITEM_COUNT; i++)
         ENSURE(f->item[i].data != NULL && f->item[i].size > 0, AECS_E_INVALID_ARGUMENT,
                "collateral to write lacks %s", k_item_files[i]);
-
-    if (lstat(dir, &st) == 0) {
-        ENSURE(S_ISDIR(st.st_mode), AECS_E_USAGE, "%.200s exists and is not a folder", dir);
-        GUARD(check_replaceable(dir));
-        exists = 1;
-    } else {
-        ENSURE(errno == ENOENT, AECS_E_IO, "cannot look at %.200s: %s", dir, strerror(errno));
+        files[i] = (struct aecs_dir_file){k_item_files[i], f->item[i].data, f->item[i].size};
+        known[n++] = k_item_files[i];
     }
-
-    snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", dir);
-    ENSURE(mkdtemp(tmp) != NULL, AECS_E_IO, "cannot create a temporary folder beside %.200s: %s",
-           dir, strerror(errno));
-    tmp_made = 1;
-    ENSURE_OUT(chmod(tmp, 0755) == 0, AECS_E_IO, "cannot set the mode of %.200s: %s", tmp,
-               strerror(errno));
-    for (size_t i = 0; i < AECS_ITEM_COUNT; i++) {
-        snprintf(path, sizeof(path), "%s/%s", tmp, k_item_files[i]);
-        GUARD_OUT(write_new_file(path, f->item[i].data, f->item[i].size));
-    }
-    sync_dir(tmp);
-
-    if (!exists) {
-        ENSURE_OUT(rename(tmp, dir) == 0, AECS_E_IO, "cannot rename %.200s to %.200s: %s", tmp,
-                   dir, strerror(errno));
-        tmp_made = 0;
-    } else if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_EXCHANGE) == 0) {
-        /* tmp now names the old folder */
-        remove_collateral_dir(tmp);
-        tmp_made = 0;
-    } else {
-        /* No atomic exchange on this file system: move the old folder aside first. */
-        char old[4200];
-        ENSURE_OUT(errno == EINVAL || errno == ENOSYS || errno == ENOTSUP, AECS_E_IO,
-                   "cannot swap %.200s into %.200s: %s", tmp, dir, strerror(errno));
-        snprintf(old, sizeof(old), "%s.old", tmp);
-        ENSURE_OUT(rename(dir, old) == 0, AECS_E_IO, "cannot move %.200s aside: %s", dir,
-                   strerror(errno));
-        if (rename(tmp, dir) != 0) {
-            int e = errno;
-            (void)rename(old, dir);
-            BAIL_OUT(AECS_E_IO, "cannot rename %.200s to %.200s: %s", tmp, dir, strerror(e));
-        }
-        tmp_made = 0;
-        remove_collateral_dir(old);
-    }
-    snprintf(parent, sizeof(parent), "%s", dir);
-    sync_dir(dirname(parent));
-out:
-    if (tmp_made)
-        remove_collateral_dir(tmp);
-    return rc;
+    for (size_t i = 0; i < sizeof(k_other_collateral_files) / sizeof(*k_other_collateral_files);
+         i++)
+        known[n++] = k_other_collateral_files[i];
+    return aecs_dir_replace(dir, files, AECS_ITEM_COUNT, known, n, "collateral");
 }
 
 int aecs_collateral_dir_read(const char *dir, struct aecs_fetched_collateral **out)

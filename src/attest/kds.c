@@ -18,10 +18,8 @@
 #include "attest/kds.h"
 
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +30,7 @@
 #include <unistd.h>
 
 #include "base/codec.h"
+#include "base/dirset.h"
 #include "base/file.h"
 #include "base/log.h"
 #include "base/timeutil.h"
@@ -540,147 +539,14 @@ static const char *const k_snp_files[] = {"vcek.der", "vlek.der", "ask.pem", "ar
                                           "cert_chain.pem"};
 #define SNP_FILE_COUNT (sizeof(k_snp_files) / sizeof(k_snp_files[0]))
 
-static int known_snp_file(const char *name)
+int aecs_kds_dir_write(const char *dir, const struct aecs_kds_vcek *v)
 {
-    for (size_t i = 0; i < SNP_FILE_COUNT; i++) {
-        if (strcmp(name, k_snp_files[i]) == 0)
-            return 1;
-    }
-    return 0;
-}
+    const struct aecs_dir_file files[] = {
+        {"vcek.der", v->der, v->der_size},
+        {"cert_chain.pem", v->chain_pem, v->chain_size},
+    };
 
-/* An existing folder may be replaced only when it holds nothing but SNP collateral files. */
-static int check_replaceable(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    int rc = AECS_OK;
-
-    ENSURE(d != NULL, AECS_E_IO, "cannot open the folder %.200s: %s", dir, strerror(errno));
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        if (!known_snp_file(e->d_name)) {
-            rc = AECS_ERR(AECS_E_USAGE,
-                          "%.200s holds '%.80s', which is not an SNP collateral file: refusing "
-                          "to replace the folder (choose a new or empty folder)",
-                          dir, e->d_name);
-            break;
-        }
-    }
-    closedir(d);
-    return rc;
-}
-
-/* Removes the SNP collateral files of a folder, then the folder; best effort. */
-static void remove_snp_dir(const char *dir)
-{
-    char path[4200];
-
-    for (size_t i = 0; i < SNP_FILE_COUNT; i++) {
-        snprintf(path, sizeof(path), "%s/%s", dir, k_snp_files[i]);
-        (void)unlink(path);
-    }
-    if (rmdir(dir) != 0)
-        log_warn("could not remove the folder %.200s: %s", dir, strerror(errno));
-}
-
-static int write_new_file(const char *path, const uint8_t *data, size_t size)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    int rc = AECS_OK;
-
-    ENSURE(fd >= 0, AECS_E_IO, "cannot create %.200s: %s", path, strerror(errno));
-    for (size_t done = 0; done < size;) {
-        ssize_t n = write(fd, data + done, size - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        ENSURE_OUT(n > 0, AECS_E_IO, "cannot write %.200s: %s", path, strerror(errno));
-        done += (size_t)n;
-    }
-    ENSURE_OUT(fsync(fd) == 0, AECS_E_IO, "cannot sync %.200s: %s", path, strerror(errno));
-out:
-    if (close(fd) != 0 && rc == AECS_OK)
-        rc = AECS_ERR(AECS_E_IO, "cannot close %.200s: %s", path, strerror(errno));
-    return rc;
-}
-
-static void sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-}
-
-int aecs_kds_dir_write(const char *dir_in, const struct aecs_kds_vcek *v)
-{
-    int rc = AECS_OK;
-    char dir[4096];
-    char tmp[4096];
-    char old[4200];
-    char parent[4096];
-    char path[4200];
-    int tmp_made = 0;
-    int exists = 0;
-    struct stat st;
-
-    ENSURE(dir_in != NULL && dir_in[0] != '\0', AECS_E_INVALID_ARGUMENT, "no folder given");
-    ENSURE(strlen(dir_in) + 32 < sizeof(dir), AECS_E_INVALID_ARGUMENT, "path too long: %.100s",
-           dir_in);
-    snprintf(dir, sizeof(dir), "%s", dir_in);
-    for (size_t n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--)
-        dir[n - 1] = '\0';
-    if (lstat(dir, &st) == 0) {
-        ENSURE(S_ISDIR(st.st_mode), AECS_E_USAGE, "%.200s exists and is not a folder", dir);
-        GUARD(check_replaceable(dir));
-        exists = 1;
-    } else {
-        ENSURE(errno == ENOENT, AECS_E_IO, "cannot look at %.200s: %s", dir, strerror(errno));
-    }
-
-    snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", dir);
-    ENSURE(mkdtemp(tmp) != NULL, AECS_E_IO, "cannot create a temporary folder beside %.200s: %s",
-           dir, strerror(errno));
-    tmp_made = 1;
-    ENSURE_OUT(chmod(tmp, 0755) == 0, AECS_E_IO, "cannot set the mode of %.200s: %s", tmp,
-               strerror(errno));
-    snprintf(path, sizeof(path), "%s/vcek.der", tmp);
-    GUARD_OUT(write_new_file(path, v->der, v->der_size));
-    snprintf(path, sizeof(path), "%s/cert_chain.pem", tmp);
-    GUARD_OUT(write_new_file(path, v->chain_pem, v->chain_size));
-    sync_dir(tmp);
-
-    if (!exists) {
-        ENSURE_OUT(rename(tmp, dir) == 0, AECS_E_IO, "cannot rename %.200s to %.200s: %s", tmp, dir,
-                   strerror(errno));
-        tmp_made = 0;
-    } else if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_EXCHANGE) == 0) {
-        remove_snp_dir(tmp); /* tmp now names the old folder */
-        tmp_made = 0;
-    } else {
-        /* No atomic exchange on this file system: move the old folder aside first. */
-        ENSURE_OUT(errno == EINVAL || errno == ENOSYS || errno == ENOTSUP, AECS_E_IO,
-                   "cannot swap %.200s into %.200s: %s", tmp, dir, strerror(errno));
-        snprintf(old, sizeof(old), "%s.old", tmp);
-        ENSURE_OUT(rename(dir, old) == 0, AECS_E_IO, "cannot move %.200s aside: %s", dir,
-                   strerror(errno));
-        if (rename(tmp, dir) != 0) {
-            int e = errno;
-            (void)rename(old, dir);
-            BAIL_OUT(AECS_E_IO, "cannot rename %.200s to %.200s: %s", tmp, dir, strerror(e));
-        }
-        tmp_made = 0;
-        remove_snp_dir(old);
-    }
-    snprintf(parent, sizeof(parent), "%s", dir);
-    sync_dir(dirname(parent));
-out:
-    if (tmp_made)
-        remove_snp_dir(tmp);
-    return rc;
+    return aecs_dir_replace(dir, files, 2, k_snp_files, SNP_FILE_COUNT, "SNP collateral");
 }
 
 /* ---- cache ---- */
