@@ -17,7 +17,7 @@ void aecs_hex_encode(const uint8_t *data, size_t size, char *out)
     out[2 * size] = '\0';
 }
 
-static int hex_value(char c)
+int aecs_hex_digit(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -34,8 +34,8 @@ int aecs_hex_decode(const char *hex, size_t len, uint8_t *out, size_t out_cap, s
     ENSURE(len / 2 <= out_cap, AECS_E_FORMAT, "hex string too long: %zu bytes, at most %zu",
            len / 2, out_cap);
     for (size_t i = 0; i < len; i += 2) {
-        int hi = hex_value(hex[i]);
-        int lo = hex_value(hex[i + 1]);
+        int hi = aecs_hex_digit(hex[i]);
+        int lo = aecs_hex_digit(hex[i + 1]);
         ENSURE(hi >= 0 && lo >= 0, AECS_E_FORMAT, "not a hex digit at position %zu",
                hi < 0 ? i : i + 1);
         out[i / 2] = (uint8_t)(hi << 4 | lo);

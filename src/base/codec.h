@@ -9,6 +9,9 @@
 
 #include "base/err.h"
 
+/* The value of one hex digit (either case), or -1. */
+int aecs_hex_digit(char c);
+
 /* Writes 2*size lowercase hex digits and a NUL to out (capacity 2*size+1). */
 void aecs_hex_encode(const uint8_t *data, size_t size, char *out);
 

@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "base/codec.h"
 #include "base/log.h"
 
 #define MAX_BACKOFF_MS 60000u
@@ -270,17 +271,6 @@ int aecs_http_header(const struct aecs_http_response *resp, const char *name, ch
     return AECS_ERR(AECS_E_NOT_FOUND, "no %.60s header in the response", name);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int aecs_url_decode(const char *in, size_t len, char **out, size_t *out_size)
 {
     char *buf = malloc(len + 1);
@@ -294,8 +284,8 @@ int aecs_url_decode(const char *in, size_t len, char **out, size_t *out_size)
             buf[n++] = in[i];
             continue;
         }
-        int hi = i + 2 < len ? hexval(in[i + 1]) : -1;
-        int lo = i + 2 < len ? hexval(in[i + 2]) : -1;
+        int hi = i + 2 < len ? aecs_hex_digit(in[i + 1]) : -1;
+        int lo = i + 2 < len ? aecs_hex_digit(in[i + 2]) : -1;
         if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
             free(buf);
             return AECS_ERR(AECS_E_FORMAT, "malformed URL encoding at offset %zu", i);
