@@ -37,7 +37,7 @@
 #define TDX_SET "tdx_v4_dcapqvl"
 
 static const char *const k_sets[] = {SGX_SET, TDX_SET, NULL};
-static struct pcs_loopback g_srv;
+static struct tu_loopback g_srv;
 
 static int setup(void **state)
 {
@@ -49,7 +49,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    pcs_loopback_stop(&g_srv);
+    tu_loopback_stop(&g_srv);
     return 0;
 }
 
@@ -248,9 +248,9 @@ static void fetch_write_verify(const char *set)
 
     source(&src);
     key_of(set, &key);
-    pcs_loopback_control(&g_srv, "mode=ok&reset=1");
+    tu_loopback_control(&g_srv, "mode=ok&reset=1");
     assert_int_equal(aecs_collateral_fetch(&src, &key, &f), AECS_OK);
-    assert_int_equal(pcs_loopback_count(&g_srv, "requests"), 4);
+    assert_int_equal(tu_loopback_count(&g_srv, "requests"), 4);
 
     /* the CRLs arrive as the vector's DER bytes */
     uint8_t *a = set_file(set, "pck_crl.der", &a_size);
@@ -312,7 +312,7 @@ static void test_fetch_v3_headers_and_hex_crls(void **state)
 {
     (void)state;
     static const char *const flags[] = {"--v3-headers", "--hex-crl", NULL};
-    struct pcs_loopback srv;
+    struct tu_loopback srv;
     struct aecs_pcs_source src;
     struct aecs_collateral_key key;
     struct aecs_fetched_collateral *f = NULL;
@@ -328,7 +328,7 @@ static void test_fetch_v3_headers_and_hex_crls(void **state)
     assert_memory_equal(f->item[AECS_ITEM_ROOT_CA_CRL].data, der, size);
     free(der);
     aecs_fetched_collateral_free(f);
-    pcs_loopback_stop(&srv);
+    tu_loopback_stop(&srv);
 }
 
 /* Every failure: an error that names the item, the URL and what was wrong. */
@@ -341,13 +341,13 @@ static void expect_fetch_error(const char *control, const char *set, int code, c
 
     source(&src);
     key_of(set, &key);
-    pcs_loopback_control(&g_srv, control);
+    tu_loopback_control(&g_srv, control);
     assert_int_equal(aecs_collateral_fetch(&src, &key, &f), code);
     assert_null(f);
     const char *msg = aecs_err_last()->message;
     if (strstr(msg, item) == NULL || strstr(msg, g_srv.url) == NULL || strstr(msg, what) == NULL)
         fail_msg("%s: message lacks '%s' / URL / '%s': %s", control, item, what, msg);
-    pcs_loopback_control(&g_srv, "mode=ok&only=all");
+    tu_loopback_control(&g_srv, "mode=ok&only=all");
 }
 
 static void test_fetch_errors(void **state)
@@ -383,19 +383,19 @@ static void test_fetch_timeout_and_retries(void **state)
     source(&src);
     key_of(SGX_SET, &key);
     src.http.total_timeout_ms = 300;
-    pcs_loopback_control(&g_srv, "mode=slow&only=qe&delay_ms=1500");
+    tu_loopback_control(&g_srv, "mode=slow&only=qe&delay_ms=1500");
     assert_int_equal(aecs_collateral_fetch(&src, &key, &f), AECS_E_IO);
     assert_non_null(strstr(aecs_err_last()->message, "QE Identity"));
     assert_non_null(strstr(aecs_err_last()->message, "timed out"));
-    pcs_loopback_control(&g_srv, "mode=ok&only=all");
+    tu_loopback_control(&g_srv, "mode=ok&only=all");
 
     /* retry_times=2 rides over two 503s */
     source(&src);
     src.http.retry_times = 2;
     src.http.retry_delay_ms = 20;
-    pcs_loopback_control(&g_srv, "reset=1&fail_first=2");
+    tu_loopback_control(&g_srv, "reset=1&fail_first=2");
     assert_int_equal(aecs_collateral_fetch(&src, &key, &f), AECS_OK);
-    assert_int_equal(pcs_loopback_count(&g_srv, "requests"), 6);
+    assert_int_equal(tu_loopback_count(&g_srv, "requests"), 6);
     aecs_fetched_collateral_free(f);
 }
 
@@ -587,21 +587,21 @@ static void test_cache_hits(void **state)
     struct aecs_collateral_cache_stats st;
     int64_t t = mid_window(SGX_SET);
 
-    pcs_loopback_control(&g_srv, "mode=ok&reset=1");
+    tu_loopback_control(&g_srv, "mode=ok&reset=1");
     struct aecs_collateral_ref *a = cache_get(c, SGX_SET, t);
-    assert_int_equal(pcs_loopback_count(&g_srv, "requests"), 4);
+    assert_int_equal(tu_loopback_count(&g_srv, "requests"), 4);
     assert_int_equal(aecs_collateral_ref_next_update(a), window_end(SGX_SET));
     check_verdict(SGX_SET, aecs_collateral_ref_prepared(a));
 
     /* the second get does not reach the server, and gives the same prepared collateral */
     struct aecs_collateral_ref *b = cache_get(c, SGX_SET, t + 60);
-    assert_int_equal(pcs_loopback_count(&g_srv, "requests"), 4);
+    assert_int_equal(tu_loopback_count(&g_srv, "requests"), 4);
     assert_ptr_equal(aecs_collateral_ref_prepared(a), aecs_collateral_ref_prepared(b));
 
     /* another TEE is another key */
     struct aecs_collateral_ref *d = cache_get(c, TDX_SET, mid_window(TDX_SET));
-    assert_int_equal(pcs_loopback_count(&g_srv, "requests"), 8);
-    assert_int_equal(pcs_loopback_count(&g_srv, "tcb"), 2);
+    assert_int_equal(tu_loopback_count(&g_srv, "requests"), 8);
+    assert_int_equal(tu_loopback_count(&g_srv, "tcb"), 2);
     check_verdict(TDX_SET, aecs_collateral_ref_prepared(d));
 
     aecs_collateral_cache_get_stats(c, &st);
@@ -623,25 +623,25 @@ static void test_cache_expiry(void **state)
     struct aecs_collateral_cache *c = new_cache(NULL);
     int64_t end = window_end(SGX_SET);
 
-    pcs_loopback_control(&g_srv, "mode=ok&reset=1");
+    tu_loopback_control(&g_srv, "mode=ok&reset=1");
     struct aecs_collateral_ref *a = cache_get(c, SGX_SET, mid_window(SGX_SET));
     struct aecs_collateral_ref *b = cache_get(c, SGX_SET, end - 1);
-    assert_int_equal(pcs_loopback_count(&g_srv, "requests"), 4);
+    assert_int_equal(tu_loopback_count(&g_srv, "requests"), 4);
 
     /* at nextUpdate the entry is stale: fetched again */
     struct aecs_collateral_ref *d = cache_get(c, SGX_SET, end);
-    assert_int_equal(pcs_loopback_count(&g_srv, "requests"), 8);
+    assert_int_equal(tu_loopback_count(&g_srv, "requests"), 8);
     assert_ptr_not_equal(aecs_collateral_ref_prepared(a), aecs_collateral_ref_prepared(d));
     /* the old entry is still usable by whoever holds it */
     check_verdict(SGX_SET, aecs_collateral_ref_prepared(a));
 
     /* the service had nothing newer: not asked again within the minimum interval ... */
     struct aecs_collateral_ref *e = cache_get(c, SGX_SET, end + 30);
-    assert_int_equal(pcs_loopback_count(&g_srv, "requests"), 8);
+    assert_int_equal(tu_loopback_count(&g_srv, "requests"), 8);
     assert_ptr_equal(aecs_collateral_ref_prepared(d), aecs_collateral_ref_prepared(e));
     /* ... and asked again after it */
     struct aecs_collateral_ref *g = cache_get(c, SGX_SET, end + AECS_COLLATERAL_CACHE_DEFAULT_REFETCH);
-    assert_int_equal(pcs_loopback_count(&g_srv, "requests"), 12);
+    assert_int_equal(tu_loopback_count(&g_srv, "requests"), 12);
 
     struct aecs_collateral_ref *refs[] = {a, b, d, e, g};
     for (size_t i = 0; i < 5; i++)
@@ -659,11 +659,11 @@ static void test_cache_disk(void **state)
 
     temp_dir(tmp, sizeof(tmp));
     snprintf(disk, sizeof(disk), "%s/cache", tmp);
-    pcs_loopback_control(&g_srv, "mode=ok&reset=1");
+    tu_loopback_control(&g_srv, "mode=ok&reset=1");
     struct aecs_collateral_cache *c = new_cache(disk);
     aecs_collateral_ref_release(cache_get(c, TDX_SET, t));
     aecs_collateral_cache_free(c);
-    assert_int_equal(pcs_loopback_count(&g_srv, "requests"), 4);
+    assert_int_equal(tu_loopback_count(&g_srv, "requests"), 4);
 
     /* the folder is the `quote verify` layout, named by the key */
     char path[256];
@@ -673,7 +673,7 @@ static void test_cache_disk(void **state)
     /* a restart: a new cache on the same folder does not fetch */
     c = new_cache(disk);
     struct aecs_collateral_ref *r = cache_get(c, TDX_SET, t);
-    assert_int_equal(pcs_loopback_count(&g_srv, "requests"), 4);
+    assert_int_equal(tu_loopback_count(&g_srv, "requests"), 4);
     check_verdict(TDX_SET, aecs_collateral_ref_prepared(r));
     aecs_collateral_ref_release(r);
     aecs_collateral_cache_get_stats(c, &st);
@@ -684,14 +684,14 @@ static void test_cache_disk(void **state)
     /* expired on disk: fetched */
     c = new_cache(disk);
     aecs_collateral_ref_release(cache_get(c, TDX_SET, window_end(TDX_SET) + 1));
-    assert_int_equal(pcs_loopback_count(&g_srv, "requests"), 8);
+    assert_int_equal(tu_loopback_count(&g_srv, "requests"), 8);
     aecs_collateral_cache_free(c);
 
     /* a damaged file on disk is not trusted: fetched again */
     assert_int_equal(aecs_file_write_atomic(path, "{\"tcbInfo\":", 11, 0644), AECS_OK);
     c = new_cache(disk);
     aecs_collateral_ref_release(cache_get(c, TDX_SET, t));
-    assert_int_equal(pcs_loopback_count(&g_srv, "requests"), 12);
+    assert_int_equal(tu_loopback_count(&g_srv, "requests"), 12);
     aecs_collateral_cache_free(c);
     rm_collateral_dir(tmp);
 }
@@ -705,7 +705,7 @@ static void test_cache_failures(void **state)
     uint8_t *q = set_file(SGX_SET, "quote.bin", &size);
     int64_t t = mid_window(SGX_SET);
 
-    pcs_loopback_control(&g_srv, "mode=404&only=tcb&reset=1");
+    tu_loopback_control(&g_srv, "mode=404&only=tcb&reset=1");
     assert_int_equal(aecs_collateral_cache_get(c, q, size, t, &r), AECS_E_NOT_FOUND);
     assert_null(r);
     const char *msg = aecs_err_last()->message;
@@ -714,7 +714,7 @@ static void test_cache_failures(void **state)
     assert_non_null(strstr(msg, "HTTP 404"));
 
     /* a failure is not cached: once the service answers, the next get succeeds */
-    pcs_loopback_control(&g_srv, "mode=ok&only=all");
+    tu_loopback_control(&g_srv, "mode=ok&only=all");
     assert_int_equal(aecs_collateral_cache_get(c, q, size, t, &r), AECS_OK);
     aecs_collateral_ref_release(r);
 
@@ -753,16 +753,16 @@ static void test_cache_threads(void **state)
     struct thread_arg args[6];
 
     /* a slow service: every thread asks while the first fetch is under way */
-    pcs_loopback_control(&g_srv, "mode=slow&only=qe&delay_ms=400&reset=1");
+    tu_loopback_control(&g_srv, "mode=slow&only=qe&delay_ms=400&reset=1");
     for (int i = 0; i < 6; i++) {
         args[i] = (struct thread_arg){c, q, size, mid_window(SGX_SET), NULL, -1};
         assert_int_equal(pthread_create(&th[i], NULL, getter, &args[i]), 0);
     }
     for (int i = 0; i < 6; i++)
         pthread_join(th[i], NULL);
-    pcs_loopback_control(&g_srv, "mode=ok&only=all");
+    tu_loopback_control(&g_srv, "mode=ok&only=all");
     /* one fetch for all of them */
-    assert_int_equal(pcs_loopback_count(&g_srv, "requests"), 4);
+    assert_int_equal(tu_loopback_count(&g_srv, "requests"), 4);
     for (int i = 0; i < 6; i++) {
         assert_int_equal(args[i].rc, AECS_OK);
         assert_ptr_equal(aecs_collateral_ref_prepared(args[i].ref),

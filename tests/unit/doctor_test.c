@@ -734,7 +734,7 @@ static void test_pccs_reachability(void **state)
 {
     (void)state;
     static const char *const sets[] = {"sgx_v3_dcapqvl", NULL};
-    struct pcs_loopback srv;
+    struct tu_loopback srv;
     struct tree t;
     struct aecs_doctor_options o;
     struct aecs_doctor_report r;
@@ -756,16 +756,16 @@ static void test_pccs_reachability(void **state)
     expect(&r, "pccs", AECS_DOCTOR_OK, want, NULL);
     expect(&r, "pccs", AECS_DOCTOR_OK, "HTTP 200", NULL);
     expect(&r, "collateral_service", AECS_DOCTOR_WARN, "HTTP 404", "path");
-    assert_true(pcs_loopback_count(&srv, "qe") >= 1);
+    assert_true(tu_loopback_count(&srv, "qe") >= 1);
     expect_no_fail(&r);
 
     /* --offline: not contacted */
-    long before = pcs_loopback_count(&srv, "requests");
+    long before = tu_loopback_count(&srv, "requests");
     o.offline = 1;
     run(&o, &r);
     expect(&r, "pccs", AECS_DOCTOR_SKIP, "--offline", NULL);
-    assert_int_equal(pcs_loopback_count(&srv, "requests"), before);
-    pcs_loopback_stop(&srv);
+    assert_int_equal(tu_loopback_count(&srv, "requests"), before);
+    tu_loopback_stop(&srv);
 
     /* a closed port: FAIL with curl's reason */
     int port = closed_port();

@@ -16,7 +16,7 @@
 #include "pcs_loopback.h"
 
 static const char *const k_sets[] = {"sgx_v3_dcapqvl", NULL};
-static struct pcs_loopback g_srv;
+static struct tu_loopback g_srv;
 
 static int setup(void **state)
 {
@@ -28,7 +28,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    pcs_loopback_stop(&g_srv);
+    tu_loopback_stop(&g_srv);
     return 0;
 }
 
@@ -44,7 +44,7 @@ static void test_get_ok_with_headers(void **state)
     struct aecs_http_response r;
     char *v = NULL;
 
-    pcs_loopback_control(&g_srv, "mode=ok&reset=1");
+    tu_loopback_control(&g_srv, "mode=ok&reset=1");
     url_of(url, sizeof(url), "/sgx/certification/v4/tcb?fmspc=00A067110000");
     assert_int_equal(aecs_http_get(url, NULL, &r), AECS_OK);
     assert_int_equal(r.status, 200);
@@ -71,12 +71,12 @@ static void test_status_is_returned(void **state)
     assert_int_equal(r.status, 404);
     aecs_http_response_free(&r);
 
-    pcs_loopback_control(&g_srv, "mode=500");
+    tu_loopback_control(&g_srv, "mode=500");
     url_of(url, sizeof(url), "/sgx/certification/v4/qe/identity");
     assert_int_equal(aecs_http_get(url, NULL, &r), AECS_OK);
     assert_int_equal(r.status, 500);
     aecs_http_response_free(&r);
-    pcs_loopback_control(&g_srv, "mode=ok");
+    tu_loopback_control(&g_srv, "mode=ok");
 }
 
 static void test_size_cap(void **state)
@@ -88,12 +88,12 @@ static void test_size_cap(void **state)
 
     aecs_http_options_init(&o);
     o.max_response_size = 1u << 20;
-    pcs_loopback_control(&g_srv, "mode=huge");
+    tu_loopback_control(&g_srv, "mode=huge");
     url_of(url, sizeof(url), "/sgx/certification/v4/qe/identity");
     assert_int_equal(aecs_http_get(url, &o, &r), AECS_E_TOO_LARGE);
     assert_non_null(strstr(aecs_err_last()->message, url));
     assert_null(r.body);
-    pcs_loopback_control(&g_srv, "mode=ok");
+    tu_loopback_control(&g_srv, "mode=ok");
 }
 
 static void test_timeout(void **state)
@@ -105,12 +105,12 @@ static void test_timeout(void **state)
 
     aecs_http_options_init(&o);
     o.total_timeout_ms = 300;
-    pcs_loopback_control(&g_srv, "mode=slow&delay_ms=1500");
+    tu_loopback_control(&g_srv, "mode=slow&delay_ms=1500");
     url_of(url, sizeof(url), "/sgx/certification/v4/qe/identity");
     assert_int_equal(aecs_http_get(url, &o, &r), AECS_E_IO);
     assert_non_null(strstr(aecs_err_last()->message, "timed out"));
     assert_non_null(strstr(aecs_err_last()->message, url));
-    pcs_loopback_control(&g_srv, "mode=ok");
+    tu_loopback_control(&g_srv, "mode=ok");
 }
 
 static void test_retries(void **state)
@@ -126,30 +126,30 @@ static void test_retries(void **state)
 
     /* 503 twice, then OK: three attempts with two retries allowed */
     o.retry_times = 2;
-    pcs_loopback_control(&g_srv, "reset=1&fail_first=2");
+    tu_loopback_control(&g_srv, "reset=1&fail_first=2");
     assert_int_equal(aecs_http_get(url, &o, &r), AECS_OK);
     assert_int_equal(r.status, 200);
     assert_int_equal(r.attempts, 3);
-    assert_int_equal(pcs_loopback_count(&g_srv, "qe"), 3);
+    assert_int_equal(tu_loopback_count(&g_srv, "qe"), 3);
     aecs_http_response_free(&r);
 
     /* one retry is not enough: the last status (503) is returned */
     o.retry_times = 1;
-    pcs_loopback_control(&g_srv, "reset=1&fail_first=3");
+    tu_loopback_control(&g_srv, "reset=1&fail_first=3");
     assert_int_equal(aecs_http_get(url, &o, &r), AECS_OK);
     assert_int_equal(r.status, 503);
     assert_int_equal(r.attempts, 2);
     aecs_http_response_free(&r);
-    pcs_loopback_control(&g_srv, "fail_first=0");
+    tu_loopback_control(&g_srv, "fail_first=0");
 
     /* a 404 or a 500 is final: no retry (Intel retries 503 and network failures only) */
     o.retry_times = 3;
-    pcs_loopback_control(&g_srv, "reset=1&mode=500");
+    tu_loopback_control(&g_srv, "reset=1&mode=500");
     assert_int_equal(aecs_http_get(url, &o, &r), AECS_OK);
     assert_int_equal(r.status, 500);
     assert_int_equal(r.attempts, 1);
     aecs_http_response_free(&r);
-    pcs_loopback_control(&g_srv, "mode=ok");
+    tu_loopback_control(&g_srv, "mode=ok");
 
     /* a refused connection is retried, then reported with the URL */
     o.retry_times = 1;

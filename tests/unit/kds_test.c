@@ -35,7 +35,7 @@
 #define TURIN_HWID "1e550a8ee5cf9f4d"
 #define TURIN_PATH "/vcek/v1/Turin/" TURIN_HWID "?fmcSPL=0&blSPL=0&teeSPL=0&snpSPL=0&ucodeSPL=9"
 
-static struct kds_loopback g_kds;
+static struct tu_loopback g_kds;
 
 static int setup(void **state)
 {
@@ -47,7 +47,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    kds_loopback_stop(&g_kds);
+    tu_loopback_stop(&g_kds);
     return 0;
 }
 
@@ -55,7 +55,7 @@ static int teardown(void **state)
 static int reset(void **state)
 {
     (void)state;
-    kds_loopback_control(&g_kds, "mode=ok&only=all&count=0&retry_after=1&reset=1");
+    tu_loopback_control(&g_kds, "mode=ok&only=all&count=0&retry_after=1&reset=1");
     aecs_err_clear();
     return 0;
 }
@@ -321,9 +321,9 @@ static void test_fetch_milan(void **state)
     assert_int_equal(aecs_kds_fetch(&src, &key, &v), AECS_OK);
 
     /* One request each, at exactly the paths the KDS specification gives. */
-    assert_int_equal(kds_loopback_count(&g_kds, "requests"), 2);
-    assert_int_equal(kds_loopback_count(&g_kds, "vcek"), 1);
-    assert_int_equal(kds_loopback_count(&g_kds, "chain"), 1);
+    assert_int_equal(tu_loopback_count(&g_kds, "requests"), 2);
+    assert_int_equal(tu_loopback_count(&g_kds, "vcek"), 1);
+    assert_int_equal(tu_loopback_count(&g_kds, "chain"), 1);
     milan_path(want, sizeof(want));
     kds_loopback_last(&g_kds, "last_vcek", got, sizeof(got));
     assert_string_equal(got, want);
@@ -379,7 +379,7 @@ static void test_fetch_pem_answer(void **state)
     (void)state;
     source(&src);
     milan_key(&key);
-    kds_loopback_control(&g_kds, "mode=pem&only=vcek");
+    tu_loopback_control(&g_kds, "mode=pem&only=vcek");
     assert_int_equal(aecs_kds_fetch(&src, &key, &v), AECS_OK);
     const uint8_t *p = aecs_kds_vcek_der(v, &size);
     assert_vector_bytes(p, size, MILAN "vcek.der"); /* kept as DER */
@@ -423,13 +423,13 @@ static void fetch_fails(const char *control, int code, const char *text, const c
     src.http.total_timeout_ms = 1000;
     milan_key(&key);
     snprintf(q, sizeof(q), "%s&delay_ms=3000", control);
-    kds_loopback_control(&g_kds, q);
+    tu_loopback_control(&g_kds, q);
     assert_int_equal(aecs_kds_fetch(&src, &key, &v), code);
     assert_null(v);
     assert_contains(aecs_err_last()->message, text);
     assert_contains(aecs_err_last()->message, g_kds.url);
     assert_contains(aecs_err_last()->message, url_part);
-    kds_loopback_control(&g_kds, "mode=ok&only=all&count=0");
+    tu_loopback_control(&g_kds, "mode=ok&only=all&count=0");
 }
 
 static void test_fetch_errors(void **state)
@@ -449,7 +449,7 @@ static void test_fetch_errors(void **state)
                 "cert_chain");
     fetch_fails("mode=slow&only=vcek", AECS_E_IO, "timed out", "/vcek/v1/Milan/");
     /* The slow answer is still being sent: let the server finish it. */
-    kds_loopback_control(&g_kds, "mode=ok");
+    tu_loopback_control(&g_kds, "mode=ok");
 }
 
 static void test_rate_limit(void **state)
@@ -463,41 +463,41 @@ static void test_rate_limit(void **state)
     milan_key(&key);
 
     /* One 429 with Retry-After: 1, then the VCEK. */
-    kds_loopback_control(&g_kds, "mode=429&only=vcek&count=1&retry_after=1&reset=1");
+    tu_loopback_control(&g_kds, "mode=429&only=vcek&count=1&retry_after=1&reset=1");
     double t0 = monotonic();
     assert_int_equal(aecs_kds_fetch(&src, &key, &v), AECS_OK);
     assert_true(monotonic() - t0 >= 0.9);
-    assert_int_equal(kds_loopback_count(&g_kds, "vcek"), 2);
+    assert_int_equal(tu_loopback_count(&g_kds, "vcek"), 2);
     aecs_kds_vcek_release(v);
     v = NULL;
 
     /* A Retry-After as an HTTP date already past: asked again at once. */
-    kds_loopback_control(&g_kds, "mode=429&only=chain&count=2&reset=1&"
+    tu_loopback_control(&g_kds, "mode=429&only=chain&count=2&reset=1&"
                                  "retry_after=Thu%2C%2001%20Jan%201970%2000%3A00%3A00%20GMT");
     assert_int_equal(aecs_kds_fetch(&src, &key, &v), AECS_OK);
-    assert_int_equal(kds_loopback_count(&g_kds, "chain"), 3);
+    assert_int_equal(tu_loopback_count(&g_kds, "chain"), 3);
     aecs_kds_vcek_release(v);
     v = NULL;
 
     /* Longer than the bound: a clear error at once, after one request. */
-    kds_loopback_control(&g_kds, "mode=429&only=vcek&count=0&retry_after=3600&reset=1");
+    tu_loopback_control(&g_kds, "mode=429&only=vcek&count=0&retry_after=3600&reset=1");
     t0 = monotonic();
     assert_int_equal(aecs_kds_fetch(&src, &key, &v), AECS_E_IO);
     assert_true(monotonic() - t0 < 5);
     assert_contains(aecs_err_last()->message, "HTTP 429");
     assert_contains(aecs_err_last()->message, "Retry-After asks for 3600 s, more than the 5 s");
     assert_contains(aecs_err_last()->message, "/vcek/v1/Milan/");
-    assert_int_equal(kds_loopback_count(&g_kds, "vcek"), 1);
+    assert_int_equal(tu_loopback_count(&g_kds, "vcek"), 1);
 
     /* Rate limited every time: given up after rate_limit_retries waits. */
-    kds_loopback_control(&g_kds, "mode=429&only=vcek&count=0&retry_after=0&reset=1");
+    tu_loopback_control(&g_kds, "mode=429&only=vcek&count=0&retry_after=0&reset=1");
     src.rate_limit_retries = 2;
     assert_int_equal(aecs_kds_fetch(&src, &key, &v), AECS_E_IO);
     assert_contains(aecs_err_last()->message, "3 times in a row");
-    assert_int_equal(kds_loopback_count(&g_kds, "vcek"), 3);
+    assert_int_equal(tu_loopback_count(&g_kds, "vcek"), 3);
 
     /* A Retry-After that is not understood is not guessed at. */
-    kds_loopback_control(&g_kds, "mode=429&only=vcek&count=0&retry_after=soon&reset=1");
+    tu_loopback_control(&g_kds, "mode=429&only=vcek&count=0&retry_after=soon&reset=1");
     assert_int_equal(aecs_kds_fetch(&src, &key, &v), AECS_E_IO);
     assert_contains(aecs_err_last()->message, "'soon'");
     assert_null(v);
@@ -513,7 +513,7 @@ static void test_wrong_vcek_refused(void **state)
     (void)state;
     source(&src);
     /* A KDS that answers every VCEK request with the Milan vector's VCEK. */
-    kds_loopback_control(&g_kds, "mode=anyvcek&only=vcek");
+    tu_loopback_control(&g_kds, "mode=anyvcek&only=vcek");
 
     r->chip_id[5] ^= 0x01; /* another chip */
     assert_int_equal(aecs_kds_key_from_report(r, AECS_AMD_MILAN, &key), AECS_OK);
@@ -612,8 +612,8 @@ static void test_cache_memory(void **state)
     assert_int_equal(aecs_kds_cache_get(c, &key, now, &a), AECS_OK);
     assert_int_equal(aecs_kds_cache_get(c, &key, now + 3600, &b), AECS_OK);
     assert_ptr_equal(a, b);
-    assert_int_equal(kds_loopback_count(&g_kds, "vcek"), 1); /* no second request */
-    assert_int_equal(kds_loopback_count(&g_kds, "chain"), 1);
+    assert_int_equal(tu_loopback_count(&g_kds, "vcek"), 1); /* no second request */
+    assert_int_equal(tu_loopback_count(&g_kds, "chain"), 1);
     aecs_kds_cache_get_stats(c, &st);
     assert_int_equal(st.hits, 1);
     assert_int_equal(st.misses, 1);
@@ -626,8 +626,8 @@ static void test_cache_memory(void **state)
     aecs_kds_vcek_release(b);
     b = NULL;
     assert_int_equal(aecs_kds_cache_get(c, &key, now, &b), AECS_OK);
-    assert_int_equal(kds_loopback_count(&g_kds, "vcek"), 2);
-    assert_int_equal(kds_loopback_count(&g_kds, "chain"), 2);
+    assert_int_equal(tu_loopback_count(&g_kds, "vcek"), 2);
+    assert_int_equal(tu_loopback_count(&g_kds, "chain"), 2);
 
     /* References outlive the cache. */
     aecs_kds_cache_free(c);
@@ -654,18 +654,18 @@ static void test_cache_expiry(void **state)
     aecs_kds_vcek_release(v);
     assert_int_equal(aecs_kds_cache_get(c, &key, not_after - 1, &v), AECS_OK);
     aecs_kds_vcek_release(v);
-    assert_int_equal(kds_loopback_count(&g_kds, "vcek"), 1);
+    assert_int_equal(tu_loopback_count(&g_kds, "vcek"), 1);
     /* At notAfter the VCEK is asked for again; KDS still has only this one. */
     assert_int_equal(aecs_kds_cache_get(c, &key, not_after, &v), AECS_OK);
     aecs_kds_vcek_release(v);
-    assert_int_equal(kds_loopback_count(&g_kds, "vcek"), 2);
+    assert_int_equal(tu_loopback_count(&g_kds, "vcek"), 2);
     /* Not more often than once a minute while KDS has nothing newer. */
     assert_int_equal(aecs_kds_cache_get(c, &key, not_after + 30, &v), AECS_OK);
     aecs_kds_vcek_release(v);
-    assert_int_equal(kds_loopback_count(&g_kds, "vcek"), 2);
+    assert_int_equal(tu_loopback_count(&g_kds, "vcek"), 2);
     assert_int_equal(aecs_kds_cache_get(c, &key, not_after + 120, &v), AECS_OK);
     aecs_kds_vcek_release(v);
-    assert_int_equal(kds_loopback_count(&g_kds, "vcek"), 3);
+    assert_int_equal(tu_loopback_count(&g_kds, "vcek"), 3);
     aecs_kds_cache_get_stats(c, &st);
     assert_int_equal(st.misses, 3);
     assert_int_equal(st.hits, 2);
@@ -702,7 +702,7 @@ static void test_cache_disk(void **state)
     assert_file_is_vector(vpath, MILAN "vcek.der");
     assert_file_is_vector(cpath, MILAN "cert_chain.pem");
     assert_int_equal(dir_entries(disk), 2);
-    assert_int_equal(kds_loopback_count(&g_kds, "requests"), 2);
+    assert_int_equal(tu_loopback_count(&g_kds, "requests"), 2);
 
     /* A new cache (a restart) answers from the folder without asking KDS. */
     c = new_cache(disk);
@@ -715,7 +715,7 @@ static void test_cache_disk(void **state)
     assert_int_equal(st.disk_loads, 1);
     assert_int_equal(st.vcek_fetches, 0);
     assert_int_equal(st.chain_fetches, 0);
-    assert_int_equal(kds_loopback_count(&g_kds, "requests"), 2);
+    assert_int_equal(tu_loopback_count(&g_kds, "requests"), 2);
     aecs_kds_cache_free(c);
 
     /* Damaged files are not trusted: fetched again and rewritten. */
@@ -775,21 +775,21 @@ static void test_cache_failures(void **state)
         }
         free(r);
         c = new_cache(dir); /* a fresh one each time: the chain is not warm */
-        kds_loopback_control(&g_kds, modes[i]);
-        long before = kds_loopback_count(&g_kds, "requests");
+        tu_loopback_control(&g_kds, modes[i]);
+        long before = tu_loopback_count(&g_kds, "requests");
         assert_int_equal(aecs_kds_cache_get(c, &k, now, &v), codes[i]);
         assert_null(v);
         assert_contains(aecs_err_last()->message, g_kds.url);
         assert_int_equal(dir_entries(dir), 0); /* nothing written */
         /* Failures are not cached: the next get asks again. */
         assert_int_equal(aecs_kds_cache_get(c, &k, now, &v), codes[i]);
-        assert_true(kds_loopback_count(&g_kds, "requests") > before + 1);
+        assert_true(tu_loopback_count(&g_kds, "requests") > before + 1);
         assert_int_equal(dir_entries(dir), 0);
         aecs_kds_cache_get_stats(c, &st);
         assert_int_equal(st.failures, 2);
         assert_int_equal(st.hits, 0);
         aecs_kds_cache_free(c);
-        kds_loopback_control(&g_kds, "mode=ok&only=all");
+        tu_loopback_control(&g_kds, "mode=ok&only=all");
     }
     c = new_cache(dir);
     /* And once KDS answers, it works. */
@@ -826,7 +826,7 @@ static void test_cache_threads(void **state)
     (void)state;
     milan_key(&key);
     /* A slow VCEK answer, so that every thread asks while the first one fetches. */
-    kds_loopback_control(&g_kds, "mode=slow&only=vcek&delay_ms=500&count=1");
+    tu_loopback_control(&g_kds, "mode=slow&only=vcek&delay_ms=500&count=1");
     for (size_t i = 0; i < 6; i++) {
         args[i] = (struct thread_arg){c, &key, -1, NULL};
         assert_int_equal(pthread_create(&th[i], NULL, get_thread, &args[i]), 0);
@@ -838,8 +838,8 @@ static void test_cache_threads(void **state)
     }
     for (size_t i = 0; i < 6; i++)
         aecs_kds_vcek_release(args[i].v);
-    assert_int_equal(kds_loopback_count(&g_kds, "vcek"), 1);
-    assert_int_equal(kds_loopback_count(&g_kds, "chain"), 1);
+    assert_int_equal(tu_loopback_count(&g_kds, "vcek"), 1);
+    assert_int_equal(tu_loopback_count(&g_kds, "chain"), 1);
     aecs_kds_cache_get_stats(c, &st);
     assert_int_equal(st.misses, 1);
     assert_int_equal(st.waits + st.hits, 5);
