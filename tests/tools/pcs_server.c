@@ -40,6 +40,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/serve.h"
 #include "attest/collateral.h"
 #include "base/codec.h"
 #include "base/file.h"
@@ -395,14 +396,6 @@ static void handle(struct evhttp_request *req, void *arg)
     }
 }
 
-static void on_stop(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    (void)arg;
-    event_base_loopexit(g_base, NULL);
-}
-
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -454,39 +447,11 @@ int main(int argc, char **argv)
         die("give at least one --set");
     for (size_t i = 0; i < nsets; i++)
         load_set(data, sets[i]);
-    signal(SIGPIPE, SIG_IGN);
-
     g_base = event_base_new();
-    struct evhttp *http = g_base ? evhttp_new(g_base) : NULL;
-    if (http == NULL)
-        die("cannot create the HTTP server");
-    evhttp_set_gencb(http, handle, NULL);
-    struct evhttp_bound_socket *sock = evhttp_bind_socket_with_handle(http, "127.0.0.1", 0);
-    if (sock == NULL)
-        die("cannot bind 127.0.0.1");
-    struct sockaddr_in addr;
-    socklen_t len = sizeof(addr);
-    if (getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&addr, &len) != 0)
-        die("getsockname failed");
-    printf("%u\n", ntohs(addr.sin_port));
-    fflush(stdout);
-
-    struct timeval tv = {lifetime, 0};
-    struct event *timer = evtimer_new(g_base, on_stop, NULL);
-    struct event *sigterm = evsignal_new(g_base, SIGTERM, on_stop, NULL);
-    struct event *sigint = evsignal_new(g_base, SIGINT, on_stop, NULL);
-    if (timer == NULL || sigterm == NULL || sigint == NULL)
-        die("cannot create events");
-    evtimer_add(timer, &tv);
-    evsignal_add(sigterm, NULL);
-    evsignal_add(sigint, NULL);
-    event_base_dispatch(g_base);
-
-    event_free(timer);
-    event_free(sigterm);
-    event_free(sigint);
-    evhttp_free(http);
+    if (g_base == NULL)
+        die("cannot create the event base");
+    int rc = tool_serve(g_base, handle, lifetime);
     event_base_free(g_base);
     free_sets();
-    return 0;
+    return rc == 0 ? 0 : 1;
 }
