@@ -198,3 +198,32 @@ out:
     EVP_CIPHER_CTX_free(ctx);
     return rc;
 }
+
+int aecs_kek_wrap(const struct aecs_kek *wrapping, const struct aecs_kek *kek, const void *info,
+                  size_t info_size, const void *aad, size_t aad_size,
+                  uint8_t out[AECS_KEK_WRAPPED_SIZE])
+{
+    return aecs_kek_aead_seal(wrapping, info, info_size, aad, aad_size, kek->key, AECS_KEK_SIZE,
+                              out, out + AECS_AEAD_NONCE_SIZE,
+                              out + AECS_AEAD_NONCE_SIZE + AECS_KEK_SIZE);
+}
+
+int aecs_kek_unwrap(const struct aecs_kek *wrapping, const void *info, size_t info_size,
+                    const void *aad, size_t aad_size, const uint8_t blob[AECS_KEK_WRAPPED_SIZE],
+                    struct aecs_kek **out)
+{
+    struct aecs_kek *kek = kek_new();
+    int rc;
+
+    *out = NULL;
+    ENSURE(kek != NULL, AECS_E_NO_MEMORY, "out of memory");
+    rc = aecs_kek_aead_open(wrapping, info, info_size, aad, aad_size, blob,
+                            blob + AECS_AEAD_NONCE_SIZE, AECS_KEK_SIZE,
+                            blob + AECS_AEAD_NONCE_SIZE + AECS_KEK_SIZE, kek->key);
+    if (rc != AECS_OK) {
+        aecs_kek_free(kek);
+        return rc;
+    }
+    *out = kek;
+    return AECS_OK;
+}

@@ -87,4 +87,21 @@ AECS_MUST_CHECK int aecs_kek_aead_open(const struct aecs_kek *kek, const void *i
                                        size_t size, const uint8_t tag[AECS_AEAD_TAG_SIZE],
                                        uint8_t *plain);
 
+/*
+ * Wrapping one key under another (the root key under a TEE sealing key, for
+ * auto-unseal). The blob is nonce (12) || AES-256-GCM(derived key, kek) (32)
+ * || tag (16): AECS_KEK_WRAPPED_SIZE bytes, not secret. The wrapping key is
+ * derived from `wrapping` with the given info; aad is authenticated (e.g. the
+ * service id, so a blob cannot be moved to another service).
+ */
+#define AECS_KEK_WRAPPED_SIZE (AECS_AEAD_NONCE_SIZE + AECS_KEK_SIZE + AECS_AEAD_TAG_SIZE)
+AECS_MUST_CHECK int aecs_kek_wrap(const struct aecs_kek *wrapping, const struct aecs_kek *kek,
+                                  const void *info, size_t info_size, const void *aad,
+                                  size_t aad_size, uint8_t out[AECS_KEK_WRAPPED_SIZE]);
+/* The inverse; AECS_E_BAD_SIGNATURE for another wrapping key, info, aad, or any changed byte. */
+AECS_MUST_CHECK int aecs_kek_unwrap(const struct aecs_kek *wrapping, const void *info,
+                                    size_t info_size, const void *aad, size_t aad_size,
+                                    const uint8_t blob[AECS_KEK_WRAPPED_SIZE],
+                                    struct aecs_kek **out);
+
 #endif

@@ -384,6 +384,13 @@ static int add_cert_exts(X509 *x, X509 *issuer, const struct aecs_cert_template 
         snprintf(text, sizeof(text), "URI:%s", t->crl_uri);
         GUARD(add_conf_ext(x, &ctx, NID_crl_distribution_points, text));
     }
+    if (t->subject_alt_names != NULL) {
+        ENSURE(strlen(t->subject_alt_names) < 1024, AECS_E_INVALID_ARGUMENT,
+               "subjectAltName too long");
+        GUARD(add_conf_ext(x, &ctx, NID_subject_alt_name, t->subject_alt_names));
+    }
+    if (t->server_auth)
+        GUARD(add_conf_ext(x, &ctx, NID_ext_key_usage, "serverAuth"));
     if (t->sgx_ext != NULL)
         GUARD(add_sgx_ext(x, t->sgx_ext));
     return AECS_OK;

@@ -53,6 +53,9 @@ struct aecs_cert_template {
     unsigned key_usage;                 /* AECS_KU_* bits, critical; 0 for none */
     const char *crl_uri;                /* optional CRL distribution point */
     const struct aecs_sgx_ext *sgx_ext; /* optional Intel SGX extension (PCK leaf) */
+    /* optional subjectAltName in OpenSSL's form, "DNS:localhost,IP:127.0.0.1" (< 1 KiB) */
+    const char *subject_alt_names;
+    int server_auth; /* extendedKeyUsage serverAuth (TLS server certificates) */
 };
 
 /*

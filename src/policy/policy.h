@@ -58,7 +58,7 @@
 
 /* Secret types (enum aecs_secret_type) and their names are the keystore's: keystore/secret.h. */
 
-enum aecs_share { AECS_SHARE_PRIVATE = 0, AECS_SHARE_PUBLIC = 1 };
+enum aecs_share_mode { AECS_SHARE_PRIVATE = 0, AECS_SHARE_PUBLIC = 1 };
 
 /* Intel TCB statuses a rule can accept, as bits. Revoked is never acceptable. */
 enum aecs_policy_tcb {
@@ -148,7 +148,7 @@ struct aecs_secret_spec {
     enum aecs_secret_type type;
     char service[AECS_POLICY_NAME_MAX + 1];
     int readonly;
-    enum aecs_share share;
+    enum aecs_share_mode share;
     struct aecs_policy_rules rules;
     size_t param_count;
     struct aecs_policy_param *params; /* in file order */

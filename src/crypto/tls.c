@@ -1,0 +1,212 @@
+/*
+ * tls.c - server TLS contexts, the handshake-time connection limit, and the
+ * self-signed certificate of a first start (see tls.h).
+ */
+#include "crypto/tls.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "base/codec.h"
+#include "base/file.h"
+#include "crypto/crypto.h"
+#include "crypto/ossl.h"
+#include "crypto/x509.h"
+#include "crypto/x509_build.h"
+
+struct aecs_tls_server {
+    SSL_CTX *ctx;
+    unsigned max_connections;
+    atomic_uint open;
+    atomic_ulong refused;
+};
+
+/* ex_data slot on each SSL: the server it counts against (NULL when over the limit). */
+static int g_ssl_index = -1;
+static pthread_once_t g_ssl_index_once = PTHREAD_ONCE_INIT;
+
+static void ssl_ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+                        void *argp)
+{
+    struct aecs_tls_server *tls = ptr;
+
+    if (tls != NULL)
+        atomic_fetch_sub(&tls->open, 1);
+}
+
+static void ssl_index_init(void)
+{
+    g_ssl_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, ssl_ex_free);
+}
+
+/* Refuses the handshake of a connection taken over the limit. */
+static int client_hello_cb(SSL *ssl, int *alert, void *arg)
+{
+    if (SSL_get_ex_data(ssl, g_ssl_index) != NULL)
+        return SSL_CLIENT_HELLO_SUCCESS;
+    *alert = SSL_AD_INTERNAL_ERROR;
+    return SSL_CLIENT_HELLO_ERROR;
+}
+
+int aecs_tls_server_new(const char *cert_file, const char *key_file, unsigned max_connections,
+                        struct aecs_tls_server **out)
+{
+    int rc = AECS_OK;
+    struct aecs_tls_server *tls = NULL;
+
+    *out = NULL;
+    ENSURE(max_connections >= 1, AECS_E_INVALID_ARGUMENT, "tls: max connections must be >= 1");
+    pthread_once(&g_ssl_index_once, ssl_index_init);
+    ENSURE(g_ssl_index >= 0, AECS_E_CRYPTO, "tls: SSL_get_ex_new_index failed");
+    ENSURE(aecs_file_exists(cert_file), AECS_E_NOT_FOUND, "tls: certificate file %.200s not found",
+           cert_file);
+    ENSURE(aecs_file_exists(key_file), AECS_E_NOT_FOUND, "tls: key file %.200s not found",
+           key_file);
+
+    tls = calloc(1, sizeof(*tls));
+    ENSURE(tls != NULL, AECS_E_NO_MEMORY, "tls: out of memory");
+    tls->max_connections = max_connections;
+    atomic_init(&tls->open, 0);
+    atomic_init(&tls->refused, 0);
+    tls->ctx = SSL_CTX_new(TLS_server_method());
+    ENSURE_OUT(tls->ctx != NULL, AECS_E_CRYPTO, "tls: SSL_CTX_new failed");
+    OSSL_GUARD_OUT(SSL_CTX_set_min_proto_version(tls->ctx, TLS1_2_VERSION), AECS_E_CRYPTO,
+                   "SSL_CTX_set_min_proto_version");
+    SSL_CTX_set_options(tls->ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
+                                      SSL_OP_CIPHER_SERVER_PREFERENCE);
+    /* TLS 1.2: forward-secret AEAD suites only. */
+    OSSL_GUARD_OUT(SSL_CTX_set_cipher_list(tls->ctx, "ECDHE+AESGCM:ECDHE+CHACHA20"),
+                   AECS_E_CRYPTO, "SSL_CTX_set_cipher_list");
+    if (SSL_CTX_use_certificate_chain_file(tls->ctx, cert_file) != 1) {
+        rc = OSSL_FAIL(AECS_E_FORMAT, "SSL_CTX_use_certificate_chain_file");
+        aecs_err_prefix("tls: certificate file %.200s: ", cert_file);
+        goto out;
+    }
+    if (SSL_CTX_use_PrivateKey_file(tls->ctx, key_file, SSL_FILETYPE_PEM) != 1) {
+        rc = OSSL_FAIL(AECS_E_FORMAT, "SSL_CTX_use_PrivateKey_file");
+        aecs_err_prefix("tls: key file %.200s: ", key_file);
+        goto out;
+    }
+    if (SSL_CTX_check_private_key(tls->ctx) != 1) {
+        rc = OSSL_FAIL(AECS_E_MISMATCH, "SSL_CTX_check_private_key");
+        aecs_err_prefix("tls: %.200s does not belong to %.200s: ", key_file, cert_file);
+        goto out;
+    }
+    SSL_CTX_set_client_hello_cb(tls->ctx, client_hello_cb, NULL);
+    *out = tls;
+    tls = NULL;
+out:
+    aecs_tls_server_free(tls);
+    return rc;
+}
+
+void aecs_tls_server_free(struct aecs_tls_server *tls)
+{
+    if (tls == NULL)
+        return;
+    SSL_CTX_free(tls->ctx);
+    free(tls);
+}
+
+struct ssl_st *aecs_tls_server_ssl(struct aecs_tls_server *tls)
+{
+    SSL *ssl = SSL_new(tls->ctx);
+
+    if (ssl == NULL)
+        return NULL;
+    if (atomic_fetch_add(&tls->open, 1) >= tls->max_connections) {
+        atomic_fetch_sub(&tls->open, 1);
+        atomic_fetch_add(&tls->refused, 1);
+        return ssl; /* no ex_data: the ClientHello callback refuses it */
+    }
+    if (SSL_set_ex_data(ssl, g_ssl_index, tls) != 1) {
+        atomic_fetch_sub(&tls->open, 1);
+        SSL_free(ssl);
+        return NULL;
+    }
+    return ssl;
+}
+
+unsigned aecs_tls_server_open_count(const struct aecs_tls_server *tls)
+{
+    return atomic_load(&((struct aecs_tls_server *)tls)->open);
+}
+
+unsigned long aecs_tls_server_refused_count(const struct aecs_tls_server *tls)
+{
+    return atomic_load(&((struct aecs_tls_server *)tls)->refused);
+}
+
+int aecs_tls_make_self_signed(const char *cert_file, const char *key_file, const char *cn,
+                              const char *alt_names, unsigned days)
+{
+    int rc = AECS_OK;
+    struct aecs_privkey *key = NULL;
+    struct aecs_cert *cert = NULL;
+    char *pem = NULL;
+    size_t pem_size = 0;
+    int64_t now = (int64_t)time(NULL);
+    struct aecs_cert_template t;
+
+    ENSURE(days >= 1 && days <= 36500, AECS_E_INVALID_ARGUMENT, "tls: days must be 1..36500");
+    GUARD_OUT(aecs_privkey_generate_p256(&key));
+    memset(&t, 0, sizeof(t));
+    t.subject_cn = cn;
+    t.subject_key = key;
+    t.not_before = now - 60;
+    t.not_after = now + (int64_t)days * 86400;
+    t.path_len = -1;
+    t.key_usage = AECS_KU_DIGITAL_SIGNATURE;
+    t.subject_alt_names = alt_names;
+    t.server_auth = 1;
+    GUARD_OUT(aecs_cert_build(&t, &cert));
+    GUARD_OUT(aecs_cert_to_pem(cert, &pem, &pem_size));
+    GUARD_OUT(aecs_privkey_save_pem(key, key_file));
+    GUARD_OUT(aecs_file_write_atomic(cert_file, pem, pem_size, 0644));
+out:
+    free(pem);
+    aecs_cert_free(cert);
+    aecs_privkey_free(key);
+    return rc;
+}
+
+int aecs_tls_cert_file_fingerprint(const char *cert_file, char hex[65])
+{
+    int rc = AECS_OK;
+    uint8_t *data = NULL;
+    size_t size = 0;
+    BIO *bio = NULL;
+    X509 *x = NULL;
+    unsigned char *der = NULL;
+    int len;
+    uint8_t digest[32];
+
+    hex[0] = '\0';
+    GUARD(aecs_file_read(cert_file, 1u << 20, &data, &size));
+    bio = BIO_new_mem_buf(data, (int)size);
+    ENSURE_OUT(bio != NULL, AECS_E_NO_MEMORY, "tls: out of memory");
+    x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+    if (x == NULL) {
+        rc = OSSL_FAIL(AECS_E_FORMAT, "PEM_read_bio_X509");
+        aecs_err_prefix("%.200s: ", cert_file);
+        goto out;
+    }
+    len = i2d_X509(x, &der);
+    ENSURE_OUT(len > 0, AECS_E_CRYPTO, "tls: i2d_X509 failed");
+    aecs_sha256(der, (size_t)len, digest);
+    aecs_hex_encode(digest, sizeof(digest), hex);
+out:
+    OPENSSL_free(der);
+    X509_free(x);
+    BIO_free(bio);
+    free(data);
+    return rc;
+}

@@ -1,0 +1,62 @@
+/*
+ * tls.h - the server side of TLS: a TLS 1.2+ context from a certificate and
+ * key file, a connection limit enforced at the handshake, and the
+ * self-signed certificate aecsd makes at its first start.
+ *
+ * The HTTP layer (src/server/) hands each new connection's SSL object to
+ * libevent's OpenSSL bufferevent; it only ever sees `struct ssl_st *`, which
+ * libevent's own header declares, so OpenSSL's headers stay in src/crypto/.
+ *
+ * Connection limit: aecs_tls_server_ssl() counts live SSL objects (the count
+ * goes down when libevent frees one). Past the limit it still returns an SSL
+ * object (libevent would otherwise fall back to plain text), but one whose
+ * handshake is refused at the ClientHello, so the connection closes at once.
+ */
+#ifndef AECS_CRYPTO_TLS_H
+#define AECS_CRYPTO_TLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+
+struct ssl_st;
+struct aecs_tls_server;
+
+/*
+ * A server context for the PEM certificate (chain) file and private key
+ * file, TLS 1.2 and 1.3 only, at most max_connections live connections
+ * (>= 1). AECS_E_NOT_FOUND / AECS_E_FORMAT name the file that is missing or
+ * unreadable, AECS_E_MISMATCH when the key does not belong to the
+ * certificate. The caller frees *out with aecs_tls_server_free once every
+ * connection is gone.
+ */
+AECS_MUST_CHECK int aecs_tls_server_new(const char *cert_file, const char *key_file,
+                                        unsigned max_connections,
+                                        struct aecs_tls_server **out);
+void aecs_tls_server_free(struct aecs_tls_server *tls);
+
+/* A new SSL object for an accepted connection, or NULL when out of memory. */
+struct ssl_st *aecs_tls_server_ssl(struct aecs_tls_server *tls);
+
+/* Connections open now, and connections refused for the limit since start. */
+unsigned aecs_tls_server_open_count(const struct aecs_tls_server *tls);
+unsigned long aecs_tls_server_refused_count(const struct aecs_tls_server *tls);
+
+/*
+ * Writes a fresh P-256 key (mode 0600) and a self-signed certificate for it
+ * (CN `cn`, the given subjectAltNames in OpenSSL's form such as
+ * "DNS:localhost,IP:127.0.0.1", serverAuth, valid for `days` days), each
+ * atomically. Existing files are replaced: the caller decides when to make one.
+ */
+AECS_MUST_CHECK int aecs_tls_make_self_signed(const char *cert_file, const char *key_file,
+                                              const char *cn, const char *alt_names,
+                                              unsigned days);
+
+/*
+ * The SHA-256 fingerprint of the first certificate in a PEM file, as 64
+ * lowercase hex digits and a NUL (what a credential's `fingerprint:` pins).
+ */
+AECS_MUST_CHECK int aecs_tls_cert_file_fingerprint(const char *cert_file, char hex[65]);
+
+#endif

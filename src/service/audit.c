@@ -1,0 +1,357 @@
+/*
+ * audit.c - the hash-chained audit log.
+ *
+ * Entry n is a sealed record at /audit/<n, 20 digits> (type "audit", version
+ * 1, written once: its transaction requires that the key does not exist). Its
+ * plaintext is a compact JSON object with sorted keys:
+ *
+ *   {"action", "actor", "detail", "generation", "prev", "remote", "result",
+ *    "role", "seq", "target", "time"}
+ *
+ * where prev is the hex SHA-256 of entry n-1's plaintext bytes (64 zeros for
+ * entry 1). The head, /k/audit-head (type "audit-head", version n), holds n
+ * and the hash of entry n. Entries are written in the same store transaction
+ * as the change they describe, so an action is never stored without its
+ * entry. Verification walks 1..n: an entry that does not open (changed in
+ * the store), a sequence number out of place, a prev that is not the hash of
+ * the entry before, or a head that does not match the last entry, names the
+ * first broken entry. Sealing means nobody without the root key can rewrite
+ * the chain, and every entry is also written to the process log.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/codec.h"
+#include "base/log.h"
+#include "base/timeutil.h"
+#include "crypto/crypto.h"
+#include "keystore/record.h"
+#include "service/internal.h"
+
+#define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
+
+static void entry_path(uint64_t seq, char out[40])
+{
+    snprintf(out, 40, SVC_AUDIT "%020" PRIu64, seq);
+}
+
+struct audit_head {
+    uint64_t seq;
+    char hash[65];
+    uint64_t store_version;
+};
+
+static int head_load(struct aecs_service *svc, struct audit_head *h)
+{
+    int rc = AECS_OK;
+    struct aecs_store_value v = {0};
+    uint8_t *plain = NULL;
+    size_t plain_size = 0;
+    uint64_t version = 0;
+    json_t *j = NULL;
+    const char *hash;
+    json_int_t seq;
+
+    memset(h, 0, sizeof(*h));
+    rc = aecs_store_get(svc->store, SVC_AUDIT_HEAD, &v);
+    if (rc == AECS_E_NOT_FOUND) {
+        aecs_err_clear();
+        ENSURE(svc->max_audit_seq == 0, AECS_E_BAD_SIGNATURE,
+               "audit: the head is missing (the store was rolled back or damaged)");
+        memcpy(h->hash, ZERO_HASH, 65);
+        return AECS_OK;
+    }
+    GUARD(rc);
+    GUARD_OUT(aecs_record_peek_version(v.data, v.size, &version));
+    rc = aecs_record_open(svc->kek, SVC_AUDIT_HEAD, SVC_T_HEAD, version, v.data, v.size, &plain,
+                          &plain_size);
+    if (rc != AECS_OK) {
+        log_error("audit: the head does not open: %s", aecs_err_last()->message);
+        goto out;
+    }
+    j = json_loadb((const char *)plain, plain_size, 0, NULL);
+    seq = json_integer_value(json_object_get(j, "seq"));
+    hash = json_string_value(json_object_get(j, "hash"));
+    ENSURE_OUT(j != NULL && seq >= 1 && (uint64_t)seq == version && hash != NULL &&
+                   strlen(hash) == 64,
+               AECS_E_FORMAT, "audit: the head is malformed");
+    ENSURE_OUT((uint64_t)seq >= svc->max_audit_seq, AECS_E_BAD_SIGNATURE,
+               "audit: the head is at entry %lld, before entry %" PRIu64
+               " seen earlier (rolled back)",
+               (long long)seq, svc->max_audit_seq);
+    h->seq = (uint64_t)seq;
+    memcpy(h->hash, hash, 65);
+    h->store_version = v.version;
+out:
+    json_decref(j);
+    aecs_record_value_free(plain, plain_size);
+    aecs_store_value_free(&v);
+    return rc;
+}
+
+static json_t *str_or_null(const char *s)
+{
+    return s != NULL ? json_string(s) : json_null();
+}
+
+static int seal_text(struct aecs_service *svc, const char *path, const char *type,
+                     uint64_t version, const char *text, uint8_t **out, size_t *out_size)
+{
+    return aecs_record_seal(svc->kek, path, type, version, (const uint8_t *)text, strlen(text),
+                            out, out_size);
+}
+
+void svc_audit_add_free(struct svc_audit_add *add)
+{
+    for (int i = 0; i < 2; i++) {
+        free(add->bufs[i]);
+        free(add->keys[i]);
+    }
+    memset(add, 0, sizeof(*add));
+}
+
+int svc_audit_prepare(struct aecs_service *svc, const struct svc_audit_event *ev,
+                      uint64_t generation, struct svc_audit_add *add)
+{
+    int rc = AECS_OK;
+    struct audit_head h;
+    json_t *entry = NULL, *head = NULL;
+    char *text = NULL, *head_text = NULL;
+    char path[40], now[32], hash_hex[65];
+    uint8_t hash[32];
+    size_t size = 0;
+
+    memset(add, 0, sizeof(*add));
+    GUARD(head_load(svc, &h));
+    add->seq = h.seq + 1;
+    aecs_time_format(aecs_time_now(), now);
+    entry = json_pack("{s:I, s:s, s:I, s:o, s:o, s:o, s:s, s:o, s:s, s:o, s:s}", "seq",
+                      (json_int_t)add->seq, "time", now, "generation", (json_int_t)generation,
+                      "actor", str_or_null(ev->actor), "role", str_or_null(ev->role), "remote",
+                      str_or_null(ev->remote), "action", ev->action, "target",
+                      str_or_null(ev->target), "result", ev->result, "detail",
+                      str_or_null(ev->detail), "prev", h.hash);
+    ENSURE_OUT(entry != NULL, AECS_E_NO_MEMORY, "audit: out of memory");
+    text = json_dumps(entry, JSON_COMPACT | JSON_SORT_KEYS);
+    ENSURE_OUT(text != NULL, AECS_E_NO_MEMORY, "audit: out of memory");
+    aecs_sha256(text, strlen(text), hash);
+    aecs_hex_encode(hash, sizeof(hash), hash_hex);
+    head = json_pack("{s:I, s:s}", "seq", (json_int_t)add->seq, "hash", hash_hex);
+    ENSURE_OUT(head != NULL, AECS_E_NO_MEMORY, "audit: out of memory");
+    head_text = json_dumps(head, JSON_COMPACT | JSON_SORT_KEYS);
+    ENSURE_OUT(head_text != NULL, AECS_E_NO_MEMORY, "audit: out of memory");
+
+    entry_path(add->seq, path);
+    add->keys[0] = strdup(path);
+    add->keys[1] = strdup(SVC_AUDIT_HEAD);
+    ENSURE_OUT(add->keys[0] != NULL && add->keys[1] != NULL, AECS_E_NO_MEMORY,
+               "audit: out of memory");
+    GUARD_OUT(seal_text(svc, path, SVC_T_AUDIT, 1, text, &add->bufs[0], &size));
+    add->ops[0] = (struct aecs_store_op){AECS_STORE_OP_PUT, add->keys[0], add->bufs[0], size};
+    add->cmps[0] = (struct aecs_store_compare){add->keys[0], 0};
+    GUARD_OUT(seal_text(svc, SVC_AUDIT_HEAD, SVC_T_HEAD, add->seq, head_text, &add->bufs[1],
+                        &size));
+    add->ops[1] = (struct aecs_store_op){AECS_STORE_OP_PUT, add->keys[1], add->bufs[1], size};
+    add->cmps[1] = (struct aecs_store_compare){add->keys[1], h.store_version};
+    log_info("audit: %s", text);
+out:
+    free(text);
+    free(head_text);
+    json_decref(entry);
+    json_decref(head);
+    if (rc != AECS_OK)
+        svc_audit_add_free(add);
+    return rc;
+}
+
+void svc_audit_committed(struct aecs_service *svc, const struct svc_audit_add *add)
+{
+    uint64_t seen = __atomic_load_n(&svc->max_audit_seq, __ATOMIC_SEQ_CST);
+
+    while (add->seq > seen &&
+           !__atomic_compare_exchange_n(&svc->max_audit_seq, &seen, add->seq, 0,
+                                        __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+    }
+}
+
+int svc_audit_append(struct aecs_service *svc, const struct svc_audit_event *ev)
+{
+    int rc;
+    struct svc_audit_add add;
+    uint64_t versions[2];
+
+    pthread_mutex_lock(&svc->write_lock);
+    rc = svc_audit_prepare(svc, ev, __atomic_load_n(&svc->max_generation, __ATOMIC_SEQ_CST),
+                           &add);
+    if (rc == AECS_OK) {
+        rc = aecs_store_txn(svc->store, add.cmps, 2, add.ops, 2, versions);
+        if (rc == AECS_OK)
+            svc_audit_committed(svc, &add);
+        svc_audit_add_free(&add);
+    }
+    pthread_mutex_unlock(&svc->write_lock);
+    return rc;
+}
+
+/* ---- reading and verifying ---- */
+
+static int entry_read(struct aecs_service *svc, uint64_t seq, char **text, size_t *size)
+{
+    int rc;
+    char path[40];
+    struct aecs_store_value v = {0};
+    uint8_t *plain = NULL;
+    size_t plain_size = 0;
+
+    *text = NULL;
+    entry_path(seq, path);
+    GUARD(aecs_store_get(svc->store, path, &v));
+    rc = aecs_record_open(svc->kek, path, SVC_T_AUDIT, 1, v.data, v.size, &plain, &plain_size);
+    aecs_store_value_free(&v);
+    GUARD(rc);
+    *text = malloc(plain_size + 1);
+    if (*text == NULL) {
+        aecs_record_value_free(plain, plain_size);
+        return AECS_ERR(AECS_E_NO_MEMORY, "audit: out of memory");
+    }
+    memcpy(*text, plain, plain_size + 1);
+    *size = plain_size;
+    aecs_record_value_free(plain, plain_size);
+    return AECS_OK;
+}
+
+int aecs_service_audit_list(struct aecs_service *svc, const struct aecs_caller *caller,
+                            uint64_t from, unsigned limit, json_t **answer,
+                            enum aecs_api_code *api)
+{
+    int rc = AECS_OK;
+    struct audit_head h;
+    json_t *entries = NULL, *e;
+    char *text = NULL;
+    size_t size = 0;
+    uint64_t seq;
+
+    *answer = NULL;
+    pthread_rwlock_rdlock(&svc->state_lock);
+    GUARD_OUT(svc_require_working(svc, api));
+    if (caller->role != AECS_ROLE_CLUSTER_ADMIN) {
+        *api = API_FORBIDDEN;
+        BAIL_OUT(AECS_E_UNTRUSTED, "only a cluster admin reads the audit log");
+    }
+    if (from == 0)
+        from = 1;
+    if (limit == 0 || limit > 1000)
+        limit = 1000;
+    GUARD_OUT(head_load(svc, &h));
+    entries = json_array();
+    ENSURE_OUT(entries != NULL, AECS_E_NO_MEMORY, "out of memory");
+    for (seq = from; seq <= h.seq && seq < from + limit; seq++) {
+        rc = entry_read(svc, seq, &text, &size);
+        if (rc != AECS_OK) {
+            aecs_err_prefix("audit entry %" PRIu64 ": ", seq);
+            *api = API_INTERNAL;
+            goto out;
+        }
+        e = json_loadb(text, size, 0, NULL);
+        free(text);
+        text = NULL;
+        ENSURE_OUT(e != NULL, AECS_E_FORMAT, "audit entry %" PRIu64 " is not JSON", seq);
+        json_array_append_new(entries, e);
+    }
+    *answer = json_pack("{s:o, s:o}", "entries", entries,
+                        "next", seq <= h.seq ? json_integer((json_int_t)seq) : json_null());
+    entries = NULL;
+    ENSURE_OUT(*answer != NULL, AECS_E_NO_MEMORY, "out of memory");
+out:
+    json_decref(entries);
+    pthread_rwlock_unlock(&svc->state_lock);
+    return rc;
+}
+
+/* Checks entry seq against the running hash; fills why on a break. */
+static int verify_entry(struct aecs_service *svc, uint64_t seq, char prev[65], char *why,
+                        size_t why_size)
+{
+    char *text = NULL;
+    size_t size = 0;
+    json_t *e;
+    json_int_t eseq;
+    const char *eprev;
+    uint8_t hash[32];
+    int rc = entry_read(svc, seq, &text, &size);
+
+    if (rc == AECS_E_NOT_FOUND) {
+        snprintf(why, why_size, "entry %" PRIu64 " is missing from the store", seq);
+        return AECS_E_BAD_SIGNATURE;
+    }
+    if (rc != AECS_OK) {
+        snprintf(why, why_size, "entry %" PRIu64 " does not authenticate: it was changed in "
+                 "the store (%.200s)", seq, aecs_err_last()->message);
+        return AECS_E_BAD_SIGNATURE;
+    }
+    e = json_loadb(text, size, 0, NULL);
+    eseq = json_integer_value(json_object_get(e, "seq"));
+    eprev = json_string_value(json_object_get(e, "prev"));
+    if (e == NULL || eseq < 0 || (uint64_t)eseq != seq) {
+        snprintf(why, why_size, "entry %" PRIu64 " is out of place (it says entry %lld)", seq,
+                 (long long)eseq);
+        rc = AECS_E_BAD_SIGNATURE;
+    } else if (eprev == NULL || strcmp(eprev, prev) != 0) {
+        snprintf(why, why_size, "entry %" PRIu64 " does not follow entry %" PRIu64
+                 ": its prev hash is not that entry's hash", seq, seq - 1);
+        rc = AECS_E_BAD_SIGNATURE;
+    } else {
+        aecs_sha256(text, size, hash);
+        aecs_hex_encode(hash, sizeof(hash), prev);
+    }
+    json_decref(e);
+    free(text);
+    return rc;
+}
+
+int aecs_service_audit_verify(struct aecs_service *svc, const struct aecs_caller *caller,
+                              json_t **answer, enum aecs_api_code *api)
+{
+    int rc = AECS_OK;
+    struct audit_head h;
+    char prev[65] = ZERO_HASH;
+    char why[512] = "";
+    uint64_t seq;
+
+    *answer = NULL;
+    pthread_rwlock_rdlock(&svc->state_lock);
+    GUARD_OUT(svc_require_working(svc, api));
+    if (caller->role != AECS_ROLE_CLUSTER_ADMIN) {
+        *api = API_FORBIDDEN;
+        BAIL_OUT(AECS_E_UNTRUSTED, "only a cluster admin verifies the audit log");
+    }
+    rc = head_load(svc, &h);
+    if (rc != AECS_OK) {
+        *answer = json_pack("{s:b, s:I, s:I, s:s}", "ok", 0, "entries", (json_int_t)0,
+                            "first_broken", (json_int_t)1, "reason", aecs_err_last()->message);
+        rc = *answer != NULL ? AECS_OK : AECS_E_NO_MEMORY;
+        goto out;
+    }
+    for (seq = 1; seq <= h.seq; seq++) {
+        if (verify_entry(svc, seq, prev, why, sizeof(why)) != AECS_OK)
+            break;
+    }
+    if (seq <= h.seq) {
+        log_warn("audit: verification failed: %s", why);
+        *answer = json_pack("{s:b, s:I, s:I, s:s}", "ok", 0, "entries", (json_int_t)h.seq,
+                            "first_broken", (json_int_t)seq, "reason", why);
+    } else if (strcmp(prev, h.hash) != 0) {
+        *answer = json_pack("{s:b, s:I, s:I, s:s}", "ok", 0, "entries", (json_int_t)h.seq,
+                            "first_broken", (json_int_t)h.seq,
+                            "reason", "the head does not name the last entry's hash");
+    } else {
+        *answer = json_pack("{s:b, s:I, s:s}", "ok", 1, "entries", (json_int_t)h.seq, "head",
+                            prev);
+    }
+    ENSURE_OUT(*answer != NULL, AECS_E_NO_MEMORY, "out of memory");
+out:
+    pthread_rwlock_unlock(&svc->state_lock);
+    return rc;
+}

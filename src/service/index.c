@@ -1,0 +1,313 @@
+/*
+ * index.c - the sealed index and the service's writes.
+ *
+ * Every object lives in a sealed record (keystore/record.h) whose expected
+ * version comes from one place: the index, itself a sealed record at
+ * /k/index whose version is the store's generation. A write reads the index,
+ * seals the changed records with their next versions, and commits them in one
+ * store transaction together with the new index (generation + 1) and an
+ * audit entry, on the condition that the index was not changed meanwhile. So
+ * a record swapped, renamed, deleted or put back at an older version in the
+ * store is refused when it is read, and a write is all or nothing.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "crypto/crypto.h"
+#include "keystore/record.h"
+#include "service/internal.h"
+
+void svc_index_clear(struct svc_index *ix)
+{
+    json_decref(ix->records);
+    memset(ix, 0, sizeof(*ix));
+}
+
+static int parse_json_record(const uint8_t *plain, size_t size, const char *path, json_t **out)
+{
+    json_error_t jerr;
+    json_t *j = json_loadb((const char *)plain, size, 0, &jerr);
+
+    *out = NULL;
+    ENSURE(j != NULL && json_is_object(j), AECS_E_FORMAT,
+           "store: record %.200s is not a JSON object", path);
+    *out = j;
+    return AECS_OK;
+}
+
+/* Opens a sealed JSON record at an explicit version. */
+static int open_json(struct aecs_service *svc, const char *path, const char *type,
+                     uint64_t version, const struct aecs_store_value *v, json_t **out)
+{
+    int rc;
+    uint8_t *plain = NULL;
+    size_t plain_size = 0;
+
+    rc = aecs_record_open(svc->kek, path, type, version, v->data, v->size, &plain, &plain_size);
+    if (rc != AECS_OK) {
+        log_error("store: record %.200s does not open: %s (changed, moved or rolled back in "
+                  "the store?)",
+                  path, aecs_err_last()->message);
+        return rc;
+    }
+    rc = parse_json_record(plain, plain_size, path, out);
+    aecs_record_value_free(plain, plain_size);
+    return rc;
+}
+
+int svc_index_load(struct aecs_service *svc, struct svc_index *ix)
+{
+    int rc = AECS_OK;
+    struct aecs_store_value v = {0};
+    json_t *j = NULL;
+    json_t *records;
+    uint64_t version = 0;
+    json_int_t gen, seq;
+
+    memset(ix, 0, sizeof(*ix));
+    GUARD(aecs_store_get(svc->store, SVC_INDEX, &v));
+    GUARD_OUT(aecs_record_peek_version(v.data, v.size, &version));
+    GUARD_OUT(open_json(svc, SVC_INDEX, SVC_T_INDEX, version, &v, &j));
+    gen = json_integer_value(json_object_get(j, "generation"));
+    seq = json_integer_value(json_object_get(j, "audit_seq"));
+    records = json_object_get(j, "records");
+    ENSURE_OUT(gen >= 1 && (uint64_t)gen == version && seq >= 0 && json_is_object(records),
+               AECS_E_FORMAT, "store: the index is malformed");
+    __atomic_load(&svc->max_generation, &version, __ATOMIC_SEQ_CST);
+    if ((uint64_t)gen < version) {
+        log_error("store: the index is at generation %lld, older than generation %llu seen "
+                  "before: the store was rolled back",
+                  (long long)gen, (unsigned long long)version);
+        BAIL_OUT(AECS_E_BAD_SIGNATURE,
+                 "store: generation %lld is older than %llu seen before (rolled back)",
+                 (long long)gen, (unsigned long long)version);
+    }
+    __atomic_store_n(&svc->max_generation, (uint64_t)gen, __ATOMIC_SEQ_CST);
+    ix->records = json_incref(records);
+    ix->generation = (uint64_t)gen;
+    ix->audit_seq = (uint64_t)seq;
+    ix->store_version = v.version;
+out:
+    json_decref(j);
+    aecs_store_value_free(&v);
+    return rc;
+}
+
+uint64_t svc_index_version(const struct svc_index *ix, const char *path)
+{
+    json_t *v = json_object_get(ix->records, path);
+
+    return json_is_integer(v) ? (uint64_t)json_integer_value(v) : 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int svc_index_paths(const struct svc_index *ix, const char *prefix, json_t **out)
+{
+    const char *key;
+    json_t *value;
+    size_t n = 0, i = 0, plen = strlen(prefix);
+    const char **keys;
+    json_t *arr;
+
+    *out = NULL;
+    json_object_foreach(ix->records, key, value) n++;
+    keys = calloc(n + 1, sizeof(*keys));
+    ENSURE(keys != NULL, AECS_E_NO_MEMORY, "out of memory");
+    json_object_foreach(ix->records, key, value)
+    {
+        if (strncmp(key, prefix, plen) == 0)
+            keys[i++] = key;
+    }
+    qsort(keys, i, sizeof(*keys), cmp_str);
+    arr = json_array();
+    for (size_t k = 0; arr != NULL && k < i; k++) {
+        if (json_array_append_new(arr, json_string(keys[k])) != 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    free(keys);
+    ENSURE(arr != NULL, AECS_E_NO_MEMORY, "out of memory");
+    *out = arr;
+    return AECS_OK;
+}
+
+int svc_record_read(struct aecs_service *svc, const struct svc_index *ix, const char *path,
+                    const char *type, json_t **out)
+{
+    int rc;
+    struct aecs_store_value v = {0};
+    uint64_t version = svc_index_version(ix, path);
+
+    *out = NULL;
+    ENSURE(version != 0, AECS_E_NOT_FOUND, "%.200s: no such record", path);
+    rc = aecs_store_get(svc->store, path, &v);
+    if (rc == AECS_E_NOT_FOUND) {
+        log_error("store: record %.200s is in the index but missing from the store", path);
+        return AECS_ERR(AECS_E_BAD_SIGNATURE, "store: record %.200s is missing (store damaged)",
+                        path);
+    }
+    GUARD(rc);
+    rc = open_json(svc, path, type, version, &v, out);
+    aecs_store_value_free(&v);
+    return rc;
+}
+
+/* ---- writes ---- */
+
+int svc_txn_begin(struct aecs_service *svc, struct svc_txn *t, int allow_empty)
+{
+    int rc;
+
+    memset(t, 0, sizeof(*t));
+    pthread_mutex_lock(&svc->write_lock);
+    rc = svc_index_load(svc, &t->ix);
+    if (rc == AECS_E_NOT_FOUND && allow_empty) {
+        aecs_err_clear();
+        t->ix.records = json_object();
+        ENSURE(t->ix.records != NULL, AECS_E_NO_MEMORY, "out of memory");
+        return AECS_OK; /* generation 0, store version 0: the index must not exist yet */
+    }
+    if (rc == AECS_E_NOT_FOUND)
+        return AECS_ERR(AECS_E_INTERNAL, "store: the index is missing");
+    return rc;
+}
+
+static int txn_slot(struct svc_txn *t, const char *path, size_t *slot)
+{
+    ENSURE(t->op_count < SVC_TXN_MAX_OPS, AECS_E_TOO_LARGE,
+           "too many changes in one request (at most %d)", SVC_TXN_MAX_OPS);
+    t->keys[t->op_count] = strdup(path);
+    ENSURE(t->keys[t->op_count] != NULL, AECS_E_NO_MEMORY, "out of memory");
+    *slot = t->op_count++;
+    return AECS_OK;
+}
+
+int svc_txn_put(struct aecs_service *svc, struct svc_txn *t, const char *path, const char *type,
+                const json_t *value)
+{
+    char *text;
+    size_t slot = 0, sealed_size = 0;
+    uint8_t *sealed = NULL;
+    uint64_t version = svc_index_version(&t->ix, path) + 1;
+    int rc;
+
+    text = json_dumps(value, JSON_COMPACT | JSON_SORT_KEYS);
+    ENSURE(text != NULL, AECS_E_NO_MEMORY, "out of memory");
+    rc = aecs_record_seal(svc->kek, path, type, version, (const uint8_t *)text, strlen(text),
+                          &sealed, &sealed_size);
+    aecs_cleanse(text, strlen(text));
+    free(text);
+    GUARD(rc);
+    rc = txn_slot(t, path, &slot);
+    if (rc != AECS_OK) {
+        free(sealed);
+        return rc;
+    }
+    t->bufs[slot] = sealed;
+    t->ops[slot].kind = AECS_STORE_OP_PUT;
+    t->ops[slot].key = t->keys[slot];
+    t->ops[slot].value = sealed;
+    t->ops[slot].value_size = sealed_size;
+    if (json_object_set_new(t->ix.records, path, json_integer((json_int_t)version)) != 0)
+        return AECS_ERR(AECS_E_NO_MEMORY, "out of memory");
+    return AECS_OK;
+}
+
+int svc_txn_delete(struct svc_txn *t, const char *path)
+{
+    size_t slot = 0;
+
+    GUARD(txn_slot(t, path, &slot));
+    t->ops[slot].kind = AECS_STORE_OP_DELETE;
+    t->ops[slot].key = t->keys[slot];
+    json_object_del(t->ix.records, path);
+    return AECS_OK;
+}
+
+int svc_txn_create_clear(struct svc_txn *t, const char *path, const char *text)
+{
+    size_t slot = 0;
+
+    ENSURE(t->cmp_count < sizeof(t->cmps) / sizeof(t->cmps[0]), AECS_E_INTERNAL,
+           "too many compares");
+    GUARD(txn_slot(t, path, &slot));
+    t->bufs[slot] = (uint8_t *)strdup(text);
+    ENSURE(t->bufs[slot] != NULL, AECS_E_NO_MEMORY, "out of memory");
+    t->ops[slot].kind = AECS_STORE_OP_PUT;
+    t->ops[slot].key = t->keys[slot];
+    t->ops[slot].value = t->bufs[slot];
+    t->ops[slot].value_size = strlen(text);
+    t->cmps[t->cmp_count].key = t->keys[slot];
+    t->cmps[t->cmp_count].version = 0;
+    t->cmp_count++;
+    return AECS_OK;
+}
+
+int svc_txn_commit(struct aecs_service *svc, struct svc_txn *t, const struct svc_audit_event *ev)
+{
+    int rc = AECS_OK;
+    struct svc_audit_add add;
+    json_t *index = NULL;
+    char *text = NULL;
+    uint8_t *sealed = NULL;
+    size_t sealed_size = 0, n = t->op_count, c = t->cmp_count;
+    struct aecs_store_op ops[AECS_STORE_TXN_MAX_OPS];
+    struct aecs_store_compare cmps[8];
+    uint64_t versions[AECS_STORE_TXN_MAX_OPS];
+    uint64_t generation = t->ix.generation + 1;
+
+    memset(&add, 0, sizeof(add));
+    GUARD(svc_audit_prepare(svc, ev, generation, &add));
+    index = json_pack("{s:I, s:I, s:O}", "generation", (json_int_t)generation, "audit_seq",
+                      (json_int_t)add.seq, "records", t->ix.records);
+    ENSURE_OUT(index != NULL, AECS_E_NO_MEMORY, "out of memory");
+    text = json_dumps(index, JSON_COMPACT | JSON_SORT_KEYS);
+    ENSURE_OUT(text != NULL, AECS_E_NO_MEMORY, "out of memory");
+    GUARD_OUT(aecs_record_seal(svc->kek, SVC_INDEX, SVC_T_INDEX, generation,
+                               (const uint8_t *)text, strlen(text), &sealed, &sealed_size));
+
+    memcpy(ops, t->ops, n * sizeof(ops[0]));
+    ops[n++] = (struct aecs_store_op){AECS_STORE_OP_PUT, SVC_INDEX, sealed, sealed_size};
+    ops[n++] = add.ops[0];
+    ops[n++] = add.ops[1];
+    memcpy(cmps, t->cmps, c * sizeof(cmps[0]));
+    cmps[c++] = (struct aecs_store_compare){SVC_INDEX, t->ix.store_version};
+    cmps[c++] = add.cmps[0];
+    cmps[c++] = add.cmps[1];
+    rc = aecs_store_txn(svc->store, cmps, c, ops, n, versions);
+    if (rc == AECS_E_MISMATCH) {
+        log_warn("store: a concurrent write changed the store first: %s",
+                 aecs_err_last()->message);
+        BAIL_OUT(AECS_E_MISMATCH, "another write changed the store at the same time: retry");
+    }
+    GUARD_OUT(rc);
+    __atomic_store_n(&svc->max_generation, generation, __ATOMIC_SEQ_CST);
+    svc_audit_committed(svc, &add);
+out:
+    free(sealed);
+    if (text != NULL) {
+        aecs_cleanse(text, strlen(text));
+        free(text);
+    }
+    json_decref(index);
+    svc_audit_add_free(&add);
+    return rc;
+}
+
+void svc_txn_end(struct aecs_service *svc, struct svc_txn *t)
+{
+    for (size_t i = 0; i < t->op_count; i++) {
+        free(t->bufs[i]);
+        free(t->keys[i]);
+    }
+    svc_index_clear(&t->ix);
+    memset(t, 0, sizeof(*t));
+    pthread_mutex_unlock(&svc->write_lock);
+}

@@ -1,0 +1,205 @@
+/*
+ * internal.h - what the files of src/service/ share: the service struct, the
+ * sealed index and write transactions (index.c), the audit log (audit.c), the
+ * replay cache (replay.c) and the refusal macro.
+ */
+#ifndef AECS_SERVICE_INTERNAL_H
+#define AECS_SERVICE_INTERNAL_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "crypto/kek.h"
+#include "crypto/sigkey.h"
+#include "keystore/shares.h"
+#include "service/service.h"
+#include "store/store.h"
+
+/* Store paths. */
+#define SVC_META_ID "/meta/id"
+#define SVC_META_INIT "/meta/init"
+#define SVC_INDEX "/k/index"
+#define SVC_AUDIT_HEAD "/k/audit-head"
+#define SVC_KEYS "/k/keys/"
+#define SVC_SERVICES "/k/services/"
+#define SVC_SECRETS "/k/secrets/"
+#define SVC_AUDIT "/audit/"
+
+/* Record types (the AAD of each sealed record). */
+#define SVC_T_INDEX "index"
+#define SVC_T_HEAD "audit-head"
+#define SVC_T_AUDIT "audit"
+#define SVC_T_KEY "key"
+#define SVC_T_SERVICE "service"
+#define SVC_T_SECRET "secret"
+
+/* Most secrets one policy file may create (one store transaction). */
+#define SVC_MAX_SECRETS_PER_FILE 100
+
+/* ---- replay cache (replay.c) ---- */
+
+#define SVC_REPLAY_MAX 100000
+
+struct svc_replay_entry;
+struct svc_replay {
+    pthread_mutex_t lock;
+    struct svc_replay_entry **buckets;
+    size_t bucket_count;
+    size_t count;
+};
+
+AECS_MUST_CHECK int svc_replay_init(struct svc_replay *r);
+void svc_replay_free(struct svc_replay *r);
+/*
+ * Remembers nonce until `expires`; AECS_E_MISMATCH when it is already there
+ * (a replay), AECS_E_TOO_LARGE when the table is full of unexpired nonces.
+ * Expired entries are dropped as the table is used.
+ */
+AECS_MUST_CHECK int svc_replay_check_and_add(struct svc_replay *r, const char *nonce,
+                                             int64_t now, int64_t expires);
+
+/* ---- the service ---- */
+
+struct aecs_service {
+    char *store_spec;
+    char *data_dir;
+    char *attest_root;
+    char *version;
+    enum aecs_auto_unseal auto_unseal;
+    struct aecs_sigkey *init_admin_key; /* NULL: whoever inits first */
+
+    struct aecs_store *store;
+    char id[33];
+
+    pthread_rwlock_t state_lock;
+    enum aecs_service_state state;
+    struct aecs_kek *kek; /* NULL unless working */
+    uint8_t check[AECS_KEK_CHECK_SIZE];
+    unsigned threshold;
+    unsigned share_count;
+
+    /* unseal progress (under state_lock as a writer) */
+    struct aecs_share *pending; /* AECS_SHARES_MAX entries, secure heap */
+    size_t pending_count;
+
+    pthread_mutex_t write_lock; /* one writer at a time in this process */
+    uint64_t max_generation;    /* highest index generation seen */
+    uint64_t max_audit_seq;     /* highest audit sequence seen */
+
+    struct svc_replay replay;
+};
+
+/* Sets *api and records the error; returns the AECS code. */
+#define REFUSE(apip, apicode, code, ...)                                                           \
+    (*(apip) = (apicode), AECS_ERR((code), __VA_ARGS__))
+
+/*
+ * Checks the state for a request that needs a working service: API_SEALED or
+ * API_NOT_INITIALIZED otherwise. Call with state_lock held.
+ */
+AECS_MUST_CHECK int svc_require_working(struct aecs_service *svc, enum aecs_api_code *api);
+
+/* ---- the index and sealed records (index.c) ---- */
+
+/* The sealed index: every record's version, and the store's generation. */
+struct svc_index {
+    json_t *records;        /* object: path -> version */
+    uint64_t generation;    /* also the index record's own version */
+    uint64_t audit_seq;     /* the audit log's length at the last indexed write */
+    uint64_t store_version; /* the index key's store version (for the CAS) */
+};
+
+/* Loads and opens the index (kek held). Refuses a generation older than seen before. */
+AECS_MUST_CHECK int svc_index_load(struct aecs_service *svc, struct svc_index *ix);
+void svc_index_clear(struct svc_index *ix);
+/* A record's version in the index, 0 when it has none. */
+uint64_t svc_index_version(const struct svc_index *ix, const char *path);
+/*
+ * The paths of the index that start with prefix, sorted (a JSON array of
+ * strings, new reference).
+ */
+AECS_MUST_CHECK int svc_index_paths(const struct svc_index *ix, const char *prefix,
+                                    json_t **out);
+
+/*
+ * Reads and opens the JSON record at path with the version the index gives.
+ * AECS_E_NOT_FOUND when the index has no such record; AECS_E_BAD_SIGNATURE
+ * (and an error log line) when the stored bytes do not open: changed,
+ * swapped or rolled back in the store.
+ */
+AECS_MUST_CHECK int svc_record_read(struct aecs_service *svc, const struct svc_index *ix,
+                                    const char *path, const char *type, json_t **out);
+
+/* What the audit log records of an action. */
+struct svc_audit_event {
+    const char *actor;  /* key id, or NULL */
+    const char *role;   /* "cluster-admin", "service-admin", or NULL */
+    const char *remote; /* client address, or NULL */
+    const char *action; /* "init", "service.register", ... */
+    const char *target; /* "service1", "service1/data_key_1", or NULL */
+    const char *result; /* "ok" or "refused" */
+    const char *detail; /* more words, or NULL; never key material */
+};
+
+#define SVC_TXN_MAX_OPS (AECS_STORE_TXN_MAX_OPS - 4)
+
+/* A write in progress: the index as read, the records to write, then one audit entry. */
+struct svc_txn {
+    struct svc_index ix;
+    struct aecs_store_op ops[AECS_STORE_TXN_MAX_OPS];
+    uint8_t *bufs[AECS_STORE_TXN_MAX_OPS];
+    char *keys[AECS_STORE_TXN_MAX_OPS];
+    size_t op_count;
+    struct aecs_store_compare cmps[4];
+    size_t cmp_count;
+};
+
+/*
+ * Starts a write (takes write_lock; svc_txn_end releases it, also on
+ * failure). With allow_empty a store without an index starts from an empty
+ * one (init only); otherwise that is AECS_E_INTERNAL.
+ */
+AECS_MUST_CHECK int svc_txn_begin(struct aecs_service *svc, struct svc_txn *t, int allow_empty);
+/* Seals value at path with the next version (1 for a new record). */
+AECS_MUST_CHECK int svc_txn_put(struct aecs_service *svc, struct svc_txn *t, const char *path,
+                                const char *type, const json_t *value);
+AECS_MUST_CHECK int svc_txn_delete(struct svc_txn *t, const char *path);
+/* Writes text in clear at path, which must not exist yet (the init metadata). */
+AECS_MUST_CHECK int svc_txn_create_clear(struct svc_txn *t, const char *path, const char *text);
+/*
+ * Writes everything in one store transaction together with the new index and
+ * an audit entry for ev: all or nothing. AECS_E_MISMATCH when another writer
+ * (a replica) changed the index first.
+ */
+AECS_MUST_CHECK int svc_txn_commit(struct aecs_service *svc, struct svc_txn *t,
+                                   const struct svc_audit_event *ev);
+/* Frees what the write holds and releases write_lock. */
+void svc_txn_end(struct aecs_service *svc, struct svc_txn *t);
+
+/* ---- the audit log (audit.c) ---- */
+
+/*
+ * Adds the audit entry for ev (and the new head) to a transaction being
+ * built: ops and compares are appended to the arrays given.
+ */
+struct svc_audit_add {
+    struct aecs_store_op ops[2];
+    struct aecs_store_compare cmps[2];
+    uint8_t *bufs[2];
+    char *keys[2];
+    uint64_t seq;
+};
+AECS_MUST_CHECK int svc_audit_prepare(struct aecs_service *svc, const struct svc_audit_event *ev,
+                                      uint64_t generation, struct svc_audit_add *add);
+void svc_audit_add_free(struct svc_audit_add *add);
+/* The head's sequence number and hash after a successful commit of add. */
+void svc_audit_committed(struct aecs_service *svc, const struct svc_audit_add *add);
+
+/* Appends ev alone (takes write_lock). Used for refusals and unseals. */
+AECS_MUST_CHECK int svc_audit_append(struct aecs_service *svc, const struct svc_audit_event *ev);
+
+
+#endif

@@ -1,0 +1,921 @@
+/*
+ * service.c - the service's life: open, state, status, init, unseal (by
+ * shares or automatically with a TEE sealing key), and the checks of signed
+ * admin requests. The objects themselves are in objects.c, the audit log in
+ * audit.c, the index and writes in index.c.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/codec.h"
+#include "base/file.h"
+#include "base/log.h"
+#include "base/timeutil.h"
+#include "crypto/crypto.h"
+#include "crypto/secmem.h"
+#include "proto/reqsig.h"
+#include "service/internal.h"
+
+#define SEALED_KEK_FILE "sealed-root-key"
+#define SIM_SEALING_KEY_FILE "sim-sealing.key"
+#define GRAMINE_SEALING_KEY "/dev/attestation/keys/_sgx_mrenclave"
+#define WRAP_INFO "aecs sealed root key v1"
+#define MAX_BODY_JSON (1u << 20)
+
+/* ---- API codes ---- */
+
+static const struct {
+    const char *name;
+    int status;
+} k_api[] = {
+    [API_OK] = {"ok", 200},
+    [API_BAD_REQUEST] = {"bad_request", 400},
+    [API_INVALID_POLICY] = {"invalid_policy", 400},
+    [API_UNAUTHENTICATED] = {"unauthenticated", 401},
+    [API_STALE_REQUEST] = {"stale_request", 401},
+    [API_REPLAYED_REQUEST] = {"replayed_request", 401},
+    [API_FORBIDDEN] = {"forbidden", 403},
+    [API_NOT_FOUND] = {"not_found", 404},
+    [API_METHOD_NOT_ALLOWED] = {"method_not_allowed", 405},
+    [API_CONFLICT] = {"conflict", 409},
+    [API_TOO_LARGE] = {"too_large", 413},
+    [API_RATE_LIMITED] = {"rate_limited", 429},
+    [API_NOT_INITIALIZED] = {"not_initialized", 409},
+    [API_SEALED] = {"sealed", 503},
+    [API_BAD_SHARE] = {"bad_share", 400},
+    [API_BUSY] = {"busy", 503},
+    [API_INTERNAL] = {"internal", 500},
+};
+
+const char *aecs_api_code_name(enum aecs_api_code code)
+{
+    if ((unsigned)code >= sizeof(k_api) / sizeof(k_api[0]))
+        return "internal";
+    return k_api[code].name;
+}
+
+int aecs_api_code_status(enum aecs_api_code code)
+{
+    if ((unsigned)code >= sizeof(k_api) / sizeof(k_api[0]))
+        return 500;
+    return k_api[code].status;
+}
+
+enum aecs_api_code aecs_api_code_from_err(int err)
+{
+    switch (err) {
+    case AECS_E_USAGE:
+    case AECS_E_INVALID_ARGUMENT:
+    case AECS_E_FORMAT:
+    case AECS_E_TRUNCATED:
+    case AECS_E_TRAILING_DATA:
+    case AECS_E_UNSUPPORTED:
+        return API_BAD_REQUEST;
+    case AECS_E_NOT_FOUND:
+        return API_NOT_FOUND;
+    case AECS_E_TOO_LARGE:
+        return API_TOO_LARGE;
+    case AECS_E_MISMATCH:
+        return API_CONFLICT;
+    default:
+        return API_INTERNAL;
+    }
+}
+
+const char *aecs_service_state_name(enum aecs_service_state state)
+{
+    switch (state) {
+    case AECS_STATE_UNINITIALIZED:
+        return "uninitialized";
+    case AECS_STATE_SEALED:
+        return "sealed";
+    case AECS_STATE_WORKING:
+        return "working";
+    default:
+        return "?";
+    }
+}
+
+int aecs_service_name_valid(const char *name)
+{
+    size_t n = strlen(name);
+
+    if (n == 0 || n > 64 || name[0] == '.')
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (!isalnum(c) && c != '.' && c != '_' && c != '-')
+            return 0;
+    }
+    return 1;
+}
+
+int svc_require_working(struct aecs_service *svc, enum aecs_api_code *api)
+{
+    switch (svc->state) {
+    case AECS_STATE_WORKING:
+        return AECS_OK;
+    case AECS_STATE_SEALED:
+        return REFUSE(api, API_SEALED, AECS_E_USAGE,
+                      "the service is sealed: unseal it with `aecs admin unseal`");
+    case AECS_STATE_UNINITIALIZED:
+        return REFUSE(api, API_NOT_INITIALIZED, AECS_E_USAGE,
+                      "the service is not initialized: run `aecs admin init`");
+    default:
+        return REFUSE(api, API_INTERNAL, AECS_E_INTERNAL, "unknown state");
+    }
+}
+
+/* ---- local files ---- */
+
+static int data_path(const struct aecs_service *svc, const char *name, char *out, size_t size)
+{
+    int n = snprintf(out, size, "%s/%s", svc->data_dir, name);
+
+    ENSURE(n > 0 && (size_t)n < size, AECS_E_INVALID_ARGUMENT, "data folder path too long");
+    return AECS_OK;
+}
+
+/* The key that wraps the root key for auto-unseal. */
+static int sealing_key(struct aecs_service *svc, struct aecs_kek **out)
+{
+    int rc = AECS_OK;
+    char path[4096];
+    uint8_t *data = NULL;
+    size_t size = 0;
+    uint8_t key[AECS_KEK_SIZE];
+
+    *out = NULL;
+    switch (svc->auto_unseal) {
+    case AECS_AUTO_UNSEAL_SIM_INSECURE:
+        GUARD(data_path(svc, SIM_SEALING_KEY_FILE, path, sizeof(path)));
+        if (!aecs_file_exists(path)) {
+            GUARD(aecs_random_bytes(key, sizeof(key)));
+            rc = aecs_file_write_atomic(path, key, sizeof(key), 0600);
+            aecs_cleanse(key, sizeof(key));
+            GUARD(rc);
+        }
+        GUARD(aecs_file_read(path, 64, &data, &size));
+        ENSURE_OUT(size == AECS_KEK_SIZE, AECS_E_FORMAT,
+                   "%.200s: a sealing key is %d bytes, not %zu", path, AECS_KEK_SIZE, size);
+        rc = aecs_kek_from_bytes(data, out);
+        break;
+    case AECS_AUTO_UNSEAL_GRAMINE: {
+        int n = snprintf(path, sizeof(path), "%s%s", svc->attest_root, GRAMINE_SEALING_KEY);
+        ENSURE(n > 0 && (size_t)n < sizeof(path), AECS_E_INVALID_ARGUMENT, "path too long");
+        GUARD(aecs_file_read(path, 64, &data, &size));
+        ENSURE_OUT(size == 16, AECS_E_FORMAT, "%.200s: Gramine gives 16 bytes, not %zu", path,
+                   size);
+        aecs_sha256(data, size, key);
+        rc = aecs_kek_from_bytes(key, out);
+        aecs_cleanse(key, sizeof(key));
+        break;
+    }
+    default:
+        return AECS_ERR(AECS_E_INTERNAL, "no auto-unseal configured");
+    }
+out:
+    if (data != NULL) {
+        aecs_cleanse(data, size);
+        free(data);
+    }
+    return rc;
+}
+
+/* Writes the root key wrapped under the sealing key (auto-unseal only). */
+static int seal_root_key(struct aecs_service *svc)
+{
+    int rc;
+    struct aecs_kek *wrapping = NULL;
+    uint8_t blob[AECS_KEK_WRAPPED_SIZE];
+    char path[4096];
+
+    if (svc->auto_unseal == AECS_AUTO_UNSEAL_NONE)
+        return AECS_OK;
+    GUARD(data_path(svc, SEALED_KEK_FILE, path, sizeof(path)));
+    GUARD(sealing_key(svc, &wrapping));
+    rc = aecs_kek_wrap(wrapping, svc->kek, WRAP_INFO, strlen(WRAP_INFO), svc->id, 32, blob);
+    aecs_kek_free(wrapping);
+    GUARD(rc);
+    return aecs_file_write_atomic(path, blob, sizeof(blob), 0600);
+}
+
+static int auto_unseal(struct aecs_service *svc)
+{
+    int rc;
+    struct aecs_kek *wrapping = NULL, *kek = NULL;
+    uint8_t *blob = NULL;
+    size_t size = 0;
+    char path[4096];
+
+    GUARD(data_path(svc, SEALED_KEK_FILE, path, sizeof(path)));
+    if (!aecs_file_exists(path)) {
+        log_info("auto-unseal: no sealed root key yet (%s); unseal with shares once", path);
+        return AECS_OK;
+    }
+    GUARD(aecs_file_read(path, 4096, &blob, &size));
+    rc = AECS_ERR(AECS_E_FORMAT, "%.200s: not a sealed root key", path);
+    if (size == AECS_KEK_WRAPPED_SIZE)
+        rc = sealing_key(svc, &wrapping);
+    if (rc == AECS_OK)
+        rc = aecs_kek_unwrap(wrapping, WRAP_INFO, strlen(WRAP_INFO), svc->id, 32, blob, &kek);
+    if (rc == AECS_OK)
+        rc = aecs_kek_verify(kek, svc->check);
+    free(blob);
+    aecs_kek_free(wrapping);
+    if (rc != AECS_OK) {
+        aecs_kek_free(kek);
+        log_error("auto-unseal failed, staying sealed: %s", aecs_err_last()->message);
+        return AECS_OK;
+    }
+    svc->kek = kek;
+    svc->state = AECS_STATE_WORKING;
+    log_info("auto-unseal: unsealed with the %s sealing key",
+             svc->auto_unseal == AECS_AUTO_UNSEAL_GRAMINE ? "Gramine" : "simulated (INSECURE)");
+    return AECS_OK;
+}
+
+/* ---- open ---- */
+
+static int load_id(struct aecs_service *svc)
+{
+    int rc;
+    struct aecs_store_value v = {0};
+    uint8_t raw[16];
+    char hex[33];
+
+    for (int attempt = 0; attempt < 2; attempt++) {
+        rc = aecs_store_get(svc->store, SVC_META_ID, &v);
+        if (rc == AECS_OK) {
+            int ok = v.size == 32 && aecs_reqsig_check_hex((const char *)v.data, 32, "id") ==
+                                         AECS_OK;
+            if (ok)
+                memcpy(svc->id, v.data, 32);
+            svc->id[32] = '\0';
+            aecs_store_value_free(&v);
+            ENSURE(ok, AECS_E_FORMAT, "store: %s is not a service id", SVC_META_ID);
+            return AECS_OK;
+        }
+        ENSURE(rc == AECS_E_NOT_FOUND, rc, "%s", aecs_err_last()->message);
+        GUARD(aecs_random_bytes(raw, sizeof(raw)));
+        aecs_hex_encode(raw, sizeof(raw), hex);
+        rc = aecs_store_put(svc->store, SVC_META_ID, hex, 32, 0, NULL);
+        if (rc != AECS_OK && rc != AECS_E_MISMATCH)
+            return rc; /* a mismatch: another replica made it first; read theirs */
+    }
+    return AECS_ERR(AECS_E_INTERNAL, "store: cannot make the service id");
+}
+
+static int load_init(struct aecs_service *svc)
+{
+    int rc;
+    struct aecs_store_value v = {0};
+    json_t *j = NULL;
+    const char *check;
+    json_int_t k, n;
+
+    rc = aecs_store_get(svc->store, SVC_META_INIT, &v);
+    if (rc == AECS_E_NOT_FOUND) {
+        aecs_err_clear();
+        svc->state = AECS_STATE_UNINITIALIZED;
+        return AECS_OK;
+    }
+    GUARD(rc);
+    j = json_loadb((const char *)v.data, v.size, 0, NULL);
+    aecs_store_value_free(&v);
+    check = json_string_value(json_object_get(j, "check"));
+    k = json_integer_value(json_object_get(j, "threshold"));
+    n = json_integer_value(json_object_get(j, "shares"));
+    rc = AECS_ERR(AECS_E_FORMAT, "store: %s is malformed", SVC_META_INIT);
+    if (check != NULL && strlen(check) == 64 && k >= 2 && n >= k && n <= AECS_SHARES_MAX &&
+        aecs_hex_decode_exact(check, 64, svc->check, sizeof(svc->check)) == AECS_OK) {
+        svc->threshold = (unsigned)k;
+        svc->share_count = (unsigned)n;
+        svc->state = AECS_STATE_SEALED;
+        aecs_err_clear();
+        rc = AECS_OK;
+    }
+    json_decref(j);
+    return rc;
+}
+
+int aecs_service_open(const struct aecs_service_config *cfg, struct aecs_service **out)
+{
+    int rc = AECS_OK;
+    struct aecs_service *svc;
+    uint8_t *pem = NULL;
+    size_t pem_size = 0;
+
+    *out = NULL;
+    ENSURE(cfg->store_spec != NULL && cfg->data_dir != NULL, AECS_E_INVALID_ARGUMENT,
+           "service: a store and a data folder are required");
+    svc = calloc(1, sizeof(*svc));
+    ENSURE(svc != NULL, AECS_E_NO_MEMORY, "out of memory");
+    pthread_rwlock_init(&svc->state_lock, NULL);
+    pthread_mutex_init(&svc->write_lock, NULL);
+    svc->store_spec = strdup(cfg->store_spec);
+    svc->data_dir = strdup(cfg->data_dir);
+    svc->attest_root = strdup(cfg->attest_root != NULL ? cfg->attest_root : "");
+    svc->version = strdup(cfg->version != NULL ? cfg->version : "?");
+    svc->auto_unseal = cfg->auto_unseal;
+    svc->pending = aecs_secure_alloc(AECS_SHARES_MAX * sizeof(struct aecs_share));
+    ENSURE_OUT(svc->store_spec != NULL && svc->data_dir != NULL && svc->attest_root != NULL &&
+                   svc->version != NULL && svc->pending != NULL,
+               AECS_E_NO_MEMORY, "out of memory");
+    GUARD_OUT(svc_replay_init(&svc->replay));
+    if (cfg->init_admin_key_file != NULL) {
+        GUARD_OUT(aecs_file_read(cfg->init_admin_key_file, 64 * 1024, &pem, &pem_size));
+        rc = aecs_sigkey_parse_public((const char *)pem, pem_size, &svc->init_admin_key);
+        if (rc != AECS_OK) {
+            aecs_err_prefix("%.200s: ", cfg->init_admin_key_file);
+            goto out;
+        }
+    }
+    GUARD_OUT(aecs_store_open(cfg->store_spec, &svc->store));
+    GUARD_OUT(load_id(svc));
+    GUARD_OUT(load_init(svc));
+    if (svc->state == AECS_STATE_SEALED && svc->auto_unseal != AECS_AUTO_UNSEAL_NONE)
+        GUARD_OUT(auto_unseal(svc));
+    *out = svc;
+    svc = NULL;
+out:
+    free(pem);
+    aecs_service_free(svc);
+    return rc;
+}
+
+void aecs_service_free(struct aecs_service *svc)
+{
+    if (svc == NULL)
+        return;
+    aecs_kek_free(svc->kek);
+    if (svc->pending != NULL)
+        aecs_secure_free(svc->pending, AECS_SHARES_MAX * sizeof(struct aecs_share));
+    aecs_sigkey_free(svc->init_admin_key);
+    aecs_store_free(svc->store);
+    svc_replay_free(&svc->replay);
+    free(svc->store_spec);
+    free(svc->data_dir);
+    free(svc->attest_root);
+    free(svc->version);
+    pthread_rwlock_destroy(&svc->state_lock);
+    pthread_mutex_destroy(&svc->write_lock);
+    free(svc);
+}
+
+enum aecs_service_state aecs_service_state(struct aecs_service *svc)
+{
+    enum aecs_service_state s;
+
+    pthread_rwlock_rdlock(&svc->state_lock);
+    s = svc->state;
+    pthread_rwlock_unlock(&svc->state_lock);
+    return s;
+}
+
+const char *aecs_service_id(const struct aecs_service *svc)
+{
+    return svc->id;
+}
+
+json_t *aecs_service_insecure(const struct aecs_service *svc)
+{
+    json_t *a = json_array();
+
+    if (a != NULL && svc->auto_unseal == AECS_AUTO_UNSEAL_SIM_INSECURE)
+        json_array_append_new(a, json_string("sim-auto-unseal"));
+    return a;
+}
+
+/* ---- status ---- */
+
+static size_t count_prefix(const struct svc_index *ix, const char *prefix)
+{
+    const char *key;
+    json_t *value;
+    size_t n = 0, plen = strlen(prefix);
+
+    json_object_foreach(ix->records, key, value)
+    {
+        if (strncmp(key, prefix, plen) == 0)
+            n++;
+    }
+    return n;
+}
+
+int aecs_service_status(struct aecs_service *svc, json_t **answer)
+{
+    int rc = AECS_OK;
+    json_t *a;
+    struct svc_index ix;
+
+    *answer = NULL;
+    pthread_rwlock_rdlock(&svc->state_lock);
+    a = json_pack("{s:s, s:s, s:s, s:s, s:o}", "state", aecs_service_state_name(svc->state),
+                  "version", svc->version, "id", svc->id, "store",
+                  aecs_store_backend_name(svc->store), "insecure", aecs_service_insecure(svc));
+    ENSURE_OUT(a != NULL, AECS_E_NO_MEMORY, "out of memory");
+    if (svc->state == AECS_STATE_SEALED)
+        json_object_set_new(a, "unseal", json_pack("{s:I, s:I}", "received",
+                                                   (json_int_t)svc->pending_count, "threshold",
+                                                   (json_int_t)svc->threshold));
+    if (svc->state == AECS_STATE_WORKING) {
+        rc = svc_index_load(svc, &ix);
+        if (rc != AECS_OK) {
+            json_decref(a);
+            goto out;
+        }
+        json_object_set_new(a, "generation", json_integer((json_int_t)ix.generation));
+        json_object_set_new(a, "counts",
+                            json_pack("{s:I, s:I, s:I, s:I}", "keys",
+                                      (json_int_t)count_prefix(&ix, SVC_KEYS), "services",
+                                      (json_int_t)count_prefix(&ix, SVC_SERVICES), "secrets",
+                                      (json_int_t)count_prefix(&ix, SVC_SECRETS), "audit_entries",
+                                      (json_int_t)ix.audit_seq));
+        svc_index_clear(&ix);
+    }
+    *answer = a;
+out:
+    pthread_rwlock_unlock(&svc->state_lock);
+    return rc;
+}
+
+/* ---- signed requests ---- */
+
+/* Parses the body as a JSON object. */
+static int body_json(const struct aecs_request *req, json_t **out, enum aecs_api_code *api)
+{
+    json_error_t jerr;
+
+    *out = NULL;
+    if (req->body_size > MAX_BODY_JSON)
+        return REFUSE(api, API_TOO_LARGE, AECS_E_TOO_LARGE, "the body is over %u bytes",
+                      MAX_BODY_JSON);
+    *out = json_loadb((const char *)req->body, req->body_size, JSON_REJECT_DUPLICATES, &jerr);
+    if (*out == NULL)
+        return REFUSE(api, API_BAD_REQUEST, AECS_E_FORMAT, "the body is not JSON: %.200s",
+                      jerr.text);
+    if (!json_is_object(*out)) {
+        json_decref(*out);
+        *out = NULL;
+        return REFUSE(api, API_BAD_REQUEST, AECS_E_FORMAT, "the body is not a JSON object");
+    }
+    return AECS_OK;
+}
+
+/* Reads the signature header fields; no signature or key check yet. */
+static int parse_sig_headers(const struct aecs_request *req, int64_t *timestamp,
+                             enum aecs_api_code *api)
+{
+    char *end = NULL;
+    long long ts;
+
+    if (req->key_id == NULL || req->timestamp == NULL || req->nonce == NULL ||
+        req->signature == NULL)
+        return REFUSE(api, API_UNAUTHENTICATED, AECS_E_USAGE,
+                      "this request must be signed (headers X-Aecs-Key, X-Aecs-Timestamp, "
+                      "X-Aecs-Nonce, X-Aecs-Signature)");
+    if (aecs_reqsig_check_hex(req->key_id, AECS_SIGKEY_ID_HEX, "X-Aecs-Key") != AECS_OK ||
+        aecs_reqsig_check_hex(req->nonce, AECS_REQSIG_NONCE_HEX, "X-Aecs-Nonce") != AECS_OK)
+        return REFUSE(api, API_UNAUTHENTICATED, AECS_E_FORMAT, "%s",
+                      aecs_err_last()->message);
+    errno = 0;
+    ts = strtoll(req->timestamp, &end, 10);
+    if (errno != 0 || end == req->timestamp || *end != '\0' || ts < 0 ||
+        !isdigit((unsigned char)req->timestamp[0]))
+        return REFUSE(api, API_UNAUTHENTICATED, AECS_E_FORMAT,
+                      "X-Aecs-Timestamp is not Unix seconds");
+    *timestamp = ts;
+    return AECS_OK;
+}
+
+static int check_skew(int64_t ts, int64_t now, enum aecs_api_code *api)
+{
+    int64_t skew = ts > now ? ts - now : now - ts;
+
+    if (skew > AECS_REQSIG_MAX_SKEW)
+        return REFUSE(api, API_STALE_REQUEST, AECS_E_EXPIRED,
+                      "the request's timestamp is %lld s away from the server's clock (at most "
+                      "%d): check the clocks, and do not resend old requests",
+                      (long long)skew, AECS_REQSIG_MAX_SKEW);
+    return AECS_OK;
+}
+
+/* Checks the signature with key, then remembers the nonce. */
+static int check_signature(struct aecs_service *svc, const struct aecs_request *req,
+                           const struct aecs_sigkey *key, int64_t ts, int64_t now,
+                           enum aecs_api_code *api)
+{
+    int rc;
+    struct aecs_reqsig_fields f = {
+        .method = req->method,
+        .target = req->target,
+        .service_id = svc->id,
+        .body = req->body,
+        .body_size = req->body_size,
+        .timestamp = ts,
+        .nonce = req->nonce,
+        .key_id = req->key_id,
+    };
+    char *canonical = NULL;
+    size_t canonical_size = 0;
+    uint8_t sig[256];
+    size_t sig_size = 0;
+
+    rc = aecs_base64_decode(req->signature, strlen(req->signature), sig, sizeof(sig), &sig_size);
+    if (rc != AECS_OK)
+        return REFUSE(api, API_UNAUTHENTICATED, AECS_E_FORMAT,
+                      "X-Aecs-Signature is not base64 of a signature");
+    rc = aecs_reqsig_canonical(&f, &canonical, &canonical_size);
+    if (rc != AECS_OK)
+        return REFUSE(api, API_BAD_REQUEST, rc, "%s", aecs_err_last()->message);
+    rc = aecs_sigkey_verify(key, canonical, canonical_size, sig, sig_size);
+    free(canonical);
+    if (rc != AECS_OK)
+        return REFUSE(api, API_UNAUTHENTICATED, AECS_E_BAD_SIGNATURE,
+                      "the request's signature does not verify with key %.16s...",
+                      req->key_id);
+    rc = svc_replay_check_and_add(&svc->replay, req->nonce, now, ts + AECS_REQSIG_NONCE_TTL);
+    if (rc == AECS_E_MISMATCH)
+        return REFUSE(api, API_REPLAYED_REQUEST, rc, "%s", aecs_err_last()->message);
+    if (rc == AECS_E_TOO_LARGE)
+        return REFUSE(api, API_BUSY, rc, "%s", aecs_err_last()->message);
+    return rc;
+}
+
+int aecs_service_authenticate(struct aecs_service *svc, const struct aecs_request *req,
+                              struct aecs_caller *caller, enum aecs_api_code *api)
+{
+    int rc = AECS_OK;
+    int64_t ts = 0, now = aecs_time_now();
+    struct svc_index ix = {0};
+    json_t *rec = NULL;
+    struct aecs_sigkey *key = NULL;
+    const char *pem, *role, *service;
+    char path[128];
+
+    memset(caller, 0, sizeof(*caller));
+    pthread_rwlock_rdlock(&svc->state_lock);
+    GUARD_OUT(svc_require_working(svc, api));
+    GUARD_OUT(parse_sig_headers(req, &ts, api));
+    GUARD_OUT(check_skew(ts, now, api));
+    GUARD_OUT(svc_index_load(svc, &ix));
+    snprintf(path, sizeof(path), SVC_KEYS "%s", req->key_id);
+    rc = svc_record_read(svc, &ix, path, SVC_T_KEY, &rec);
+    if (rc == AECS_E_NOT_FOUND) {
+        *api = API_UNAUTHENTICATED;
+        BAIL_OUT(AECS_E_UNTRUSTED, "key %.16s... is not registered with this service",
+                 req->key_id);
+    }
+    GUARD_OUT(rc);
+    pem = json_string_value(json_object_get(rec, "pubkey"));
+    role = json_string_value(json_object_get(rec, "role"));
+    service = json_string_value(json_object_get(rec, "service"));
+    ENSURE_OUT(pem != NULL && role != NULL, AECS_E_FORMAT, "key record %.80s is malformed", path);
+    GUARD_OUT(aecs_sigkey_parse_public(pem, strlen(pem), &key));
+    GUARD_OUT(check_signature(svc, req, key, ts, now, api));
+    memcpy(caller->key_id, req->key_id, AECS_SIGKEY_ID_HEX + 1);
+    if (strcmp(role, "cluster-admin") == 0) {
+        caller->role = AECS_ROLE_CLUSTER_ADMIN;
+    } else {
+        ENSURE_OUT(strcmp(role, "service-admin") == 0 && service != NULL &&
+                       strlen(service) < sizeof(caller->service),
+                   AECS_E_FORMAT, "key record %.80s has an unknown role", path);
+        caller->role = AECS_ROLE_SERVICE_ADMIN;
+        strcpy(caller->service, service);
+    }
+out:
+    aecs_sigkey_free(key);
+    json_decref(rec);
+    svc_index_clear(&ix);
+    pthread_rwlock_unlock(&svc->state_lock);
+    return rc;
+}
+
+/* ---- init ---- */
+
+static int init_args(const json_t *body, const char **pem, unsigned *n, unsigned *k,
+                     enum aecs_api_code *api)
+{
+    json_t *jn = json_object_get(body, "shares");
+    json_t *jk = json_object_get(body, "threshold");
+    const char *key;
+    json_t *value;
+
+    json_object_foreach((json_t *)body, key, value)
+    {
+        if (strcmp(key, "pubkey") != 0 && strcmp(key, "shares") != 0 &&
+            strcmp(key, "threshold") != 0)
+            return REFUSE(api, API_BAD_REQUEST, AECS_E_INVALID_ARGUMENT,
+                          "init: unknown field '%.40s'", key);
+    }
+    *pem = json_string_value(json_object_get(body, "pubkey"));
+    if (*pem == NULL)
+        return REFUSE(api, API_BAD_REQUEST, AECS_E_INVALID_ARGUMENT,
+                      "init: pubkey (a PEM public key) is required");
+    if (!json_is_integer(jn) || !json_is_integer(jk))
+        return REFUSE(api, API_BAD_REQUEST, AECS_E_INVALID_ARGUMENT,
+                      "init: shares and threshold must be integers");
+    if (json_integer_value(jk) < AECS_SHARES_MIN_THRESHOLD ||
+        json_integer_value(jn) > AECS_SHARES_MAX ||
+        json_integer_value(jk) > json_integer_value(jn))
+        return REFUSE(api, API_BAD_REQUEST, AECS_E_INVALID_ARGUMENT,
+                      "init: need 2 <= threshold <= shares <= 16 (got %lld of %lld)",
+                      (long long)json_integer_value(jk), (long long)json_integer_value(jn));
+    *n = (unsigned)json_integer_value(jn);
+    *k = (unsigned)json_integer_value(jk);
+    return AECS_OK;
+}
+
+int aecs_service_init(struct aecs_service *svc, const struct aecs_request *req, json_t **answer,
+                      enum aecs_api_code *api)
+{
+    int rc = AECS_OK;
+    json_t *body = NULL, *rec = NULL, *shares_json = NULL, *meta = NULL;
+    struct aecs_sigkey *key = NULL;
+    struct aecs_kek *kek = NULL;
+    char **shares = NULL;
+    char *meta_text = NULL;
+    const char *pem = NULL;
+    unsigned n = 0, k = 0;
+    int64_t ts = 0, now = aecs_time_now();
+    char key_id[AECS_SIGKEY_ID_HEX + 1], check_hex[65], created[32], path[128];
+    struct svc_txn t;
+    int in_txn = 0;
+    struct svc_audit_event ev = {0};
+    char detail[64];
+
+    *answer = NULL;
+    pthread_rwlock_wrlock(&svc->state_lock);
+    if (svc->state != AECS_STATE_UNINITIALIZED) {
+        *api = API_CONFLICT;
+        BAIL_OUT(AECS_E_USAGE, "the service is already initialized");
+    }
+    GUARD_OUT(parse_sig_headers(req, &ts, api));
+    GUARD_OUT(check_skew(ts, now, api));
+    GUARD_OUT(body_json(req, &body, api));
+    GUARD_OUT(init_args(body, &pem, &n, &k, api));
+    rc = aecs_sigkey_parse_public(pem, strlen(pem), &key);
+    if (rc != AECS_OK) {
+        *api = API_BAD_REQUEST;
+        aecs_err_prefix("init: pubkey: ");
+        goto out;
+    }
+    GUARD_OUT(aecs_sigkey_id(key, key_id));
+    if (strcmp(key_id, req->key_id) != 0) {
+        *api = API_UNAUTHENTICATED;
+        BAIL_OUT(AECS_E_UNTRUSTED, "init: X-Aecs-Key is not the id of the key in the body");
+    }
+    if (svc->init_admin_key != NULL) {
+        char allowed[AECS_SIGKEY_ID_HEX + 1];
+        GUARD_OUT(aecs_sigkey_id(svc->init_admin_key, allowed));
+        if (strcmp(allowed, key_id) != 0) {
+            *api = API_FORBIDDEN;
+            BAIL_OUT(AECS_E_UNTRUSTED,
+                     "init: this service may only be initialized by key %.16s... "
+                     "(aecsd --init-admin-key)", allowed);
+        }
+    }
+    GUARD_OUT(check_signature(svc, req, key, ts, now, api));
+
+    GUARD_OUT(aecs_kek_generate(&kek));
+    GUARD_OUT(aecs_kek_check_value(kek, svc->check));
+    GUARD_OUT(aecs_shares_split(kek, k, n, &shares));
+    aecs_hex_encode(svc->check, sizeof(svc->check), check_hex);
+    aecs_time_format(now, created);
+    meta = json_pack("{s:i, s:s, s:I, s:I, s:s}", "format", 1, "check", check_hex, "threshold",
+                     (json_int_t)k, "shares", (json_int_t)n, "created", created);
+    ENSURE_OUT(meta != NULL, AECS_E_NO_MEMORY, "out of memory");
+    meta_text = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS);
+    rec = json_pack("{s:s, s:s, s:s, s:s}", "key_id", key_id, "pubkey", pem, "role",
+                    "cluster-admin", "created", created);
+    ENSURE_OUT(meta_text != NULL && rec != NULL, AECS_E_NO_MEMORY, "out of memory");
+
+    svc->kek = kek; /* the writes below seal with it */
+    in_txn = 1;
+    GUARD_OUT(svc_txn_begin(svc, &t, 1));
+    snprintf(path, sizeof(path), SVC_KEYS "%s", key_id);
+    GUARD_OUT(svc_txn_put(svc, &t, path, SVC_T_KEY, rec));
+    GUARD_OUT(svc_txn_create_clear(&t, SVC_META_INIT, meta_text));
+    ev.actor = key_id;
+    ev.role = "cluster-admin";
+    ev.remote = req->remote;
+    ev.action = "init";
+    ev.result = "ok";
+    snprintf(detail, sizeof(detail), "%u shares, threshold %u", n, k);
+    ev.detail = detail;
+    rc = svc_txn_commit(svc, &t, &ev);
+    svc_txn_end(svc, &t);
+    in_txn = 0;
+    if (rc == AECS_E_MISMATCH) {
+        *api = API_CONFLICT;
+        BAIL_OUT(AECS_E_MISMATCH, "the service was initialized at the same time by another "
+                                  "request or replica");
+    }
+    GUARD_OUT(rc);
+    svc->threshold = k;
+    svc->share_count = n;
+    svc->state = AECS_STATE_WORKING;
+    kek = NULL;
+    if (seal_root_key(svc) != AECS_OK)
+        log_error("auto-unseal: could not seal the root key: %s", aecs_err_last()->message);
+
+    shares_json = json_array();
+    ENSURE_OUT(shares_json != NULL, AECS_E_NO_MEMORY, "out of memory");
+    for (unsigned i = 0; i < n; i++)
+        json_array_append_new(shares_json, json_string(shares[i]));
+    *answer = json_pack("{s:o, s:I, s:s}", "shares", shares_json, "threshold", (json_int_t)k,
+                        "id", svc->id);
+    shares_json = NULL;
+    ENSURE_OUT(*answer != NULL, AECS_E_NO_MEMORY, "out of memory");
+    log_info("init: initialized by key %.16s... with %u shares, threshold %u", key_id, n, k);
+out:
+    if (in_txn)
+        svc_txn_end(svc, &t);
+    if (kek != NULL) {
+        if (svc->kek == kek)
+            svc->kek = NULL;
+        aecs_kek_free(kek);
+    }
+    aecs_shares_free(shares, n);
+    json_decref(shares_json);
+    json_decref(body);
+    json_decref(rec);
+    json_decref(meta);
+    free(meta_text);
+    aecs_sigkey_free(key);
+    pthread_rwlock_unlock(&svc->state_lock);
+    return rc;
+}
+
+/* ---- unseal ---- */
+
+/* Tries every set of `threshold` pending shares that holds the newest one. */
+static int try_combine(struct aecs_service *svc, struct aecs_kek **out)
+{
+    size_t n = svc->pending_count, k = svc->threshold;
+    struct aecs_share subset[AECS_SHARES_MAX];
+    int rc = AECS_E_BAD_SIGNATURE;
+
+    *out = NULL;
+    for (uint32_t mask = 0; mask < (1u << n); mask++) {
+        size_t m = 0;
+        if (!(mask & (1u << (n - 1))) || (size_t)__builtin_popcount(mask) != k)
+            continue;
+        for (size_t i = 0; i < n; i++) {
+            if (mask & (1u << i))
+                subset[m++] = svc->pending[i];
+        }
+        rc = aecs_shares_combine_parsed(subset, m, svc->check, out);
+        if (rc == AECS_OK)
+            break;
+    }
+    aecs_cleanse(subset, sizeof(subset));
+    return rc;
+}
+
+static void pending_wipe(struct aecs_service *svc)
+{
+    aecs_cleanse(svc->pending, AECS_SHARES_MAX * sizeof(struct aecs_share));
+    svc->pending_count = 0;
+}
+
+static json_t *unseal_answer(const struct aecs_service *svc)
+{
+    return json_pack("{s:s, s:I, s:I}", "state", aecs_service_state_name(svc->state), "received",
+                     (json_int_t)(svc->state == AECS_STATE_WORKING ? svc->threshold
+                                                                   : svc->pending_count),
+                     "threshold", (json_int_t)svc->threshold);
+}
+
+int aecs_service_unseal(struct aecs_service *svc, const struct aecs_request *req,
+                        json_t **answer, enum aecs_api_code *api)
+{
+    int rc = AECS_OK;
+    json_t *body = NULL;
+    const char *text;
+    struct aecs_share share;
+    struct aecs_kek *kek = NULL;
+    size_t pos;
+    struct svc_audit_event ev = {0};
+    char detail[96];
+
+    *answer = NULL;
+    memset(&share, 0, sizeof(share));
+    pthread_rwlock_wrlock(&svc->state_lock);
+    if (svc->state == AECS_STATE_UNINITIALIZED) {
+        *api = API_NOT_INITIALIZED;
+        BAIL_OUT(AECS_E_USAGE, "the service is not initialized: run `aecs admin init`");
+    }
+    GUARD_OUT(body_json(req, &body, api));
+    if (json_is_true(json_object_get(body, "reset"))) {
+        if (svc->state == AECS_STATE_SEALED) {
+            log_info("unseal: progress reset (%zu shares dropped)", svc->pending_count);
+            pending_wipe(svc);
+        }
+        goto answer;
+    }
+    if (svc->state == AECS_STATE_WORKING)
+        goto answer; /* already unsealed: nothing to do */
+    text = json_string_value(json_object_get(body, "share"));
+    if (text == NULL || json_object_size(body) != 1) {
+        *api = API_BAD_REQUEST;
+        BAIL_OUT(AECS_E_INVALID_ARGUMENT, "unseal: the body must be {\"share\": \"...\"}");
+    }
+    pos = svc->pending_count + 1;
+    rc = aecs_share_parse(text, (unsigned)pos, &share);
+    if (rc != AECS_OK) {
+        *api = API_BAD_SHARE;
+        goto out;
+    }
+    if (share.threshold != svc->threshold) {
+        *api = API_BAD_SHARE;
+        BAIL_OUT(AECS_E_INVALID_ARGUMENT,
+                 "this share is from a split with threshold %u; this service needs %u: it is "
+                 "not one of this service's shares", share.threshold, svc->threshold);
+    }
+    for (size_t i = 0; i < svc->pending_count; i++) {
+        if (strcmp(svc->pending[i].set, share.set) != 0) {
+            *api = API_BAD_SHARE;
+            BAIL_OUT(AECS_E_INVALID_ARGUMENT,
+                     "this share is from another split (set %s) than the %zu already given "
+                     "(set %s): it is not one of this service's shares",
+                     share.set, svc->pending_count, svc->pending[i].set);
+        }
+        if (svc->pending[i].index == share.index) {
+            *api = API_BAD_SHARE;
+            BAIL_OUT(AECS_E_INVALID_ARGUMENT, "share %u was already given", share.index);
+        }
+    }
+    ENSURE_OUT(svc->pending_count < AECS_SHARES_MAX, AECS_E_INTERNAL, "too many shares");
+    svc->pending[svc->pending_count++] = share;
+    if (svc->pending_count < svc->threshold) {
+        log_info("unseal: %zu of %u shares in", svc->pending_count, svc->threshold);
+        goto answer;
+    }
+    rc = try_combine(svc, &kek);
+    if (rc != AECS_OK) {
+        svc->pending_count--;
+        aecs_cleanse(&svc->pending[svc->pending_count], sizeof(share));
+        *api = API_BAD_SHARE;
+        log_warn("unseal: a share that does not give the root key was refused");
+        BAIL_OUT(AECS_E_BAD_SIGNATURE,
+                 "this share does not combine with the %zu already given into this service's "
+                 "root key: it is wrong, or one given before is (start again with `aecs admin "
+                 "unseal --reset`)", svc->pending_count);
+    }
+    svc->kek = kek;
+    kek = NULL;
+    svc->state = AECS_STATE_WORKING;
+    snprintf(detail, sizeof(detail), "unsealed with %zu shares", svc->pending_count);
+    pending_wipe(svc);
+    log_info("unseal: %s; the service is working", detail);
+    {
+        struct svc_index ix;
+        if (svc_index_load(svc, &ix) == AECS_OK)
+            svc_index_clear(&ix);
+        else
+            log_error("unseal: the store's index does not open: %s", aecs_err_last()->message);
+    }
+    if (seal_root_key(svc) != AECS_OK)
+        log_error("auto-unseal: could not seal the root key: %s", aecs_err_last()->message);
+    ev.remote = req->remote;
+    ev.action = "unseal";
+    ev.result = "ok";
+    ev.detail = detail;
+    if (svc_audit_append(svc, &ev) != AECS_OK)
+        log_error("audit: could not record the unseal: %s", aecs_err_last()->message);
+answer:
+    *answer = unseal_answer(svc);
+    ENSURE_OUT(*answer != NULL, AECS_E_NO_MEMORY, "out of memory");
+    rc = AECS_OK;
+out:
+    aecs_cleanse(&share, sizeof(share));
+    aecs_kek_free(kek);
+    json_decref(body);
+    pthread_rwlock_unlock(&svc->state_lock);
+    return rc;
+}
+
+void aecs_service_audit_refusal(struct aecs_service *svc, const struct aecs_caller *caller,
+                                const struct aecs_request *req, const char *why)
+{
+    struct svc_audit_event ev = {0};
+    char action[160];
+
+    snprintf(action, sizeof(action), "%.10s %.140s", req->method, req->target);
+    ev.actor = caller->key_id;
+    ev.role = caller->role == AECS_ROLE_CLUSTER_ADMIN ? "cluster-admin" : "service-admin";
+    ev.remote = req->remote;
+    ev.action = action;
+    ev.result = "refused";
+    ev.detail = why;
+    pthread_rwlock_rdlock(&svc->state_lock);
+    if (svc->state == AECS_STATE_WORKING && svc_audit_append(svc, &ev) != AECS_OK)
+        log_error("audit: could not record a refusal: %s", aecs_err_last()->message);
+    pthread_rwlock_unlock(&svc->state_lock);
+}

@@ -1,0 +1,201 @@
+/*
+ * service.h - what aecsd does, without HTTP: the service's state (not
+ * initialized, sealed, working), init and unseal, signed admin requests, the
+ * objects it keeps (admin keys, services, secrets), and the audit log.
+ *
+ * src/server/ turns HTTP requests into these calls and their answers into
+ * HTTP responses (docs/api.md); everything here can be driven by unit tests.
+ *
+ * Answers and refusals: every call that answers a request returns AECS_OK
+ * with *answer a new JSON reference, or an AECS_E_* code with the recorded
+ * error's message for the caller and *api set to the API code of docs/api.md
+ * (API_INTERNAL when the failure is the server's own; the message is then
+ * only logged).
+ *
+ * Threads: one service is shared by every HTTP thread. State changes (init,
+ * unseal) take a write lock; everything else a read lock; writes to the store
+ * are serialized in the process and made with compare-and-swap transactions,
+ * so several processes (replicas) can share one store.
+ *
+ * Store layout (docs/design-service.md): clear metadata under /meta/, sealed
+ * records under /k/ (an index with every record's version and the store's
+ * generation, admin keys, services, secrets), and the hash-chained audit log
+ * under /audit/.
+ */
+#ifndef AECS_SERVICE_SERVICE_H
+#define AECS_SERVICE_SERVICE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+
+/* The API error codes of docs/api.md. */
+enum aecs_api_code {
+    API_OK = 0,
+    API_BAD_REQUEST,
+    API_INVALID_POLICY,
+    API_UNAUTHENTICATED,
+    API_STALE_REQUEST,
+    API_REPLAYED_REQUEST,
+    API_FORBIDDEN,
+    API_NOT_FOUND,
+    API_METHOD_NOT_ALLOWED,
+    API_CONFLICT,
+    API_TOO_LARGE,
+    API_RATE_LIMITED,
+    API_NOT_INITIALIZED,
+    API_SEALED,
+    API_BAD_SHARE,
+    API_BUSY,
+    API_INTERNAL,
+};
+
+/* "bad_request", ... */
+const char *aecs_api_code_name(enum aecs_api_code code);
+/* 400, ... */
+int aecs_api_code_status(enum aecs_api_code code);
+/* The API code for an AECS_E_* code when a call did not set one. */
+enum aecs_api_code aecs_api_code_from_err(int err);
+
+enum aecs_service_state {
+    AECS_STATE_UNINITIALIZED = 0,
+    AECS_STATE_SEALED = 1,
+    AECS_STATE_WORKING = 2,
+};
+const char *aecs_service_state_name(enum aecs_service_state state);
+
+/* How a restarted service can unseal itself without shares. */
+enum aecs_auto_unseal {
+    AECS_AUTO_UNSEAL_NONE = 0,
+    /* INSECURE: the sealing key is a plain file in the data folder (the simulated TEE). */
+    AECS_AUTO_UNSEAL_SIM_INSECURE = 1,
+    /* Gramine's MRENCLAVE sealing key, /dev/attestation/keys/_sgx_mrenclave. */
+    AECS_AUTO_UNSEAL_GRAMINE = 2,
+};
+
+struct aecs_service_config {
+    const char *store_spec;   /* "sqlite:PATH" or "etcd:..." */
+    const char *data_dir;     /* local state: sealed root key copy, sim sealing key */
+    const char *init_admin_key_file; /* optional: only this public key may init */
+    enum aecs_auto_unseal auto_unseal;
+    const char *attest_root;  /* prefix for device paths (tests); NULL or "" for "/" */
+    const char *version;      /* reported in status */
+};
+
+struct aecs_service;
+
+/*
+ * Opens the store and finds the state: not initialized (no /meta/init),
+ * sealed, or working after an automatic unseal. Makes the service id at the
+ * store's first use. The caller frees *out with aecs_service_free.
+ */
+AECS_MUST_CHECK int aecs_service_open(const struct aecs_service_config *cfg,
+                                      struct aecs_service **out);
+void aecs_service_free(struct aecs_service *svc);
+
+enum aecs_service_state aecs_service_state(struct aecs_service *svc);
+/* The service id (32 lowercase hex digits). */
+const char *aecs_service_id(const struct aecs_service *svc);
+/* The insecure options in effect, as a JSON array of names (new reference). */
+json_t *aecs_service_insecure(const struct aecs_service *svc);
+
+/* An HTTP request as the service sees it (everything as received). */
+struct aecs_request {
+    const char *method;   /* "GET", "POST", "DELETE" */
+    const char *target;   /* path and query as sent */
+    const uint8_t *body;  /* NULL when empty */
+    size_t body_size;
+    const char *key_id;   /* the X-Aecs-* headers, NULL when absent */
+    const char *timestamp;
+    const char *nonce;
+    const char *signature;
+    const char *remote;   /* client address, for the audit log */
+};
+
+enum aecs_role { AECS_ROLE_CLUSTER_ADMIN = 1, AECS_ROLE_SERVICE_ADMIN = 2 };
+
+/* Who signed a request, once its signature is checked. */
+struct aecs_caller {
+    char key_id[65];
+    enum aecs_role role;
+    char service[65]; /* the service a service admin administers */
+};
+
+/* ---- unauthenticated ---- */
+
+AECS_MUST_CHECK int aecs_service_status(struct aecs_service *svc, json_t **answer);
+
+/* POST /v1/admin/unseal: body {"share": "..."} or {"reset": true}. */
+AECS_MUST_CHECK int aecs_service_unseal(struct aecs_service *svc, const struct aecs_request *req,
+                                        json_t **answer, enum aecs_api_code *api);
+
+/* GET /v1/services/{service}/secrets/{name}/public */
+AECS_MUST_CHECK int aecs_service_secret_public(struct aecs_service *svc, const char *service,
+                                               const char *name, json_t **answer,
+                                               enum aecs_api_code *api);
+
+/* ---- signed ---- */
+
+/* POST /v1/admin/init: signed by the key in the body, which becomes the first cluster admin. */
+AECS_MUST_CHECK int aecs_service_init(struct aecs_service *svc, const struct aecs_request *req,
+                                      json_t **answer, enum aecs_api_code *api);
+
+/*
+ * Checks a working service's signed request (docs/api.md, in the order given
+ * there) and names the caller. The nonce is remembered only when everything
+ * else holds.
+ */
+AECS_MUST_CHECK int aecs_service_authenticate(struct aecs_service *svc,
+                                              const struct aecs_request *req,
+                                              struct aecs_caller *caller,
+                                              enum aecs_api_code *api);
+
+/* Cluster admin: services. */
+AECS_MUST_CHECK int aecs_service_services_list(struct aecs_service *svc,
+                                               const struct aecs_caller *caller, json_t **answer,
+                                               enum aecs_api_code *api);
+AECS_MUST_CHECK int aecs_service_service_register(struct aecs_service *svc,
+                                                  const struct aecs_caller *caller,
+                                                  const struct aecs_request *req,
+                                                  json_t **answer, enum aecs_api_code *api);
+AECS_MUST_CHECK int aecs_service_service_unregister(struct aecs_service *svc,
+                                                    const struct aecs_caller *caller,
+                                                    const char *service, int force,
+                                                    json_t **answer, enum aecs_api_code *api);
+
+/* Service admin: secrets. */
+AECS_MUST_CHECK int aecs_service_secrets_create(struct aecs_service *svc,
+                                                const struct aecs_caller *caller,
+                                                const struct aecs_request *req, json_t **answer,
+                                                enum aecs_api_code *api);
+AECS_MUST_CHECK int aecs_service_secrets_list(struct aecs_service *svc,
+                                              const struct aecs_caller *caller,
+                                              const char *service, json_t **answer,
+                                              enum aecs_api_code *api);
+AECS_MUST_CHECK int aecs_service_secret_destroy(struct aecs_service *svc,
+                                                const struct aecs_caller *caller,
+                                                const char *service, const char *name,
+                                                json_t **answer, enum aecs_api_code *api);
+
+/* Cluster admin: the audit log. */
+AECS_MUST_CHECK int aecs_service_audit_list(struct aecs_service *svc,
+                                            const struct aecs_caller *caller, uint64_t from,
+                                            unsigned limit, json_t **answer,
+                                            enum aecs_api_code *api);
+AECS_MUST_CHECK int aecs_service_audit_verify(struct aecs_service *svc,
+                                              const struct aecs_caller *caller, json_t **answer,
+                                              enum aecs_api_code *api);
+
+/*
+ * Appends a refusal of an authenticated request to the audit log (who, what,
+ * why); failures to append are logged, never returned.
+ */
+void aecs_service_audit_refusal(struct aecs_service *svc, const struct aecs_caller *caller,
+                                const struct aecs_request *req, const char *why);
+
+/* 1 when name is a valid service or secret name (docs/api.md). */
+int aecs_service_name_valid(const char *name);
+
+#endif
