@@ -48,6 +48,7 @@ static const struct {
     [API_SEALED] = {"sealed", 503},
     [API_BAD_SHARE] = {"bad_share", 400},
     [API_BUSY] = {"busy", 503},
+    [API_STORE_DAMAGED] = {"store_damaged", 500},
     [API_INTERNAL] = {"internal", 500},
 };
 
@@ -81,6 +82,8 @@ enum aecs_api_code aecs_api_code_from_err(int err)
         return API_TOO_LARGE;
     case AECS_E_MISMATCH:
         return API_CONFLICT;
+    case AECS_E_BAD_SIGNATURE:
+        return API_STORE_DAMAGED; /* a sealed record that does not open */
     default:
         return API_INTERNAL;
     }

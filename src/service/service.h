@@ -49,6 +49,7 @@ enum aecs_api_code {
     API_SEALED,
     API_BAD_SHARE,
     API_BUSY,
+    API_STORE_DAMAGED,
     API_INTERNAL,
 };
 

@@ -10,6 +10,7 @@
 set -uo pipefail
 cd "${AECS_SRC:-$(dirname "${BASH_SOURCE[0]}")/../..}" || exit 2
 AECS=${AECS_BIN:-build/aecs}
+AECSD=${AECSD_BIN:-build/aecsd}
 pass=0
 failed=0
 tmp=$(mktemp -d)
@@ -68,4 +69,18 @@ http_get() {
 finish() {
   echo "$1: $pass passed, $failed failed"
   [[ $failed -eq 0 ]]
+}
+
+# free_port: a TCP port nobody listens on now (the kernel's pick for port 0)
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# wait_https URL: waits (up to 20 s) until URL answers over TLS
+wait_https() {
+  local i
+  for i in $(seq 1 200); do
+    curl -sk -o /dev/null --max-time 1 "$1" && return 0
+    sleep 0.1
+  done
+  echo "no answer from $1" >&2
+  return 1
 }
