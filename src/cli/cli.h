@@ -5,6 +5,7 @@
 #ifndef AECS_CLI_CLI_H
 #define AECS_CLI_CLI_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -52,5 +53,45 @@ int collateral_fetch_snp(const char *path, const uint8_t *data, size_t size, con
 
 /* Prints "<what> is not available yet" and returns EXIT_USAGE (for commands in progress). */
 int cli_not_yet(const char *what);
+
+/* ---- the commands that talk to aecsd ---- */
+
+int cmd_keygen(int argc, char **argv); /* cmd_keygen.c */
+int cmd_admin(int argc, char **argv);  /* cmd_admin.c */
+int cmd_secret(int argc, char **argv); /* cmd_secret.c */
+
+struct aecs_cred;
+struct aecs_conn;
+struct aecs_reply;
+
+/* A loaded credential file and a connection made from it (cli_client.c). */
+struct cli_client {
+    struct aecs_cred *cred;
+    struct aecs_conn *conn;
+};
+
+/*
+ * Loads the credential file `config` (NULL: $AECS_CONFIG, or the AECS_SERVER...
+ * variables alone) with aecs_cred_load's flags and opens a connection.
+ * Returns EXIT_OK, or EXIT_USAGE after printing why not.
+ */
+int cli_client_open(const char *config, unsigned cred_flags, struct cli_client *cl);
+void cli_client_close(struct cli_client *cl);
+
+/*
+ * Sends one request (aecs_conn_request_json). Returns EXIT_OK with the
+ * answer in reply, or prints the error and returns EXIT_REFUSED when the
+ * server answered with an error, EXIT_USAGE when no usable answer came. The
+ * caller clears reply with aecs_reply_clear in every case.
+ */
+int cli_request(struct cli_client *cl, const char *method, const char *target, const json_t *body,
+                unsigned flags, struct aecs_reply *reply);
+
+/* Prints value as indented JSON and a newline. EXIT_OK or EXIT_USAGE. */
+int cli_print_json(const json_t *value);
+/* obj[key] when it is a string, else `missing`. */
+const char *cli_json_str(const json_t *obj, const char *key, const char *missing);
+/* A decimal number in [min, max] into *out: 0, or -1 when it is not one. */
+int cli_parse_count(const char *text, long min, long max, long *out);
 
 #endif

@@ -19,6 +19,9 @@ static const struct cli_command k_commands[] = {
     {"collateral", cmd_collateral, "fetch and cache Intel collateral from a PCCS or the PCS"},
     {"sim", cmd_sim, "a simulated TEE for machines without one (test PKI and quotes)"},
     {"doctor", cmd_doctor, "check this machine's TEE setup and explain what is missing"},
+    {"keygen", cmd_keygen, "make an admin key pair (ECDSA P-256) for signing requests to aecsd"},
+    {"admin", cmd_admin, "run aecsd: init, unseal, status, services, audit log"},
+    {"secret", cmd_secret, "create, list and destroy a service's secrets on aecsd"},
     {NULL, NULL, NULL},
 };
 

@@ -1,0 +1,79 @@
+/*
+ * cred.c - libFuzzer target for the credential file parser
+ * (src/client/cred.c): YAML bytes in, no crash, no leak, and what is accepted
+ * has the properties cred.h promises, checked here by code of its own:
+ * at most AECS_CRED_MAX_SERVERS servers, each https:// or http:// with a host
+ * and no path, user, query, blank or trailing '/'; paths joined to the base
+ * folder; not both `ca` and a pin; a service name of the API's alphabet.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "client/cred.h"
+
+#define BASE "/base"
+
+static void check_url(const char *u)
+{
+    size_t skip;
+
+    if (strncasecmp(u, "https://", 8) == 0)
+        skip = 8;
+    else if (strncasecmp(u, "http://", 7) == 0)
+        skip = 7;
+    else
+        abort();
+    if (u[skip] == '\0')
+        abort();
+    for (const char *p = u + skip; *p; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (ch <= 0x20 || ch >= 0x7f || strchr("/?#@\\", ch) != NULL)
+            abort();
+    }
+}
+
+static void check_path(const char *p)
+{
+    if (p == NULL)
+        return;
+    if (p[0] != '/')
+        abort(); /* relative values are joined to BASE */
+    for (const char *q = p; *q; q++) {
+        if ((unsigned char)*q < 0x20 || *q == 0x7f)
+            abort();
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct aecs_cred *c = NULL;
+
+    if (aecs_cred_parse((const char *)data, size, "fuzz.yaml", BASE, &c) != AECS_OK) {
+        if (c != NULL)
+            abort();
+        return 0;
+    }
+    if (c == NULL || c->server_count > AECS_CRED_MAX_SERVERS)
+        abort();
+    for (size_t i = 0; i < c->server_count; i++)
+        check_url(c->servers[i]);
+    check_path(c->key);
+    check_path(c->ca);
+    if (c->ca != NULL && c->pinned)
+        abort();
+    if (c->pinned != c->pin.pinned)
+        abort();
+    if (c->service != NULL) {
+        size_t n = strlen(c->service);
+        if (n < 1 || n > 64 || c->service[0] == '.' ||
+            strspn(c->service,
+                   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != n)
+            abort();
+    }
+    (void)aecs_cred_check(c, AECS_CRED_NEED_KEY);
+    aecs_cred_free(c);
+    return 0;
+}

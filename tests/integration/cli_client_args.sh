@@ -1,0 +1,223 @@
+#!/usr/bin/env bash
+# cli_client_args.sh - the aecsd client commands (`aecs keygen`, `aecs admin
+# ...`, `aecs secret ...`) as far as they run without a server: --help on
+# every command and subcommand (stdout, exit 0), argument and credential file
+# errors (stderr "aecs: ...", exit 2), a server that cannot be reached (exit
+# 2), shares checked locally and never echoed, and `aecs keygen` fully: files,
+# modes, refusal to overwrite, and the key id equal to what openssl computes.
+# Exit codes: 0 done, 1 refused by aecsd, 2 usage / unreadable input / no answer.
+. "$(dirname "$0")/lib.sh"
+# The caller's own settings must not leak into the runs below.
+unset AECS_CONFIG AECS_SERVER AECS_KEY AECS_CA AECS_FINGERPRINT
+
+KEYS=$PWD/tests/data/keys
+# openssl x509 -in tests/data/keys/tls_server.pem -noout -fingerprint -sha256
+FP=13:F5:08:48:D8:A3:03:36:2D:77:64:07:F6:43:96:7C:31:41:73:4C:46:F3:13:50:81:C3:46:E1:C7:E6:D7:89
+# A credential file for a server nobody listens on (port 1 of loopback).
+cred() { printf '%s\n' "$@" >"$tmp/cred.yaml"; }
+cred "server: https://127.0.0.1:1" "key: $KEYS/admin_p256.pem" "fingerprint: $FP"
+C=$tmp/cred.yaml
+
+# ---- help: every command and subcommand ----
+expect_exit 0 "aecs --help" -- "$AECS" --help
+for c in keygen admin secret; do expect_out "  $c " "aecs --help lists $c"; done
+helps=(
+  "keygen" "admin" "admin init" "admin unseal" "admin provision" "admin status"
+  "admin service" "admin service register" "admin service list" "admin service unregister"
+  "admin audit" "admin audit list" "admin audit verify"
+  "secret" "secret create" "secret list" "secret destroy" "secret get-public"
+)
+for h in "${helps[@]}"; do
+  # shellcheck disable=SC2086
+  expect_exit 0 "$h --help" -- "$AECS" $h --help
+  expect_out "usage: aecs $h" "$h --help prints its usage"
+  [[ -s $tmp/err ]] && bad "$h --help wrote to stderr" || ok
+  # shellcheck disable=SC2086
+  expect_exit 0 "$h -h" -- "$AECS" $h -h
+done
+expect_exit 0 "admin --help" -- "$AECS" admin --help
+for w in init unseal provision status service audit "fingerprint:" "ca:" AECS_CONFIG AECS_SERVER \
+  AECS_FINGERPRINT "Exit status"; do expect_out "$w" "admin --help mentions $w"; done
+expect_exit 0 "admin unseal --help" -- "$AECS" admin unseal --help
+expect_out "visible to other users" "unseal --help warns about arguments in ps"
+expect_out "aecs admin unseal --config CRED -" "unseal --help shows reading stdin"
+expect_exit 0 "admin init --help" -- "$AECS" admin init --help
+for o in --config --shares --threshold --json; do expect_out "$o" "init --help lists $o"; done
+expect_exit 0 "secret create --help" -- "$AECS" secret create --help
+for o in --policy --update --insecure-allow-any-enclave; do expect_out "$o" "create --help lists $o"; done
+
+# ---- unknown commands and options ----
+expect_exit 2 "admin without a command" -- "$AECS" admin
+expect_exit 2 "admin frob" -- "$AECS" admin frob
+expect_err "unknown command 'frob'" "admin frob"
+expect_exit 2 "admin service frob" -- "$AECS" admin service frob
+expect_exit 2 "secret frob" -- "$AECS" secret frob
+expect_exit 2 "admin status --frob" -- "$AECS" admin status --config "$C" --frob
+expect_exit 2 "admin status extra" -- "$AECS" admin status --config "$C" extra
+expect_err "aecs: admin status takes no arguments besides options ('extra')" "status extra"
+
+# ---- keygen ----
+expect_exit 2 "keygen without --out" -- "$AECS" keygen
+expect_err "aecs: keygen needs --out NAME" "keygen without --out"
+expect_exit 2 "keygen extra" -- "$AECS" keygen --out "$tmp/k" extra
+expect_exit 0 "keygen" -- "$AECS" keygen --out "$tmp/admin"
+[[ $(stat -c %a "$tmp/admin.pem") == 600 ]] && ok || bad "private key mode $(stat -c %a "$tmp/admin.pem")"
+[[ $(stat -c %a "$tmp/admin.pub.pem") == 644 ]] && ok || bad "public key mode"
+id=$(openssl pkey -pubin -in "$tmp/admin.pub.pem" -outform DER | sha256sum | cut -c1-64)
+expect_out "key id: $id" "keygen prints openssl's key id"
+[[ $(openssl pkey -in "$tmp/admin.pem" -pubout -outform DER | sha256sum | cut -c1-64) == "$id" ]] \
+  && ok || bad "the private key's public half"
+openssl pkey -in "$tmp/admin.pem" -noout -text 2>/dev/null | grep -q "NIST CURVE: P-256" \
+  && ok || bad "keygen makes a P-256 key"
+head -1 "$tmp/admin.pem" | grep -qx -- "-----BEGIN PRIVATE KEY-----" && ok || bad "PKCS#8"
+grep -q -- "-----BEGIN" "$tmp/out" "$tmp/err" && bad "keygen printed a key" || ok
+sum=$(cat "$tmp/admin.pem" "$tmp/admin.pub.pem" | sha256sum)
+expect_exit 2 "keygen over an existing key" -- "$AECS" keygen --out "$tmp/admin"
+expect_err "aecs: $tmp/admin.pem already exists: keys are never replaced" "keygen refuses to overwrite"
+[[ $(cat "$tmp/admin.pem" "$tmp/admin.pub.pem" | sha256sum) == "$sum" ]] && ok || bad "keygen changed the files"
+rm "$tmp/admin.pem"
+expect_exit 2 "keygen over an existing public key" -- "$AECS" keygen --out "$tmp/admin"
+expect_err "$tmp/admin.pub.pem already exists" "keygen names the public file"
+[[ ! -e $tmp/admin.pem ]] && ok || bad "keygen wrote a private key beside an old public key"
+expect_exit 2 "keygen in a missing folder" -- "$AECS" keygen --out "$tmp/no/such/k"
+expect_err "aecs: cannot create a temporary file beside $tmp/no/such/k.pem" "missing folder"
+
+# ---- credentials ----
+expect_exit 2 "no --config, no AECS_CONFIG" -- "$AECS" admin status
+expect_err "aecs: no credential file: give --config FILE or set AECS_CONFIG" "no credentials"
+expect_exit 2 "missing credential file" -- "$AECS" admin status --config "$tmp/none.yaml"
+expect_err "aecs: credential file: cannot open $tmp/none.yaml" "missing credential file"
+expect_exit 2 "AECS_CONFIG is the default" -- env AECS_CONFIG="$tmp/env.yaml" "$AECS" admin status
+expect_err "cannot open $tmp/env.yaml" "AECS_CONFIG names the file"
+printf 'server: https://127.0.0.1:1\nfingerprint: %s\nfoo: 1\n' "$FP" >"$tmp/bad.yaml"
+expect_exit 2 "unknown key" -- "$AECS" admin status --config "$tmp/bad.yaml"
+expect_err "aecs: $tmp/bad.yaml:3: unknown key \`foo\`" "unknown key names file and line"
+printf 'server: https://127.0.0.1:1\nca: %s/tls_ca.pem\nfingerprint: %s\n' "$KEYS" "$FP" >"$tmp/both.yaml"
+expect_exit 2 "ca and fingerprint" -- "$AECS" admin status --config "$tmp/both.yaml"
+expect_err "$tmp/both.yaml:3: \`ca\` and \`fingerprint\` are both given" "both"
+printf 'server: http://127.0.0.1:1\nfingerprint: %s\n' "$FP" >"$tmp/http.yaml"
+expect_exit 2 "plain http" -- "$AECS" admin status --config "$tmp/http.yaml"
+expect_err "aecs: http://127.0.0.1:1: plain http:// is refused" "plain http"
+printf 'server: https://127.0.0.1:1\nca: missing-ca.pem\n' >"$tmp/noca.yaml"
+expect_exit 2 "missing ca" -- "$AECS" admin status --config "$tmp/noca.yaml"
+expect_err "aecs: ca: cannot open $tmp/missing-ca.pem" "ca relative to the credential file"
+printf 'server: https://127.0.0.1:1\nfingerprint: %s\n' "$FP" >"$tmp/nokey.yaml"
+expect_exit 2 "signed command without a key" -- "$AECS" admin service list --config "$tmp/nokey.yaml"
+expect_err "$tmp/nokey.yaml: no \`key\`" "no key"
+# the environment overrides the file
+expect_exit 2 "AECS_SERVER overrides" -- env AECS_SERVER=https://127.0.0.1:2 "$AECS" admin status --config "$C"
+expect_err "cannot reach https://127.0.0.1:2" "AECS_SERVER overrides the file"
+expect_exit 2 "environment alone" -- env AECS_SERVER=https://127.0.0.1:1 AECS_FINGERPRINT="$FP" "$AECS" admin status
+expect_err "cannot reach https://127.0.0.1:1" "environment alone"
+expect_exit 2 "AECS_FINGERPRINT malformed" -- env AECS_FINGERPRINT=abc "$AECS" admin status --config "$C"
+expect_err "aecs: AECS_FINGERPRINT: a fingerprint is the SHA-256" "bad AECS_FINGERPRINT"
+
+# ---- nobody listening: no answer is exit 2 ----
+expect_exit 2 "status, nothing listening" -- "$AECS" admin status --config "$C"
+expect_err "aecs: cannot reach https://127.0.0.1:1: " "status, nothing listening"
+expect_exit 2 "service list, nothing listening" -- "$AECS" admin service list --config "$C"
+expect_err "cannot reach" "signed request, nothing listening"
+
+# ---- admin init ----
+expect_exit 2 "init without --shares" -- "$AECS" admin init --config "$C" --threshold 2
+expect_err "aecs: admin init needs --shares N and --threshold K" "init without --shares"
+expect_exit 2 "init --shares 1" -- "$AECS" admin init --config "$C" --shares 1 --threshold 1
+expect_err "aecs: --shares must be a number from 2 to 16" "init --shares 1"
+expect_exit 2 "init --shares 17" -- "$AECS" admin init --config "$C" --shares 17 --threshold 2
+expect_exit 2 "init --shares x" -- "$AECS" admin init --config "$C" --shares x --threshold 2
+expect_exit 2 "init --threshold above --shares" -- "$AECS" admin init --config "$C" --shares 3 --threshold 4
+expect_err "aecs: --threshold must be a number from 2 to --shares (3)" "threshold above shares"
+expect_exit 2 "init --threshold 1" -- "$AECS" admin init --config "$C" --shares 3 --threshold 1
+expect_exit 2 "init, nothing listening" -- "$AECS" admin init --config "$C" --shares 3 --threshold 2
+expect_err "cannot reach" "init, nothing listening"
+
+# ---- admin unseal ----
+# A well-formed share, made by hand from docs/design-keystore.md's format: set, k, index,
+# base64 of 32 bytes, and the first 4 bytes of SHA-256 over everything before the last ':'.
+data=$(head -c 32 /dev/zero | tr '\0' '\7' | base64)
+body="aecs-share-v1:0a1b2c3d:2:1:$data"
+share="$body:$(printf '%s' "$body" | sha256sum | cut -c1-8)"
+expect_exit 2 "unseal without a share" -- "$AECS" admin unseal --config "$C"
+expect_err "aecs: admin unseal needs exactly one SHARE" "unseal without a share"
+expect_exit 2 "unseal with two" -- "$AECS" admin unseal --config "$C" "$share" "$share"
+expect_exit 2 "unseal, malformed share" -- "$AECS" admin unseal --config "$C" "aecs-share-v1:0a1b2c3d:2:1:xx:00000000"
+expect_err "aecs: not a valid share: share 1: " "malformed share"
+expect_exit 2 "unseal, mistyped share" -- "$AECS" admin unseal --config "$C" "${share%?}0"
+expect_err "aecs: not a valid share" "checksum"
+grep -qF -- "$data" "$tmp/err" "$tmp/out" && bad "a refused share was echoed" || ok
+expect_exit 2 "unseal, share argument, nothing listening" -- "$AECS" admin unseal --config "$C" "$share"
+expect_err "cannot reach" "a good share is sent"
+grep -qF -- "$data" "$tmp/err" "$tmp/out" && bad "the share was echoed" || ok
+"$AECS" admin unseal --config "$C" - <<<"  $share  " >"$tmp/out" 2>"$tmp/err"
+[[ $? -eq 2 ]] && ok || bad "unseal - : exit"
+expect_err "cannot reach" "a share from standard input is sent"
+grep -qF -- "$data" "$tmp/err" "$tmp/out" && bad "the share from stdin was echoed" || ok
+"$AECS" admin provision --config "$C" - <<<"$share" >"$tmp/out" 2>"$tmp/err"
+[[ $? -eq 2 ]] && grep -q "cannot reach" "$tmp/err" && ok || bad "provision is unseal"
+"$AECS" admin unseal --config "$C" - </dev/null >"$tmp/out" 2>"$tmp/err"
+[[ $? -eq 2 ]] && ok || bad "unseal - with nothing on stdin"
+expect_err "aecs: no share on standard input" "empty stdin"
+
+# ---- admin service ----
+expect_exit 2 "register without --name" -- "$AECS" admin service register --config "$C" --pubkey "$KEYS/admin_p256.pub.pem"
+expect_err "aecs: admin service register needs --name NAME" "register without --name"
+expect_exit 2 "register --name .x" -- "$AECS" admin service register --config "$C" --name .x --pubkey "$KEYS/admin_p256.pub.pem"
+expect_err "aecs: --name must not start with '.'" "register --name .x"
+expect_exit 2 "register --name a/b" -- "$AECS" admin service register --config "$C" --name a/b --pubkey "$KEYS/admin_p256.pub.pem"
+expect_err "aecs: --name may only hold A-Z a-z 0-9 . _ - (character 2 is not one)" "register --name a/b"
+expect_exit 2 "register without --pubkey" -- "$AECS" admin service register --config "$C" --name s1
+expect_err "needs --pubkey FILE" "register without --pubkey"
+expect_exit 2 "register, missing pubkey" -- "$AECS" admin service register --config "$C" --name s1 --pubkey "$tmp/none.pem"
+expect_err "aecs: --pubkey: cannot open $tmp/none.pem" "missing pubkey"
+expect_exit 2 "register an RSA key" -- "$AECS" admin service register --config "$C" --name s1 --pubkey "$KEYS/rsa2048.pub.pem"
+expect_err "aecs: $KEYS/rsa2048.pub.pem: the public key is an RSA key; aecs admin keys are ECDSA P-256 (make one with \`aecs keygen\`)" "RSA refused"
+expect_exit 2 "register a private key" -- "$AECS" admin service register --config "$C" --name s1 --pubkey "$KEYS/admin_p256.pem"
+expect_err "not \"PUBLIC KEY\"" "private key as --pubkey"
+expect_exit 2 "register, nothing listening" -- "$AECS" admin service register --config "$C" --name s1 --pubkey "$tmp/admin.pub.pem"
+expect_err "cannot reach" "register sends"
+expect_exit 2 "unregister without --name" -- "$AECS" admin service unregister --config "$C" --force
+expect_err "needs --name NAME" "unregister without --name"
+expect_exit 2 "list extra" -- "$AECS" admin service list --config "$C" extra
+
+# ---- admin audit ----
+expect_exit 2 "audit list --limit 0" -- "$AECS" admin audit list --config "$C" --limit 0
+expect_err "aecs: --limit must be a number from 1 to 100000" "--limit 0"
+expect_exit 2 "audit list --from x" -- "$AECS" admin audit list --config "$C" --from x
+expect_err "aecs: --from must be an entry number" "--from x"
+expect_exit 2 "audit verify, nothing listening" -- "$AECS" admin audit verify --config "$C"
+expect_err "cannot reach" "audit verify sends"
+
+# ---- secret ----
+expect_exit 2 "create without --policy" -- "$AECS" secret create --config "$C"
+expect_err "aecs: secret create needs --policy FILE" "create without --policy"
+expect_exit 2 "create, missing policy" -- "$AECS" secret create --config "$C" --policy "$tmp/none.yaml"
+expect_err "aecs: --policy: cannot open $tmp/none.yaml" "missing policy"
+printf '\xff\xfe' >"$tmp/binary.yaml"
+expect_exit 2 "create, not UTF-8" -- "$AECS" secret create --config "$C" --policy "$tmp/binary.yaml"
+expect_err "is not UTF-8 text" "binary policy"
+expect_exit 2 "create --insecure-allow-any-enclave warns" -- "$AECS" secret create --config "$C" \
+  --policy tests/data/policy/seeds_sample.yaml --insecure-allow-any-enclave
+expect_err "warning: --insecure-allow-any-enclave" "the insecure switch warns"
+expect_exit 2 "list without a service" -- "$AECS" secret list --config "$C"
+expect_err "aecs: secret list needs --service SERVICE (or \`service:\` in the credential file)" "list without a service"
+expect_exit 2 "list --service ''" -- "$AECS" secret list --config "$C" --service ""
+expect_err "--service must be 1 to 64 characters (got 0)" "empty --service"
+expect_exit 2 "destroy without --name" -- "$AECS" secret destroy --config "$C" --service s1
+expect_err "aecs: secret destroy needs --name NAME" "destroy without --name"
+expect_exit 2 "destroy without a service" -- "$AECS" secret destroy --config "$C" --name k
+expect_err "needs --service SERVICE" "destroy without a service"
+expect_exit 2 "destroy --service ../x" -- "$AECS" secret destroy --config "$C" --name k --service ../x
+expect_err "--service must not start with '.'" "destroy --service ../x"
+expect_exit 2 "get-public without --name" -- "$AECS" secret get-public --config "$C" --service s1
+expect_exit 2 "get-public --name 'a b'" -- "$AECS" secret get-public --config "$C" --service s1 --name "a b"
+expect_err "--name may only hold" "get-public bad name"
+# the credential file's service is the default
+cred "server: https://127.0.0.1:1" "key: $KEYS/admin_p256.pem" "fingerprint: $FP" "service: payments"
+expect_exit 2 "list with the file's service" -- "$AECS" secret list --config "$C"
+expect_err "cannot reach" "the file's service is used"
+expect_exit 2 "destroy with the file's service" -- "$AECS" secret destroy --config "$C" --name k
+expect_err "cannot reach" "destroy uses the file's service"
+expect_exit 2 "get-public with the file's service" -- "$AECS" secret get-public --config "$C" --name k
+expect_err "cannot reach" "get-public uses the file's service"
+
+finish cli_client_args
