@@ -27,7 +27,7 @@
 
 #define TARGET_MAX 2048
 /* How much of the server's error message is kept. */
-#define SERVER_MESSAGE_MAX 300
+#define SERVER_MESSAGE_MAX 470
 
 struct aecs_conn {
     const struct aecs_cred *cred;

@@ -83,8 +83,8 @@ expect_err "sealed" "service list while sealed"
 expect_exit 0 "unseal 1" -- "$AECS" admin unseal --config "$tmp/admin.yaml" "$(share 0)"
 expect_exit 1 "the same share again" -- "$AECS" admin unseal --config "$tmp/admin.yaml" "$(share 0)"
 expect_err "already given" "the same share again"
-expect_exit 1 "a mistyped share" -- "$AECS" admin unseal --config "$tmp/admin.yaml" "$(share 1 | sed 's/:[0-9a-f]*$/:00000000/')"
-expect_err "checksum" "a mistyped share"
+expect_exit 2 "a mistyped share (refused before it is sent)" -- "$AECS" admin unseal --config "$tmp/admin.yaml" "$(share 1 | sed 's/:[0-9a-f]*$/:00000000/')"
+expect_err "checksum" "a mistyped share (refused before it is sent)"
 expect_exit 0 "status: one share kept" -- "$AECS" admin status --config "$tmp/admin.yaml" --json
 check "one share kept" "$tmp/out" "d['unseal']['received']" 1
 expect_exit 0 "provision (the seeds' word) with share 3" -- "$AECS" admin provision --config "$tmp/admin.yaml" "$(share 2)"
