@@ -254,11 +254,11 @@ static int load_id(struct aecs_service *svc)
     for (int attempt = 0; attempt < 2; attempt++) {
         rc = aecs_store_get(svc->store, SVC_META_ID, &v);
         if (rc == AECS_OK) {
-            int ok = v.size == 32 && aecs_reqsig_check_hex((const char *)v.data, 32, "id") ==
-                                         AECS_OK;
+            int ok = v.size == 32;
             if (ok)
                 memcpy(svc->id, v.data, 32);
             svc->id[32] = '\0';
+            ok = ok && aecs_reqsig_check_hex(svc->id, 32, "id") == AECS_OK;
             aecs_store_value_free(&v);
             ENSURE(ok, AECS_E_FORMAT, "store: %s is not a service id", SVC_META_ID);
             return AECS_OK;
