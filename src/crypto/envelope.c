@@ -92,8 +92,7 @@ static int check_point_form(const uint8_t *data, size_t size)
            "public key: %zu bytes (a P-256 point is %d bytes, uncompressed)", size,
            AECS_P256_PUB_SIZE);
     ENSURE(data[0] == 0x04, AECS_E_FORMAT,
-           "public key: first byte 0x%02x (only the uncompressed form 0x04 is accepted)",
-           data[0]);
+           "public key: first byte 0x%02x (only the uncompressed form 0x04 is accepted)", data[0]);
     return AECS_OK;
 }
 
@@ -146,8 +145,8 @@ int aecs_p256_key_import(const uint8_t priv[AECS_P256_PRIV_SIZE],
     ENSURE_OUT(BN_bin2bn(priv, AECS_P256_PRIV_SIZE, d) != NULL, AECS_E_NO_MEMORY, "out of memory");
     ENSURE_OUT(!BN_is_zero(d), AECS_E_FORMAT, "private key: the scalar is zero");
     if (OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "P-256", 0) != 1 ||
-        OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub,
-                                         AECS_P256_PUB_SIZE) != 1 ||
+        OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, AECS_P256_PUB_SIZE) !=
+            1 ||
         OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d) != 1 ||
         (params = OSSL_PARAM_BLD_to_param(bld)) == NULL)
         BAIL_OUT(AECS_E_NO_MEMORY, "out of memory");
@@ -296,10 +295,10 @@ static int check_binding(const struct aecs_envelope_binding *b)
     ENSURE(b != NULL && b->nonce != NULL, AECS_E_INVALID_ARGUMENT, "envelope: no nonce");
     ENSURE(field_len(b->service) > 0, AECS_E_INVALID_ARGUMENT,
            "envelope: service must be 1..%d bytes", AECS_ENVELOPE_FIELD_MAX);
-    ENSURE(field_len(b->name) > 0, AECS_E_INVALID_ARGUMENT,
-           "envelope: name must be 1..%d bytes", AECS_ENVELOPE_FIELD_MAX);
-    ENSURE(field_len(b->type) > 0, AECS_E_INVALID_ARGUMENT,
-           "envelope: type must be 1..%d bytes", AECS_ENVELOPE_FIELD_MAX);
+    ENSURE(field_len(b->name) > 0, AECS_E_INVALID_ARGUMENT, "envelope: name must be 1..%d bytes",
+           AECS_ENVELOPE_FIELD_MAX);
+    ENSURE(field_len(b->type) > 0, AECS_E_INVALID_ARGUMENT, "envelope: type must be 1..%d bytes",
+           AECS_ENVELOPE_FIELD_MAX);
     return AECS_OK;
 }
 
@@ -355,8 +354,8 @@ int aecs_envelope_derive_key(const uint8_t z[AECS_P256_ECDH_SIZE],
         goto out;
     }
     params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
-    params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)z,
-                                                  AECS_P256_ECDH_SIZE);
+    params[1] =
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)z, AECS_P256_ECDH_SIZE);
     params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)nonce,
                                                   AECS_ENVELOPE_NONCE_SIZE);
     params[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)ctx, ctx_size);

@@ -19,10 +19,10 @@
 
 #include "base/err.h"
 
-#define AECS_P256_PUB_SIZE 65     /* 0x04 || X || Y */
-#define AECS_P256_PRIV_SIZE 32    /* the scalar, big-endian */
-#define AECS_P256_ECDH_SIZE 32    /* the shared x-coordinate */
-#define AECS_P256_SIG_MAX 72      /* a DER ECDSA P-256 signature */
+#define AECS_P256_PUB_SIZE 65  /* 0x04 || X || Y */
+#define AECS_P256_PRIV_SIZE 32 /* the scalar, big-endian */
+#define AECS_P256_ECDH_SIZE 32 /* the shared x-coordinate */
+#define AECS_P256_SIG_MAX 72   /* a DER ECDSA P-256 signature */
 
 #define AECS_ENVELOPE_LABEL "aecs-envelope-v1"
 #define AECS_ENVELOPE_NONCE_SIZE 32 /* the request nonce: HKDF salt, and in the context */
@@ -95,8 +95,8 @@ AECS_MUST_CHECK int aecs_p256_sign(const struct aecs_p256_key *key, const void *
  * AECS_E_BAD_SIGNATURE for anything else (a wrong, malformed or non-minimal
  * signature, or one longer than AECS_P256_SIG_MAX).
  */
-AECS_MUST_CHECK int aecs_p256_verify(const struct aecs_p256_pub *pub, const void *msg,
-                                     size_t size, const uint8_t *sig, size_t sig_size);
+AECS_MUST_CHECK int aecs_p256_verify(const struct aecs_p256_pub *pub, const void *msg, size_t size,
+                                     const uint8_t *sig, size_t sig_size);
 
 /* ---- envelopes ---- */
 
