@@ -121,8 +121,11 @@ static int pkey_from(const OSSL_PARAM *params, int selection, EVP_PKEY **out)
     *out = NULL;
     ENSURE(ctx != NULL, AECS_E_CRYPTO, "cannot create an EC key context");
     OSSL_GUARD_OUT(EVP_PKEY_fromdata_init(ctx), AECS_E_CRYPTO, "EVP_PKEY_fromdata_init");
-    if (EVP_PKEY_fromdata(ctx, out, selection, (OSSL_PARAM *)params) != 1)
-        rc = OSSL_FAIL(AECS_E_FORMAT, "public key: not a point of P-256");
+    if (EVP_PKEY_fromdata(ctx, out, selection, (OSSL_PARAM *)params) != 1) {
+        ERR_clear_error(); /* OpenSSL's reason adds nothing to this one */
+        rc = AECS_ERR(AECS_E_FORMAT, "public key: not a point of P-256 (off the curve, or a "
+                                     "coordinate not below the field prime)");
+    }
 out:
     EVP_PKEY_CTX_free(ctx);
     return rc;

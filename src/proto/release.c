@@ -693,7 +693,7 @@ static int parse_envelope(const json_t *e, const char *what, struct aecs_envelop
     static const char *const members[] = {"epk", "iv", "ciphertext", "tag", NULL};
 
     GUARD(only_members(e, what, members));
-    GUARD(get_hex(e, what, "epk", env->epk, AECS_P256_PUB_SIZE));
+    GUARD(get_pubkey(e, what, "epk", env->epk)); /* a valid point, as for the request's key */
     GUARD(get_hex(e, what, "iv", env->iv, AECS_ENVELOPE_IV_SIZE));
     GUARD(get_hex(e, what, "tag", env->tag, AECS_ENVELOPE_TAG_SIZE));
     return get_base64(e, what, "ciphertext", 0, AECS_ENVELOPE_PLAIN_MAX, &env->ciphertext,

@@ -703,6 +703,10 @@ static void test_release_answer_refusals(void **state)
          AECS_E_FORMAT, "\"iv\" must be 24 lowercase hex"},
         {ANS_SEALED_HEAD ANS_ENV "\"ciphertext\":\"A===\"," ANS_ENV_TAIL, AECS_E_FORMAT,
          "\"ciphertext\""},
+        {ANS_SEALED_HEAD "\"envelope\":{\"epk\":\"" OFF_CURVE_PUB
+                         "\",\"iv\":\"dadda3de6a335b6a442d0af8\","
+                         "\"ciphertext\":\"\"," ANS_ENV_TAIL,
+         AECS_E_FORMAT, "envelope: \"epk\": public key: not a point of P-256"},
         {ANS_SEALED_HEAD "\"envelope\":[]}]}", AECS_E_FORMAT, "envelope: must be an object"},
     };
     struct aecs_release_answer *a = NULL;
