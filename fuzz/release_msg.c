@@ -1,0 +1,147 @@
+/*
+ * release_msg.c - libFuzzer target for the release protocol's message parsers
+ * (src/proto/release.c): the release request and answer, the identity and
+ * public-part answers, the challenge answer and request, and the nonce text.
+ * Every parser sees every input. Whatever the bytes: no crash, no leak. What
+ * a parser accepts, its serializer must write (the two sides agree on the
+ * rules), and parsing that output must give the same output again, so every
+ * accepted message has one canonical form.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "proto/release.h"
+
+typedef int (*ser_fn)(const void *msg, char **out, size_t *size);
+typedef int (*parse_fn)(const char *body, size_t size, void **out);
+typedef void (*free_fn)(void *msg);
+
+/* Serializes msg, parses the text back, serializes again: both texts must be equal. */
+static void round_trip(const void *msg, ser_fn ser, parse_fn parse, free_fn release)
+{
+    char *a = NULL, *b = NULL;
+    size_t na = 0, nb = 0;
+    void *again = NULL;
+
+    if (ser(msg, &a, &na) != AECS_OK)
+        abort();
+    if (parse(a, na, &again) != AECS_OK)
+        abort();
+    if (ser(again, &b, &nb) != AECS_OK || na != nb || memcmp(a, b, na) != 0)
+        abort();
+    release(again);
+    free(a);
+    free(b);
+}
+
+static int ser_request(const void *m, char **o, size_t *s)
+{
+    return aecs_release_request_serialize(m, o, s);
+}
+static int parse_request(const char *b, size_t n, void **o)
+{
+    return aecs_release_request_parse(b, n, (struct aecs_release_request **)o);
+}
+static void free_request(void *m)
+{
+    aecs_release_request_free(m);
+}
+
+static int ser_answer(const void *m, char **o, size_t *s)
+{
+    return aecs_release_answer_serialize(m, o, s);
+}
+static int parse_answer(const char *b, size_t n, void **o)
+{
+    return aecs_release_answer_parse(b, n, (struct aecs_release_answer **)o);
+}
+static void free_answer(void *m)
+{
+    aecs_release_answer_free(m);
+}
+
+static int ser_identity(const void *m, char **o, size_t *s)
+{
+    return aecs_identity_answer_serialize(m, o, s);
+}
+static int parse_identity(const char *b, size_t n, void **o)
+{
+    return aecs_identity_answer_parse(b, n, (struct aecs_identity_answer **)o);
+}
+static void free_identity(void *m)
+{
+    aecs_identity_answer_free(m);
+}
+
+static int ser_public(const void *m, char **o, size_t *s)
+{
+    return aecs_public_answer_serialize(m, o, s);
+}
+static int parse_public(const char *b, size_t n, void **o)
+{
+    return aecs_public_answer_parse(b, n, (struct aecs_public_answer **)o);
+}
+static void free_public(void *m)
+{
+    aecs_public_answer_free(m);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *text = (const char *)data;
+    struct aecs_release_request *req = NULL;
+    struct aecs_release_answer *ans = NULL;
+    struct aecs_identity_answer *id = NULL;
+    struct aecs_public_answer *pub = NULL;
+    uint8_t nonce[AECS_RELEASE_NONCE_SIZE];
+    int64_t expires = 0;
+
+    aecs_log_set_level(AECS_LOG_ERROR);
+
+    if (aecs_release_request_parse(text, size, &req) == AECS_OK) {
+        if (req->count < 1 || req->count > AECS_RELEASE_MAX_SECRETS || req->evidence_size < 1 ||
+            req->evidence_size > AECS_RELEASE_EVIDENCE_MAX)
+            abort();
+        round_trip(req, ser_request, parse_request, free_request);
+        aecs_release_request_free(req);
+    }
+    if (aecs_release_answer_parse(text, size, &ans) == AECS_OK) {
+        for (size_t i = 0; i < ans->count; i++) {
+            const struct aecs_release_result *r = &ans->results[i];
+            if (strnlen(r->service, sizeof(r->service)) == sizeof(r->service) ||
+                strnlen(r->name, sizeof(r->name)) == sizeof(r->name) ||
+                r->envelope.size > AECS_ENVELOPE_PLAIN_MAX)
+                abort();
+        }
+        round_trip(ans, ser_answer, parse_answer, free_answer);
+        aecs_release_answer_free(ans);
+    }
+    if (aecs_identity_answer_parse(text, size, &id) == AECS_OK) {
+        round_trip(id, ser_identity, parse_identity, free_identity);
+        aecs_identity_answer_free(id);
+    }
+    if (aecs_public_answer_parse(text, size, &pub) == AECS_OK) {
+        if (strlen(pub->public_data) != pub->public_size)
+            abort();
+        round_trip(pub, ser_public, parse_public, free_public);
+        aecs_public_answer_free(pub);
+    }
+    if (aecs_challenge_answer_parse(text, size, nonce, &expires) == AECS_OK) {
+        char *s = NULL;
+        size_t n = 0;
+        uint8_t again[AECS_RELEASE_NONCE_SIZE];
+        int64_t t = 0;
+        if (aecs_challenge_answer_serialize(nonce, expires, &s, &n) != AECS_OK ||
+            aecs_challenge_answer_parse(s, n, again, &t) != AECS_OK || t != expires ||
+            memcmp(again, nonce, sizeof(again)) != 0)
+            abort();
+        free(s);
+    }
+    (void)aecs_challenge_request_check(text, size);
+    if (aecs_release_nonce_parse(text, size, nonce) == AECS_OK && size != AECS_RELEASE_NONCE_HEX)
+        abort();
+    return 0;
+}

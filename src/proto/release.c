@@ -1,0 +1,983 @@
+/*
+ * release.c - the release protocol's bindings, signed answer strings and JSON
+ * messages; see release.h and docs/protocol-release.md.
+ *
+ * Parsing: jansson reads the body (duplicate members refused, trailing bytes
+ * refused, no NUL in strings), then every member is checked against an
+ * allow-list and a field rule before anything is copied out. Serializing: the
+ * same field rules check the input, jansson writes compact JSON, and the
+ * result must fit the limit the other side's parser enforces.
+ */
+#include "proto/release.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/codec.h"
+#include "base/timeutil.h"
+#include "crypto/crypto.h"
+
+/* ---- bindings ---- */
+
+/* SHA-512(label || 0x00 || [nonce] || pubkey). */
+static void binding(const char *label, const uint8_t *nonce, const uint8_t *pubkey,
+                    uint8_t out[AECS_RELEASE_REPORT_DATA_SIZE])
+{
+    uint8_t buf[32 + AECS_RELEASE_NONCE_SIZE + AECS_P256_PUB_SIZE];
+    size_t n = strlen(label) + 1; /* with its NUL */
+    size_t at = n;
+
+    memcpy(buf, label, n);
+    if (nonce != NULL) {
+        memcpy(buf + at, nonce, AECS_RELEASE_NONCE_SIZE);
+        at += AECS_RELEASE_NONCE_SIZE;
+    }
+    memcpy(buf + at, pubkey, AECS_P256_PUB_SIZE);
+    at += AECS_P256_PUB_SIZE;
+    aecs_sha512(buf, at, out);
+}
+
+void aecs_release_binding(const uint8_t nonce[AECS_RELEASE_NONCE_SIZE],
+                          const uint8_t pubkey[AECS_P256_PUB_SIZE],
+                          uint8_t out[AECS_RELEASE_REPORT_DATA_SIZE])
+{
+    binding(AECS_RELEASE_LABEL, nonce, pubkey, out);
+}
+
+void aecs_identity_binding(const uint8_t pubkey[AECS_P256_PUB_SIZE],
+                           uint8_t out[AECS_RELEASE_REPORT_DATA_SIZE])
+{
+    binding(AECS_IDENTITY_LABEL, NULL, pubkey, out);
+}
+
+int aecs_release_binding_check(const uint8_t *report_data,
+                               const uint8_t nonce[AECS_RELEASE_NONCE_SIZE],
+                               const uint8_t pubkey[AECS_P256_PUB_SIZE])
+{
+    uint8_t want[AECS_RELEASE_REPORT_DATA_SIZE];
+
+    ENSURE(report_data != NULL && nonce != NULL && pubkey != NULL, AECS_E_INVALID_ARGUMENT,
+           "release binding: missing argument");
+    aecs_release_binding(nonce, pubkey, want);
+    ENSURE(aecs_ct_memcmp(report_data, want, sizeof(want)) == 0, AECS_E_MISMATCH,
+           "the evidence's report data is not SHA-512(\"" AECS_RELEASE_LABEL
+           "\" || 0x00 || nonce || pubkey) of this request");
+    return AECS_OK;
+}
+
+int aecs_identity_binding_check(const uint8_t *report_data,
+                                const uint8_t pubkey[AECS_P256_PUB_SIZE])
+{
+    uint8_t want[AECS_RELEASE_REPORT_DATA_SIZE];
+
+    ENSURE(report_data != NULL && pubkey != NULL, AECS_E_INVALID_ARGUMENT,
+           "identity binding: missing argument");
+    aecs_identity_binding(pubkey, want);
+    ENSURE(aecs_ct_memcmp(report_data, want, sizeof(want)) == 0, AECS_E_MISMATCH,
+           "the service evidence's report data is not SHA-512(\"" AECS_IDENTITY_LABEL
+           "\" || 0x00 || pubkey) of the identity key it came with");
+    return AECS_OK;
+}
+
+/* ---- signed answers ---- */
+
+int aecs_answer_signed_bytes(enum aecs_answer_kind kind,
+                             const uint8_t nonce[AECS_RELEASE_NONCE_SIZE],
+                             const uint8_t *client_pub, const void *body, size_t body_size,
+                             uint8_t out[AECS_ANSWER_SIGNED_MAX], size_t *size)
+{
+    const char *label;
+    size_t at;
+
+    *size = 0;
+    switch (kind) {
+    case AECS_ANSWER_RELEASE:
+        label = AECS_ANSWER_RELEASE_LABEL;
+        break;
+    case AECS_ANSWER_IDENTITY:
+        label = AECS_ANSWER_IDENTITY_LABEL;
+        break;
+    case AECS_ANSWER_PUBLIC:
+        label = AECS_ANSWER_PUBLIC_LABEL;
+        break;
+    default:
+        return AECS_ERR(AECS_E_INVALID_ARGUMENT, "signed answer: unknown kind %d", (int)kind);
+    }
+    ENSURE(nonce != NULL, AECS_E_INVALID_ARGUMENT, "signed answer: no nonce");
+    ENSURE((kind == AECS_ANSWER_RELEASE) == (client_pub != NULL), AECS_E_INVALID_ARGUMENT,
+           "signed answer: the client's public key belongs in release answers, and only there");
+    ENSURE(body != NULL || body_size == 0, AECS_E_INVALID_ARGUMENT, "signed answer: no body");
+    at = strlen(label) + 1;
+    memcpy(out, label, at);
+    memcpy(out + at, nonce, AECS_RELEASE_NONCE_SIZE);
+    at += AECS_RELEASE_NONCE_SIZE;
+    if (client_pub != NULL) {
+        memcpy(out + at, client_pub, AECS_P256_PUB_SIZE);
+        at += AECS_P256_PUB_SIZE;
+    }
+    aecs_sha256(body_size > 0 ? body : "", body_size, out + at);
+    *size = at + 32;
+    return AECS_OK;
+}
+
+int aecs_answer_sign(const struct aecs_p256_key *identity, enum aecs_answer_kind kind,
+                     const uint8_t nonce[AECS_RELEASE_NONCE_SIZE], const uint8_t *client_pub,
+                     const void *body, size_t body_size, char sig_b64[AECS_ANSWER_SIG_B64_MAX])
+{
+    uint8_t msg[AECS_ANSWER_SIGNED_MAX];
+    uint8_t sig[AECS_P256_SIG_MAX];
+    size_t msg_size = 0, sig_size = 0;
+
+    sig_b64[0] = '\0';
+    ENSURE(identity != NULL, AECS_E_INVALID_ARGUMENT, "signed answer: no identity key");
+    GUARD(aecs_answer_signed_bytes(kind, nonce, client_pub, body, body_size, msg, &msg_size));
+    GUARD(aecs_p256_sign(identity, msg, msg_size, sig, &sig_size));
+    aecs_base64_encode(sig, sig_size, sig_b64);
+    return AECS_OK;
+}
+
+int aecs_answer_verify(const struct aecs_p256_pub *identity, enum aecs_answer_kind kind,
+                       const uint8_t nonce[AECS_RELEASE_NONCE_SIZE], const uint8_t *client_pub,
+                       const void *body, size_t body_size, const char *sig_b64, size_t sig_len)
+{
+    uint8_t msg[AECS_ANSWER_SIGNED_MAX];
+    uint8_t sig[AECS_P256_SIG_MAX];
+    size_t msg_size = 0, sig_size = 0;
+
+    ENSURE(identity != NULL, AECS_E_INVALID_ARGUMENT, "signed answer: no identity key");
+    GUARD(aecs_answer_signed_bytes(kind, nonce, client_pub, body, body_size, msg, &msg_size));
+    ENSURE(sig_b64 != NULL && sig_len > 0 && sig_len < AECS_ANSWER_SIG_B64_MAX,
+           AECS_E_BAD_SIGNATURE, "answer signature: missing, or %zu characters (at most %d)",
+           sig_len, AECS_ANSWER_SIG_B64_MAX - 1);
+    ENSURE(aecs_base64_decode(sig_b64, sig_len, sig, sizeof(sig), &sig_size) == AECS_OK,
+           AECS_E_BAD_SIGNATURE, "answer signature: not base64 of at most %d bytes",
+           AECS_P256_SIG_MAX);
+    int rc = aecs_p256_verify(identity, msg, msg_size, sig, sig_size);
+    if (rc != AECS_OK)
+        aecs_err_prefix("answer signature: ");
+    return rc;
+}
+
+/* ---- field rules ---- */
+
+static int is_lower_hex(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+    }
+    return 1;
+}
+
+/* api.md: 1..64 of [A-Za-z0-9._-], not starting with '.' */
+static int valid_name(const char *s, size_t len)
+{
+    if (len < 1 || len > AECS_RELEASE_NAME_MAX || s[0] == '.')
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+/* A secret type's name: 1..64 of [A-Z0-9_] */
+static int valid_type(const char *s, size_t len)
+{
+    if (len < 1 || len > AECS_RELEASE_TYPE_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+/* A content type: 1..64 printable ASCII characters, no space */
+static int valid_content_type(const char *s, size_t len)
+{
+    if (len < 1 || len > AECS_RELEASE_CONTENT_TYPE_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+            return 0;
+    }
+    return 1;
+}
+
+/* A refusal code: 1..32 of [a-z_] */
+static int valid_code(const char *s, size_t len)
+{
+    if (len < 1 || len > AECS_RELEASE_CODE_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        if (!((s[i] >= 'a' && s[i] <= 'z') || s[i] == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+/* A refusal reason: 0..256 printable ASCII characters */
+static int valid_reason(const char *s, size_t len)
+{
+    if (len > AECS_RELEASE_REASON_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
+            return 0;
+    }
+    return 1;
+}
+
+/* A public part: 1..64 KiB of text without NUL or control characters other than \t \n \r */
+static int valid_public(const char *s, size_t len)
+{
+    if (len < 1 || len > AECS_RELEASE_PUBLIC_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f)
+            return 0;
+    }
+    return 1;
+}
+
+/* s of exactly strnlen(s, max + 1) <= max characters passing rule; for serializers. */
+static int valid_str(const char *s, size_t max, int (*rule)(const char *, size_t))
+{
+    size_t n;
+
+    if (s == NULL)
+        return 0;
+    n = strnlen(s, max + 1);
+    return n <= max && rule(s, n);
+}
+
+/* ---- nonces ---- */
+
+int aecs_release_nonce_parse(const char *hex, size_t len, uint8_t out[AECS_RELEASE_NONCE_SIZE])
+{
+    ENSURE(hex != NULL && len == AECS_RELEASE_NONCE_HEX && is_lower_hex(hex, len), AECS_E_FORMAT,
+           "nonce: must be %d lowercase hex characters", AECS_RELEASE_NONCE_HEX);
+    return aecs_hex_decode_exact(hex, len, out, AECS_RELEASE_NONCE_SIZE);
+}
+
+/* ---- reading JSON ---- */
+
+/* Copies s into out (cap bytes with the NUL) with anything but printable ASCII as '?'. */
+static const char *printable(const char *s, char *out, size_t cap)
+{
+    size_t i = 0;
+
+    for (; s[i] != '\0' && i + 1 < cap; i++)
+        out[i] = ((unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f) ? s[i] : '?';
+    out[i] = '\0';
+    return out;
+}
+
+/* Parses body (at most max bytes) as one JSON object into *out (the caller json_decrefs it). */
+static int load(const char *body, size_t size, size_t max, const char *what, json_t **out)
+{
+    json_error_t jerr;
+    json_t *doc;
+
+    *out = NULL;
+    ENSURE(body != NULL || size == 0, AECS_E_INVALID_ARGUMENT, "%s: no body", what);
+    ENSURE(size <= max, AECS_E_TOO_LARGE, "%s: %zu bytes (at most %zu)", what, size, max);
+    ENSURE(size > 0, AECS_E_FORMAT, "%s: empty body", what);
+    doc = json_loadb(body, size, JSON_REJECT_DUPLICATES, &jerr);
+    ENSURE(doc != NULL, AECS_E_FORMAT, "%s: not valid JSON (line %d: %.80s)", what, jerr.line,
+           jerr.text);
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        return AECS_ERR(AECS_E_FORMAT, "%s: not a JSON object", what);
+    }
+    *out = doc;
+    return AECS_OK;
+}
+
+/* Refuses an object that is not one, or has a member outside `allowed` (NULL-terminated). */
+static int only_members(const json_t *o, const char *what, const char *const *allowed)
+{
+    const char *key;
+    json_t *value;
+    char shown[48];
+
+    ENSURE(json_is_object(o), AECS_E_FORMAT, "%s: must be an object", what);
+    json_object_foreach((json_t *)o, key, value)
+    {
+        size_t i = 0;
+        while (allowed[i] != NULL && strcmp(allowed[i], key) != 0)
+            i++;
+        ENSURE(allowed[i] != NULL, AECS_E_FORMAT, "%s: unknown member \"%s\"", what,
+               printable(key, shown, sizeof(shown)));
+    }
+    return AECS_OK;
+}
+
+static int get_string(const json_t *o, const char *what, const char *key, const char **s,
+                      size_t *len)
+{
+    json_t *v = json_object_get(o, key);
+
+    ENSURE(v != NULL, AECS_E_FORMAT, "%s: \"%s\" is missing", what, key);
+    ENSURE(json_is_string(v), AECS_E_FORMAT, "%s: \"%s\" must be a string", what, key);
+    *s = json_string_value(v);
+    *len = json_string_length(v);
+    return AECS_OK;
+}
+
+/* A string member that passes rule, copied into out (cap bytes with the NUL). */
+static int get_checked(const json_t *o, const char *what, const char *key, char *out, size_t cap,
+                       int (*rule)(const char *, size_t), const char *rule_text)
+{
+    const char *s;
+    size_t len;
+
+    GUARD(get_string(o, what, key, &s, &len));
+    ENSURE(len < cap && rule(s, len), AECS_E_FORMAT, "%s: \"%s\" must be %s", what, key, rule_text);
+    memcpy(out, s, len);
+    out[len] = '\0';
+    return AECS_OK;
+}
+
+#define NAME_RULE "1 to 64 characters of A-Z a-z 0-9 . _ - not starting with '.'"
+
+static int get_name(const json_t *o, const char *what, const char *key,
+                    char out[AECS_RELEASE_NAME_MAX + 1])
+{
+    return get_checked(o, what, key, out, AECS_RELEASE_NAME_MAX + 1, valid_name, NAME_RULE);
+}
+
+/* A member of exactly 2*size lowercase hex characters, decoded into out. */
+static int get_hex(const json_t *o, const char *what, const char *key, uint8_t *out, size_t size)
+{
+    const char *s;
+    size_t len;
+
+    GUARD(get_string(o, what, key, &s, &len));
+    ENSURE(len == 2 * size && is_lower_hex(s, len), AECS_E_FORMAT,
+           "%s: \"%s\" must be %zu lowercase hex characters", what, key, 2 * size);
+    return aecs_hex_decode_exact(s, len, out, size);
+}
+
+/* A member holding the hex of a valid P-256 point. */
+static int get_pubkey(const json_t *o, const char *what, const char *key,
+                      uint8_t out[AECS_P256_PUB_SIZE])
+{
+    struct aecs_p256_pub *pub = NULL;
+    int rc;
+
+    GUARD(get_hex(o, what, key, out, AECS_P256_PUB_SIZE));
+    rc = aecs_p256_pub_import(out, AECS_P256_PUB_SIZE, &pub);
+    aecs_p256_pub_free(pub);
+    if (rc != AECS_OK)
+        aecs_err_prefix("%s: \"%s\": ", what, key);
+    return rc;
+}
+
+/*
+ * A base64 member decoded into a fresh buffer (*out, *size) of min_size..max
+ * bytes. The caller frees *out (NULL when the result is empty).
+ */
+static int get_base64(const json_t *o, const char *what, const char *key, size_t min_size,
+                      size_t max, uint8_t **out, size_t *size)
+{
+    const char *s;
+    size_t len, n = 0;
+    uint8_t *buf = NULL;
+    int rc;
+
+    *out = NULL;
+    *size = 0;
+    GUARD(get_string(o, what, key, &s, &len));
+    ENSURE(len <= aecs_base64_encoded_size(max), AECS_E_FORMAT,
+           "%s: \"%s\" is longer than base64 of %zu bytes", what, key, max);
+    if (len > 0) {
+        buf = malloc(len / 4 * 3);
+        ENSURE(buf != NULL, AECS_E_NO_MEMORY, "out of memory");
+    }
+    rc = aecs_base64_decode(s, len, buf, len / 4 * 3, &n);
+    if (rc != AECS_OK) {
+        free(buf);
+        aecs_err_prefix("%s: \"%s\": ", what, key);
+        return rc;
+    }
+    if (n < min_size || n > max) {
+        free(buf);
+        return AECS_ERR(AECS_E_FORMAT, "%s: \"%s\" must hold %zu to %zu bytes (it holds %zu)", what,
+                        key, min_size, max, n);
+    }
+    *out = buf;
+    *size = n;
+    return AECS_OK;
+}
+
+static int get_array(const json_t *o, const char *what, const char *key, size_t min, size_t max,
+                     json_t **out)
+{
+    json_t *v = json_object_get(o, key);
+
+    ENSURE(v != NULL, AECS_E_FORMAT, "%s: \"%s\" is missing", what, key);
+    ENSURE(json_is_array(v), AECS_E_FORMAT, "%s: \"%s\" must be an array", what, key);
+    ENSURE(json_array_size(v) >= min && json_array_size(v) <= max, AECS_E_FORMAT,
+           "%s: \"%s\" must have %zu to %zu entries (it has %zu)", what, key, min, max,
+           json_array_size(v));
+    *out = v;
+    return AECS_OK;
+}
+
+/* ---- writing JSON ---- */
+
+/*
+ * Writes doc (consumed; NULL means a build step ran out of memory) compactly
+ * into a fresh string of at most max bytes.
+ */
+static int dump(json_t *doc, size_t max, const char *what, char **out, size_t *size)
+{
+    char *s;
+    size_t n;
+
+    *out = NULL;
+    *size = 0;
+    ENSURE(doc != NULL, AECS_E_NO_MEMORY, "%s: out of memory", what);
+    s = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    ENSURE(s != NULL, AECS_E_NO_MEMORY, "%s: out of memory", what);
+    n = strlen(s);
+    if (n > max) {
+        free(s);
+        return AECS_ERR(AECS_E_TOO_LARGE, "%s: %zu bytes (at most %zu)", what, n, max);
+    }
+    *out = s;
+    *size = n;
+    return AECS_OK;
+}
+
+/* Sets o[key] = v (consumed); a NULL v or a failure turns *ok off. */
+static void set(json_t *o, const char *key, json_t *v, int *ok)
+{
+    if (o == NULL || v == NULL || json_object_set_new(o, key, v) != 0) {
+        if (o == NULL)
+            json_decref(v);
+        *ok = 0;
+    }
+}
+
+static json_t *hex_string(const uint8_t *data, size_t size)
+{
+    char buf[2 * AECS_P256_PUB_SIZE + 1];
+
+    if (2 * size + 1 > sizeof(buf))
+        return NULL;
+    aecs_hex_encode(data, size, buf);
+    return json_string(buf);
+}
+
+static json_t *base64_string(const uint8_t *data, size_t size)
+{
+    size_t n = aecs_base64_encoded_size(size);
+    char *buf = malloc(n + 1);
+    json_t *s;
+
+    if (buf == NULL)
+        return NULL;
+    aecs_base64_encode(data, size, buf);
+    s = json_stringn(buf, n);
+    free(buf);
+    return s;
+}
+
+/* Returns doc, or NULL (and frees doc) when ok is off. */
+static json_t *built(json_t *doc, int ok)
+{
+    if (!ok) {
+        json_decref(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+static int valid_point(const uint8_t pub[AECS_P256_PUB_SIZE])
+{
+    struct aecs_p256_pub *p = NULL;
+    int rc = aecs_p256_pub_import(pub, AECS_P256_PUB_SIZE, &p);
+
+    aecs_p256_pub_free(p);
+    return rc == AECS_OK;
+}
+
+/* ---- POST /v1/challenge ---- */
+
+int aecs_challenge_request_check(const char *body, size_t size)
+{
+    json_t *doc = NULL;
+    size_t n;
+
+    if (size == 0)
+        return AECS_OK;
+    GUARD(load(body, size, 1024, "challenge request", &doc));
+    n = json_object_size(doc);
+    json_decref(doc);
+    ENSURE(n == 0, AECS_E_FORMAT, "challenge request: the body must be empty or {}");
+    return AECS_OK;
+}
+
+int aecs_challenge_answer_serialize(const uint8_t nonce[AECS_RELEASE_NONCE_SIZE], int64_t expires,
+                                    char **out, size_t *size)
+{
+    char when[32];
+    json_t *doc = json_object();
+    int ok = 1;
+
+    *out = NULL;
+    *size = 0;
+    if (nonce == NULL || expires < 0) {
+        json_decref(doc);
+        return AECS_ERR(AECS_E_INVALID_ARGUMENT, "challenge answer: no nonce or a negative time");
+    }
+    aecs_time_format(expires, when);
+    set(doc, "nonce", hex_string(nonce, AECS_RELEASE_NONCE_SIZE), &ok);
+    set(doc, "expires", json_string(when), &ok);
+    return dump(built(doc, ok), 1024, "challenge answer", out, size);
+}
+
+int aecs_challenge_answer_parse(const char *body, size_t size,
+                                uint8_t nonce[AECS_RELEASE_NONCE_SIZE], int64_t *expires)
+{
+    static const char *const members[] = {"nonce", "expires", NULL};
+    const char *W = "challenge answer";
+    json_t *doc = NULL;
+    const char *s;
+    size_t len;
+    char again[32];
+    int64_t t = 0;
+    int rc = AECS_OK;
+
+    *expires = 0;
+    GUARD(load(body, size, 1024, W, &doc));
+    GUARD_OUT(only_members(doc, W, members));
+    GUARD_OUT(get_hex(doc, W, "nonce", nonce, AECS_RELEASE_NONCE_SIZE));
+    GUARD_OUT(get_string(doc, W, "expires", &s, &len));
+    /* RFC 3339 UTC in whole seconds, exactly as aecs writes it */
+    rc = aecs_time_parse(s, &t);
+    if (rc == AECS_OK)
+        aecs_time_format(t, again);
+    ENSURE_OUT(rc == AECS_OK && t >= 0 && strcmp(again, s) == 0, AECS_E_FORMAT,
+               "%s: \"expires\" must be a UTC time like 2026-11-22T10:01:00Z", W);
+    *expires = t;
+out:
+    json_decref(doc);
+    return rc;
+}
+
+/* ---- POST /v1/release: request ---- */
+
+int aecs_release_request_parse(const char *body, size_t size, struct aecs_release_request **out)
+{
+    static const char *const members[] = {"evidence", "pubkey", "nonce", "secrets", NULL};
+    static const char *const ref_members[] = {"service", "name", NULL};
+    const char *W = "release request";
+    struct aecs_release_request *req = NULL;
+    json_t *doc = NULL, *secrets = NULL;
+    char what[64];
+    int rc = AECS_OK;
+
+    *out = NULL;
+    GUARD(load(body, size, AECS_RELEASE_REQUEST_MAX, W, &doc));
+    GUARD_OUT(only_members(doc, W, members));
+    req = calloc(1, sizeof(*req));
+    ENSURE_OUT(req != NULL, AECS_E_NO_MEMORY, "out of memory");
+    GUARD_OUT(get_base64(doc, W, "evidence", 1, AECS_RELEASE_EVIDENCE_MAX, &req->evidence,
+                         &req->evidence_size));
+    GUARD_OUT(get_pubkey(doc, W, "pubkey", req->pubkey));
+    GUARD_OUT(get_hex(doc, W, "nonce", req->nonce, AECS_RELEASE_NONCE_SIZE));
+    GUARD_OUT(get_array(doc, W, "secrets", 1, AECS_RELEASE_MAX_SECRETS, &secrets));
+    for (size_t i = 0; i < json_array_size(secrets); i++) {
+        json_t *e = json_array_get(secrets, i);
+        struct aecs_release_ref *ref = &req->secrets[i];
+
+        snprintf(what, sizeof(what), "%s: secrets[%zu]", W, i);
+        GUARD_OUT(only_members(e, what, ref_members));
+        GUARD_OUT(get_name(e, what, "service", ref->service));
+        GUARD_OUT(get_name(e, what, "name", ref->name));
+        for (size_t k = 0; k < i; k++) {
+            ENSURE_OUT(strcmp(req->secrets[k].service, ref->service) != 0 ||
+                           strcmp(req->secrets[k].name, ref->name) != 0,
+                       AECS_E_FORMAT, "%s: %s/%s is already asked for in secrets[%zu]", what,
+                       ref->service, ref->name, k);
+        }
+        req->count = i + 1;
+    }
+    *out = req;
+    req = NULL;
+out:
+    aecs_release_request_free(req);
+    json_decref(doc);
+    return rc;
+}
+
+/* The rules the parser enforces, on a request about to be written. */
+static int check_request(const struct aecs_release_request *req)
+{
+    ENSURE(req != NULL, AECS_E_INVALID_ARGUMENT, "release request: missing");
+    ENSURE(req->evidence != NULL && req->evidence_size >= 1 &&
+               req->evidence_size <= AECS_RELEASE_EVIDENCE_MAX,
+           AECS_E_INVALID_ARGUMENT, "release request: evidence of %zu bytes (1 to %u)",
+           req->evidence_size, AECS_RELEASE_EVIDENCE_MAX);
+    ENSURE(valid_point(req->pubkey), AECS_E_INVALID_ARGUMENT,
+           "release request: pubkey is not a valid P-256 point");
+    ENSURE(req->count >= 1 && req->count <= AECS_RELEASE_MAX_SECRETS, AECS_E_INVALID_ARGUMENT,
+           "release request: %zu secrets (1 to %d)", req->count, AECS_RELEASE_MAX_SECRETS);
+    for (size_t i = 0; i < req->count; i++) {
+        const struct aecs_release_ref *r = &req->secrets[i];
+        ENSURE(valid_str(r->service, AECS_RELEASE_NAME_MAX, valid_name) &&
+                   valid_str(r->name, AECS_RELEASE_NAME_MAX, valid_name),
+               AECS_E_INVALID_ARGUMENT, "release request: secrets[%zu]: names must be " NAME_RULE,
+               i);
+        for (size_t k = 0; k < i; k++) {
+            ENSURE(strcmp(req->secrets[k].service, r->service) != 0 ||
+                       strcmp(req->secrets[k].name, r->name) != 0,
+                   AECS_E_INVALID_ARGUMENT, "release request: %s/%s is asked for twice", r->service,
+                   r->name);
+        }
+    }
+    return AECS_OK;
+}
+
+int aecs_release_request_serialize(const struct aecs_release_request *req, char **out, size_t *size)
+{
+    json_t *doc, *arr;
+    int ok = 1;
+
+    *out = NULL;
+    *size = 0;
+    GUARD(check_request(req));
+    doc = json_object();
+    arr = json_array();
+    set(doc, "evidence", base64_string(req->evidence, req->evidence_size), &ok);
+    set(doc, "pubkey", hex_string(req->pubkey, AECS_P256_PUB_SIZE), &ok);
+    set(doc, "nonce", hex_string(req->nonce, AECS_RELEASE_NONCE_SIZE), &ok);
+    for (size_t i = 0; arr != NULL && i < req->count; i++) {
+        json_t *e = json_object();
+        set(e, "service", json_string(req->secrets[i].service), &ok);
+        set(e, "name", json_string(req->secrets[i].name), &ok);
+        if (e == NULL || json_array_append_new(arr, e) != 0)
+            ok = 0;
+    }
+    set(doc, "secrets", arr, &ok);
+    return dump(built(doc, ok), AECS_RELEASE_REQUEST_MAX, "release request", out, size);
+}
+
+void aecs_release_request_free(struct aecs_release_request *req)
+{
+    if (req == NULL)
+        return;
+    free(req->evidence);
+    free(req);
+}
+
+/* ---- POST /v1/release: answer ---- */
+
+struct aecs_release_answer *aecs_release_answer_new(void)
+{
+    return calloc(1, sizeof(struct aecs_release_answer));
+}
+
+static int parse_envelope(const json_t *e, const char *what, struct aecs_envelope *env)
+{
+    static const char *const members[] = {"epk", "iv", "ciphertext", "tag", NULL};
+
+    GUARD(only_members(e, what, members));
+    GUARD(get_pubkey(e, what, "epk", env->epk)); /* a valid point, as for the request's key */
+    GUARD(get_hex(e, what, "iv", env->iv, AECS_ENVELOPE_IV_SIZE));
+    GUARD(get_hex(e, what, "tag", env->tag, AECS_ENVELOPE_TAG_SIZE));
+    return get_base64(e, what, "ciphertext", 0, AECS_ENVELOPE_PLAIN_MAX, &env->ciphertext,
+                      &env->size);
+}
+
+#define TYPE_RULE "1 to 64 characters of A-Z 0-9 _"
+#define CONTENT_TYPE_RULE "1 to 64 printable ASCII characters without spaces"
+
+static int parse_result(const json_t *e, const char *what, struct aecs_release_result *r)
+{
+    static const char *const sealed[] = {"service",      "name",     "type",
+                                         "content_type", "envelope", NULL};
+    static const char *const refused[] = {"service", "name", "code", "reason", NULL};
+    char ewhat[80];
+
+    ENSURE(json_is_object(e), AECS_E_FORMAT, "%s: must be an object", what);
+    r->sealed = json_object_get(e, "envelope") != NULL;
+    GUARD(only_members(e, what, r->sealed ? sealed : refused));
+    GUARD(get_name(e, what, "service", r->service));
+    GUARD(get_name(e, what, "name", r->name));
+    if (!r->sealed) {
+        GUARD(get_checked(e, what, "code", r->code, sizeof(r->code), valid_code,
+                          "1 to 32 characters of a-z _"));
+        return get_checked(e, what, "reason", r->reason, sizeof(r->reason), valid_reason,
+                           "at most 256 printable ASCII characters");
+    }
+    GUARD(get_checked(e, what, "type", r->type, sizeof(r->type), valid_type, TYPE_RULE));
+    GUARD(get_checked(e, what, "content_type", r->content_type, sizeof(r->content_type),
+                      valid_content_type, CONTENT_TYPE_RULE));
+    snprintf(ewhat, sizeof(ewhat), "%s: envelope", what);
+    return parse_envelope(json_object_get(e, "envelope"), ewhat, &r->envelope);
+}
+
+int aecs_release_answer_parse(const char *body, size_t size, struct aecs_release_answer **out)
+{
+    static const char *const members[] = {"secrets", NULL};
+    const char *W = "release answer";
+    struct aecs_release_answer *a = NULL;
+    json_t *doc = NULL, *arr = NULL;
+    char what[64];
+    int rc = AECS_OK;
+
+    *out = NULL;
+    GUARD(load(body, size, AECS_RELEASE_ANSWER_MAX, W, &doc));
+    GUARD_OUT(only_members(doc, W, members));
+    GUARD_OUT(get_array(doc, W, "secrets", 1, AECS_RELEASE_MAX_SECRETS, &arr));
+    a = aecs_release_answer_new();
+    ENSURE_OUT(a != NULL, AECS_E_NO_MEMORY, "out of memory");
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        snprintf(what, sizeof(what), "%s: secrets[%zu]", W, i);
+        a->count = i + 1; /* so that a failure below frees this entry's ciphertext too */
+        GUARD_OUT(parse_result(json_array_get(arr, i), what, &a->results[i]));
+    }
+    *out = a;
+    a = NULL;
+out:
+    aecs_release_answer_free(a);
+    json_decref(doc);
+    return rc;
+}
+
+static int check_result(const struct aecs_release_result *r, size_t i)
+{
+    ENSURE(valid_str(r->service, AECS_RELEASE_NAME_MAX, valid_name) &&
+               valid_str(r->name, AECS_RELEASE_NAME_MAX, valid_name),
+           AECS_E_INVALID_ARGUMENT, "release answer: secrets[%zu]: names must be " NAME_RULE, i);
+    if (!r->sealed) {
+        ENSURE(valid_str(r->code, AECS_RELEASE_CODE_MAX, valid_code), AECS_E_INVALID_ARGUMENT,
+               "release answer: secrets[%zu]: a bad refusal code", i);
+        ENSURE(valid_str(r->reason, AECS_RELEASE_REASON_MAX, valid_reason), AECS_E_INVALID_ARGUMENT,
+               "release answer: secrets[%zu]: reason must be at most 256 printable ASCII "
+               "characters",
+               i);
+        return AECS_OK;
+    }
+    ENSURE(valid_str(r->type, AECS_RELEASE_TYPE_MAX, valid_type), AECS_E_INVALID_ARGUMENT,
+           "release answer: secrets[%zu]: type must be " TYPE_RULE, i);
+    ENSURE(valid_str(r->content_type, AECS_RELEASE_CONTENT_TYPE_MAX, valid_content_type),
+           AECS_E_INVALID_ARGUMENT,
+           "release answer: secrets[%zu]: content_type must be " CONTENT_TYPE_RULE, i);
+    ENSURE(r->envelope.size <= AECS_ENVELOPE_PLAIN_MAX &&
+               (r->envelope.ciphertext != NULL || r->envelope.size == 0) &&
+               r->envelope.epk[0] == 0x04,
+           AECS_E_INVALID_ARGUMENT, "release answer: secrets[%zu]: a malformed envelope", i);
+    return AECS_OK;
+}
+
+static json_t *result_json(const struct aecs_release_result *r)
+{
+    json_t *e = json_object(), *env;
+    int ok = 1;
+
+    set(e, "service", json_string(r->service), &ok);
+    set(e, "name", json_string(r->name), &ok);
+    if (!r->sealed) {
+        set(e, "code", json_string(r->code), &ok);
+        set(e, "reason", json_string(r->reason), &ok);
+        return built(e, ok);
+    }
+    set(e, "type", json_string(r->type), &ok);
+    set(e, "content_type", json_string(r->content_type), &ok);
+    env = json_object();
+    set(env, "epk", hex_string(r->envelope.epk, AECS_P256_PUB_SIZE), &ok);
+    set(env, "iv", hex_string(r->envelope.iv, AECS_ENVELOPE_IV_SIZE), &ok);
+    set(env, "ciphertext", base64_string(r->envelope.ciphertext, r->envelope.size), &ok);
+    set(env, "tag", hex_string(r->envelope.tag, AECS_ENVELOPE_TAG_SIZE), &ok);
+    set(e, "envelope", env, &ok);
+    return built(e, ok);
+}
+
+int aecs_release_answer_serialize(const struct aecs_release_answer *answer, char **out,
+                                  size_t *size)
+{
+    json_t *doc, *arr;
+    int ok = 1;
+
+    *out = NULL;
+    *size = 0;
+    ENSURE(answer != NULL && answer->count >= 1 && answer->count <= AECS_RELEASE_MAX_SECRETS,
+           AECS_E_INVALID_ARGUMENT, "release answer: 1 to %d entries", AECS_RELEASE_MAX_SECRETS);
+    for (size_t i = 0; i < answer->count; i++)
+        GUARD(check_result(&answer->results[i], i));
+    doc = json_object();
+    arr = json_array();
+    for (size_t i = 0; arr != NULL && i < answer->count; i++) {
+        if (json_array_append_new(arr, result_json(&answer->results[i])) != 0)
+            ok = 0;
+    }
+    set(doc, "secrets", arr, &ok);
+    return dump(built(doc, ok), AECS_RELEASE_ANSWER_MAX, "release answer", out, size);
+}
+
+void aecs_release_answer_free(struct aecs_release_answer *answer)
+{
+    if (answer == NULL)
+        return;
+    for (size_t i = 0; i < answer->count && i < AECS_RELEASE_MAX_SECRETS; i++)
+        aecs_envelope_clear(&answer->results[i].envelope);
+    free(answer);
+}
+
+int aecs_release_answer_match(const struct aecs_release_request *req,
+                              const struct aecs_release_answer *answer)
+{
+    ENSURE(req != NULL && answer != NULL, AECS_E_INVALID_ARGUMENT, "answer match: missing");
+    ENSURE(answer->count == req->count, AECS_E_MISMATCH,
+           "release answer: %zu entries for %zu requested secrets", answer->count, req->count);
+    for (size_t i = 0; i < req->count; i++) {
+        const struct aecs_release_result *r = &answer->results[i];
+        const struct aecs_release_ref *q = &req->secrets[i];
+        ENSURE(strcmp(r->service, q->service) == 0 && strcmp(r->name, q->name) == 0,
+               AECS_E_MISMATCH,
+               "release answer: entry %zu is %.64s/%.64s, the request asked for %s/%s", i,
+               r->service, r->name, q->service, q->name);
+    }
+    return AECS_OK;
+}
+
+/* ---- GET /v1/identity ---- */
+
+int aecs_identity_answer_parse(const char *body, size_t size, struct aecs_identity_answer **out)
+{
+    static const char *const members[] = {"pubkey", "evidence", NULL};
+    const char *W = "identity answer";
+    struct aecs_identity_answer *a = NULL;
+    json_t *doc = NULL;
+    int rc = AECS_OK;
+
+    *out = NULL;
+    GUARD(load(body, size, AECS_RELEASE_IDENTITY_MAX, W, &doc));
+    GUARD_OUT(only_members(doc, W, members));
+    a = calloc(1, sizeof(*a));
+    ENSURE_OUT(a != NULL, AECS_E_NO_MEMORY, "out of memory");
+    GUARD_OUT(get_pubkey(doc, W, "pubkey", a->pubkey));
+    GUARD_OUT(get_base64(doc, W, "evidence", 1, AECS_RELEASE_EVIDENCE_MAX, &a->evidence,
+                         &a->evidence_size));
+    *out = a;
+    a = NULL;
+out:
+    aecs_identity_answer_free(a);
+    json_decref(doc);
+    return rc;
+}
+
+int aecs_identity_answer_serialize(const struct aecs_identity_answer *answer, char **out,
+                                   size_t *size)
+{
+    json_t *doc;
+    int ok = 1;
+
+    *out = NULL;
+    *size = 0;
+    ENSURE(answer != NULL && answer->evidence != NULL && answer->evidence_size >= 1 &&
+               answer->evidence_size <= AECS_RELEASE_EVIDENCE_MAX,
+           AECS_E_INVALID_ARGUMENT, "identity answer: evidence of 1 to %u bytes",
+           AECS_RELEASE_EVIDENCE_MAX);
+    ENSURE(valid_point(answer->pubkey), AECS_E_INVALID_ARGUMENT,
+           "identity answer: pubkey is not a valid P-256 point");
+    doc = json_object();
+    set(doc, "pubkey", hex_string(answer->pubkey, AECS_P256_PUB_SIZE), &ok);
+    set(doc, "evidence", base64_string(answer->evidence, answer->evidence_size), &ok);
+    return dump(built(doc, ok), AECS_RELEASE_IDENTITY_MAX, "identity answer", out, size);
+}
+
+void aecs_identity_answer_free(struct aecs_identity_answer *answer)
+{
+    if (answer == NULL)
+        return;
+    free(answer->evidence);
+    free(answer);
+}
+
+/* ---- GET .../public ---- */
+
+#define PUBLIC_RULE "1 to 65536 bytes of text without control characters other than tab and newline"
+
+int aecs_public_answer_parse(const char *body, size_t size, struct aecs_public_answer **out)
+{
+    static const char *const members[] = {"service",      "name",   "type",
+                                          "content_type", "public", NULL};
+    const char *W = "public answer";
+    struct aecs_public_answer *a = NULL;
+    json_t *doc = NULL;
+    const char *s;
+    size_t len;
+    int rc = AECS_OK;
+
+    *out = NULL;
+    GUARD(load(body, size, AECS_RELEASE_PUBLIC_ANSWER_MAX, W, &doc));
+    GUARD_OUT(only_members(doc, W, members));
+    a = calloc(1, sizeof(*a));
+    ENSURE_OUT(a != NULL, AECS_E_NO_MEMORY, "out of memory");
+    GUARD_OUT(get_name(doc, W, "service", a->service));
+    GUARD_OUT(get_name(doc, W, "name", a->name));
+    GUARD_OUT(get_checked(doc, W, "type", a->type, sizeof(a->type), valid_type, TYPE_RULE));
+    GUARD_OUT(get_checked(doc, W, "content_type", a->content_type, sizeof(a->content_type),
+                          valid_content_type, CONTENT_TYPE_RULE));
+    GUARD_OUT(get_string(doc, W, "public", &s, &len));
+    ENSURE_OUT(valid_public(s, len), AECS_E_FORMAT, "%s: \"public\" must be " PUBLIC_RULE, W);
+    a->public_data = malloc(len + 1);
+    ENSURE_OUT(a->public_data != NULL, AECS_E_NO_MEMORY, "out of memory");
+    memcpy(a->public_data, s, len + 1);
+    a->public_size = len;
+    *out = a;
+    a = NULL;
+out:
+    aecs_public_answer_free(a);
+    json_decref(doc);
+    return rc;
+}
+
+int aecs_public_answer_serialize(const struct aecs_public_answer *answer, char **out, size_t *size)
+{
+    json_t *doc;
+    int ok = 1;
+
+    *out = NULL;
+    *size = 0;
+    ENSURE(answer != NULL, AECS_E_INVALID_ARGUMENT, "public answer: missing");
+    ENSURE(valid_str(answer->service, AECS_RELEASE_NAME_MAX, valid_name) &&
+               valid_str(answer->name, AECS_RELEASE_NAME_MAX, valid_name),
+           AECS_E_INVALID_ARGUMENT, "public answer: names must be " NAME_RULE);
+    ENSURE(valid_str(answer->type, AECS_RELEASE_TYPE_MAX, valid_type), AECS_E_INVALID_ARGUMENT,
+           "public answer: type must be " TYPE_RULE);
+    ENSURE(valid_str(answer->content_type, AECS_RELEASE_CONTENT_TYPE_MAX, valid_content_type),
+           AECS_E_INVALID_ARGUMENT, "public answer: content_type must be " CONTENT_TYPE_RULE);
+    ENSURE(answer->public_data != NULL &&
+               strnlen(answer->public_data, answer->public_size + 1) == answer->public_size &&
+               valid_public(answer->public_data, answer->public_size),
+           AECS_E_INVALID_ARGUMENT, "public answer: the public part must be " PUBLIC_RULE);
+    doc = json_object();
+    set(doc, "service", json_string(answer->service), &ok);
+    set(doc, "name", json_string(answer->name), &ok);
+    set(doc, "type", json_string(answer->type), &ok);
+    set(doc, "content_type", json_string(answer->content_type), &ok);
+    set(doc, "public", json_stringn(answer->public_data, answer->public_size), &ok);
+    return dump(built(doc, ok), AECS_RELEASE_PUBLIC_ANSWER_MAX, "public answer", out, size);
+}
+
+void aecs_public_answer_free(struct aecs_public_answer *answer)
+{
+    if (answer == NULL)
+        return;
+    free(answer->public_data);
+    free(answer);
+}

@@ -1,0 +1,252 @@
+/*
+ * release.h - the release protocol's messages and bindings
+ * (docs/protocol-release.md): the report-data bindings of application and
+ * service evidence, the byte strings the service identity signs in its
+ * answers, and the JSON of the challenge, release, identity and public-part
+ * messages. Shared by the server (which parses requests and writes answers)
+ * and the client (the other way round).
+ *
+ * Parsing is strict and total: a message is either accepted whole or refused
+ * with AECS_E_FORMAT and a message that names the member at fault (cut short,
+ * never quoting key material). Unknown and repeated members are refused, hex
+ * must be lowercase and of the exact length, base64 canonical, names
+ * [A-Za-z0-9._-] of 1 to 64 characters not starting with '.'. Serializers
+ * check the same rules on what they are given (AECS_E_INVALID_ARGUMENT), so
+ * one side never writes what the other refuses. Output JSON is compact, with
+ * members in the documented order, and has no trailing newline.
+ *
+ * Structs come in two uses: a parser returns a heap struct that owns its
+ * buffers (free it with the matching _free); a serializer only reads the
+ * struct it is given (buffers borrowed), except where noted.
+ */
+#ifndef AECS_PROTO_RELEASE_H
+#define AECS_PROTO_RELEASE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "crypto/envelope.h"
+
+#define AECS_RELEASE_LABEL "aecs-release-v1"
+#define AECS_IDENTITY_LABEL "aecs-identity-v1"
+#define AECS_ANSWER_RELEASE_LABEL "aecs-release-answer-v1"
+#define AECS_ANSWER_IDENTITY_LABEL "aecs-identity-answer-v1"
+#define AECS_ANSWER_PUBLIC_LABEL "aecs-public-answer-v1"
+
+/* The header that carries an answer's signature (standard base64 of the DER signature). */
+#define AECS_HDR_ANSWER_SIGNATURE "X-Aecs-Answer-Signature"
+
+#define AECS_RELEASE_NONCE_SIZE 32
+#define AECS_RELEASE_NONCE_HEX 64
+#define AECS_RELEASE_PUBKEY_HEX (2 * AECS_P256_PUB_SIZE)
+#define AECS_RELEASE_REPORT_DATA_SIZE 64
+
+#define AECS_RELEASE_MAX_SECRETS 16
+#define AECS_RELEASE_EVIDENCE_MAX (64u << 10)
+#define AECS_RELEASE_REQUEST_MAX (128u << 10)
+#define AECS_RELEASE_ANSWER_MAX (24u << 20)
+#define AECS_RELEASE_IDENTITY_MAX (128u << 10)
+#define AECS_RELEASE_PUBLIC_MAX (64u << 10)
+#define AECS_RELEASE_PUBLIC_ANSWER_MAX (192u << 10) /* a public part whose every byte is escaped   \
+                                                     */
+#define AECS_RELEASE_NAME_MAX 64
+#define AECS_RELEASE_TYPE_MAX 64
+#define AECS_RELEASE_CONTENT_TYPE_MAX 64
+#define AECS_RELEASE_CODE_MAX 32
+#define AECS_RELEASE_REASON_MAX 256
+
+/* The longest signed answer string (release: 22 + 1 + 32 + 65 + 32). */
+#define AECS_ANSWER_SIGNED_MAX 152
+/* Base64 of the longest DER signature, and a NUL. */
+#define AECS_ANSWER_SIG_B64_MAX 97
+
+/* ---- bindings (section 1) ---- */
+
+/* SHA-512("aecs-release-v1" || 0x00 || nonce || pubkey): an application's report data. */
+void aecs_release_binding(const uint8_t nonce[AECS_RELEASE_NONCE_SIZE],
+                          const uint8_t pubkey[AECS_P256_PUB_SIZE],
+                          uint8_t out[AECS_RELEASE_REPORT_DATA_SIZE]);
+
+/* SHA-512("aecs-identity-v1" || 0x00 || pubkey): the service identity evidence's report data. */
+void aecs_identity_binding(const uint8_t pubkey[AECS_P256_PUB_SIZE],
+                           uint8_t out[AECS_RELEASE_REPORT_DATA_SIZE]);
+
+/*
+ * AECS_OK when report_data (64 bytes, compared in constant time) is the release
+ * binding of nonce and pubkey; AECS_E_MISMATCH otherwise.
+ */
+AECS_MUST_CHECK int aecs_release_binding_check(const uint8_t *report_data,
+                                               const uint8_t nonce[AECS_RELEASE_NONCE_SIZE],
+                                               const uint8_t pubkey[AECS_P256_PUB_SIZE]);
+
+/* The same for the identity binding of pubkey. */
+AECS_MUST_CHECK int aecs_identity_binding_check(const uint8_t *report_data,
+                                                const uint8_t pubkey[AECS_P256_PUB_SIZE]);
+
+/* ---- signed answers (section 4) ---- */
+
+enum aecs_answer_kind {
+    AECS_ANSWER_RELEASE = 1, /* POST /v1/release: binds the client's public key too */
+    AECS_ANSWER_IDENTITY,    /* GET /v1/identity */
+    AECS_ANSWER_PUBLIC,      /* GET .../public */
+};
+
+/*
+ * The signed string of an answer: label || 0x00 || nonce [|| client_pub] ||
+ * SHA-256(body), into out (*size bytes). client_pub (65 bytes) is required for
+ * AECS_ANSWER_RELEASE and must be NULL for the others; body may be NULL when
+ * body_size is 0. AECS_E_INVALID_ARGUMENT otherwise.
+ */
+AECS_MUST_CHECK int aecs_answer_signed_bytes(enum aecs_answer_kind kind,
+                                             const uint8_t nonce[AECS_RELEASE_NONCE_SIZE],
+                                             const uint8_t *client_pub, const void *body,
+                                             size_t body_size, uint8_t out[AECS_ANSWER_SIGNED_MAX],
+                                             size_t *size);
+
+/*
+ * Signs an answer's string with the identity key and writes the header value
+ * (standard base64 of the DER signature, NUL-terminated) to sig_b64.
+ */
+AECS_MUST_CHECK int aecs_answer_sign(const struct aecs_p256_key *identity,
+                                     enum aecs_answer_kind kind,
+                                     const uint8_t nonce[AECS_RELEASE_NONCE_SIZE],
+                                     const uint8_t *client_pub, const void *body, size_t body_size,
+                                     char sig_b64[AECS_ANSWER_SIG_B64_MAX]);
+
+/*
+ * AECS_OK when sig_b64 (a header value of sig_len characters) is the identity
+ * key's signature of the answer's string; AECS_E_BAD_SIGNATURE for a wrong,
+ * malformed or missing signature; AECS_E_INVALID_ARGUMENT as for
+ * aecs_answer_signed_bytes.
+ */
+AECS_MUST_CHECK int aecs_answer_verify(const struct aecs_p256_pub *identity,
+                                       enum aecs_answer_kind kind,
+                                       const uint8_t nonce[AECS_RELEASE_NONCE_SIZE],
+                                       const uint8_t *client_pub, const void *body,
+                                       size_t body_size, const char *sig_b64, size_t sig_len);
+
+/* ---- nonces as text ---- */
+
+/* Exactly 64 lowercase hex characters (len of them) into 32 bytes; AECS_E_FORMAT otherwise. */
+AECS_MUST_CHECK int aecs_release_nonce_parse(const char *hex, size_t len,
+                                             uint8_t out[AECS_RELEASE_NONCE_SIZE]);
+
+/* ---- POST /v1/challenge ---- */
+
+/* AECS_OK for an empty body or the empty object {}; AECS_E_FORMAT for anything else. */
+AECS_MUST_CHECK int aecs_challenge_request_check(const char *body, size_t size);
+
+/* {"nonce", "expires"} in a fresh string (*out, *size without the NUL) the caller frees. */
+AECS_MUST_CHECK int aecs_challenge_answer_serialize(const uint8_t nonce[AECS_RELEASE_NONCE_SIZE],
+                                                    int64_t expires, char **out, size_t *size);
+
+AECS_MUST_CHECK int aecs_challenge_answer_parse(const char *body, size_t size,
+                                                uint8_t nonce[AECS_RELEASE_NONCE_SIZE],
+                                                int64_t *expires);
+
+/* ---- POST /v1/release ---- */
+
+struct aecs_release_ref {
+    char service[AECS_RELEASE_NAME_MAX + 1];
+    char name[AECS_RELEASE_NAME_MAX + 1];
+};
+
+struct aecs_release_request {
+    uint8_t *evidence; /* 1..AECS_RELEASE_EVIDENCE_MAX bytes */
+    size_t evidence_size;
+    uint8_t pubkey[AECS_P256_PUB_SIZE]; /* a valid point (checked by the parser) */
+    uint8_t nonce[AECS_RELEASE_NONCE_SIZE];
+    size_t count; /* 1..AECS_RELEASE_MAX_SECRETS, no (service, name) twice */
+    struct aecs_release_ref secrets[AECS_RELEASE_MAX_SECRETS];
+};
+
+/*
+ * Parses a request body of at most AECS_RELEASE_REQUEST_MAX bytes (else
+ * AECS_E_TOO_LARGE). The caller frees *out with aecs_release_request_free.
+ */
+AECS_MUST_CHECK int aecs_release_request_parse(const char *body, size_t size,
+                                               struct aecs_release_request **out);
+
+/* The request's JSON in a fresh string (*out, *size without the NUL) the caller frees. */
+AECS_MUST_CHECK int aecs_release_request_serialize(const struct aecs_release_request *req,
+                                                   char **out, size_t *size);
+
+/* Frees a parsed request (its evidence too). NULL is fine. */
+void aecs_release_request_free(struct aecs_release_request *req);
+
+struct aecs_release_result {
+    char service[AECS_RELEASE_NAME_MAX + 1];
+    char name[AECS_RELEASE_NAME_MAX + 1];
+    int sealed; /* 1: type, content_type and envelope are set; 0: code and reason */
+    char type[AECS_RELEASE_TYPE_MAX + 1];
+    char content_type[AECS_RELEASE_CONTENT_TYPE_MAX + 1];
+    struct aecs_envelope envelope; /* owns its ciphertext */
+    char code[AECS_RELEASE_CODE_MAX + 1];
+    char reason[AECS_RELEASE_REASON_MAX + 1];
+};
+
+/* Both uses own the envelopes' ciphertexts: release with aecs_release_answer_free. */
+struct aecs_release_answer {
+    size_t count;
+    struct aecs_release_result results[AECS_RELEASE_MAX_SECRETS];
+};
+
+/* A zeroed answer on the heap (NULL when out of memory). */
+struct aecs_release_answer *aecs_release_answer_new(void);
+
+/*
+ * Parses an answer body of at most AECS_RELEASE_ANSWER_MAX bytes (else
+ * AECS_E_TOO_LARGE). The caller frees *out with aecs_release_answer_free.
+ */
+AECS_MUST_CHECK int aecs_release_answer_parse(const char *body, size_t size,
+                                              struct aecs_release_answer **out);
+
+/* The answer's JSON in a fresh string (*out, *size without the NUL) the caller frees. */
+AECS_MUST_CHECK int aecs_release_answer_serialize(const struct aecs_release_answer *answer,
+                                                  char **out, size_t *size);
+
+/* Clears every envelope and frees. NULL is fine. */
+void aecs_release_answer_free(struct aecs_release_answer *answer);
+
+/*
+ * AECS_OK when the answer has one entry per requested secret, naming it, in the
+ * request's order; AECS_E_MISMATCH (naming the first difference) otherwise.
+ */
+AECS_MUST_CHECK int aecs_release_answer_match(const struct aecs_release_request *req,
+                                              const struct aecs_release_answer *answer);
+
+/* ---- GET /v1/identity ---- */
+
+struct aecs_identity_answer {
+    uint8_t pubkey[AECS_P256_PUB_SIZE]; /* a valid point (checked by the parser) */
+    uint8_t *evidence;                  /* 1..AECS_RELEASE_EVIDENCE_MAX bytes */
+    size_t evidence_size;
+};
+
+/* At most AECS_RELEASE_IDENTITY_MAX bytes; free *out with aecs_identity_answer_free. */
+AECS_MUST_CHECK int aecs_identity_answer_parse(const char *body, size_t size,
+                                               struct aecs_identity_answer **out);
+AECS_MUST_CHECK int aecs_identity_answer_serialize(const struct aecs_identity_answer *answer,
+                                                   char **out, size_t *size);
+void aecs_identity_answer_free(struct aecs_identity_answer *answer);
+
+/* ---- GET /v1/services/{service}/secrets/{name}/public ---- */
+
+struct aecs_public_answer {
+    char service[AECS_RELEASE_NAME_MAX + 1];
+    char name[AECS_RELEASE_NAME_MAX + 1];
+    char type[AECS_RELEASE_TYPE_MAX + 1];
+    char content_type[AECS_RELEASE_CONTENT_TYPE_MAX + 1];
+    char *public_data; /* NUL-terminated text, 1..AECS_RELEASE_PUBLIC_MAX bytes */
+    size_t public_size;
+};
+
+/* At most AECS_RELEASE_PUBLIC_ANSWER_MAX bytes; free *out with aecs_public_answer_free. */
+AECS_MUST_CHECK int aecs_public_answer_parse(const char *body, size_t size,
+                                             struct aecs_public_answer **out);
+AECS_MUST_CHECK int aecs_public_answer_serialize(const struct aecs_public_answer *answer,
+                                                 char **out, size_t *size);
+void aecs_public_answer_free(struct aecs_public_answer *answer);
+
+#endif

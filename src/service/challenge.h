@@ -1,0 +1,117 @@
+/*
+ * challenge.h - the release protocol's server-side state
+ * (docs/protocol-release.md): a bounded table of single-use challenge nonces
+ * with a time to live, and a per-address token-bucket rate limiter for the
+ * unauthenticated routes.
+ *
+ * Both are thread-safe (one mutex each, held for a few hundred nanoseconds)
+ * and allocate all their memory when made, so a flood of requests never
+ * grows them. Both read time through a struct aecs_clock, so tests drive
+ * time by hand instead of sleeping.
+ */
+#ifndef AECS_SERVICE_CHALLENGE_H
+#define AECS_SERVICE_CHALLENGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+
+/*
+ * A clock in milliseconds that never goes backwards. With now_ms NULL (or a
+ * NULL struct pointer) the tables use CLOCK_MONOTONIC. now_ms is called with
+ * the table's lock held and must not call back into the table.
+ */
+struct aecs_clock {
+    uint64_t (*now_ms)(void *arg);
+    void *arg;
+};
+
+/* ---- challenge nonces ---- */
+
+#define AECS_CHALLENGE_NONCE_SIZE 32
+#define AECS_CHALLENGE_DEFAULT_CAPACITY 65536
+#define AECS_CHALLENGE_DEFAULT_TTL_MS 60000
+#define AECS_CHALLENGE_MAX_CAPACITY (1u << 22)
+#define AECS_CHALLENGE_MAX_TTL_MS (24u * 3600u * 1000u)
+
+struct aecs_challenge_table;
+
+/*
+ * A table of at most `capacity` (1..AECS_CHALLENGE_MAX_CAPACITY) nonces, each
+ * valid for ttl_ms (1..AECS_CHALLENGE_MAX_TTL_MS) after it is issued. clock is
+ * copied (NULL: CLOCK_MONOTONIC). The caller frees *out with
+ * aecs_challenge_table_free. AECS_E_INVALID_ARGUMENT for bad sizes.
+ */
+AECS_MUST_CHECK int aecs_challenge_table_new(size_t capacity, uint64_t ttl_ms,
+                                             const struct aecs_clock *clock,
+                                             struct aecs_challenge_table **out);
+
+void aecs_challenge_table_free(struct aecs_challenge_table *t);
+
+/*
+ * Issues a fresh random nonce into `nonce` and remembers it; *expires_ms (may
+ * be NULL) gets its expiry on the table's clock (issue time + ttl). When the
+ * table is full, expired nonces are forgotten first. If every slot still holds
+ * an unexpired nonce, nothing is evicted and the call fails with
+ * AECS_E_NO_MEMORY (the server answers `busy`; nothing is allocated here, so
+ * this code means a full table and nothing else). AECS_E_CRYPTO when the
+ * random generator fails.
+ */
+AECS_MUST_CHECK int aecs_challenge_issue(struct aecs_challenge_table *t,
+                                         uint8_t nonce[AECS_CHALLENGE_NONCE_SIZE],
+                                         uint64_t *expires_ms);
+
+/*
+ * Consumes a nonce. It is removed in every case, so a second consume of the
+ * same nonce fails. Returns AECS_OK when it was issued and has not expired
+ * (now < issue time + ttl). Returns AECS_E_EXPIRED when it was issued but has
+ * expired and is still remembered. Returns AECS_E_NOT_FOUND when it was never
+ * issued, was already consumed, or expired long enough ago to have been
+ * forgotten.
+ */
+AECS_MUST_CHECK int aecs_challenge_consume(struct aecs_challenge_table *t,
+                                           const uint8_t nonce[AECS_CHALLENGE_NONCE_SIZE]);
+
+/* Nonces held now, expired ones not yet forgotten included. */
+size_t aecs_challenge_count(struct aecs_challenge_table *t);
+
+/* ---- per-address rate limiting ---- */
+
+#define AECS_RATELIMIT_DEFAULT_BURST 20
+#define AECS_RATELIMIT_DEFAULT_PER_SECOND 5
+#define AECS_RATELIMIT_DEFAULT_ADDRESSES 4096
+#define AECS_RATELIMIT_MAX_ADDRESSES (1u << 22)
+#define AECS_RATELIMIT_MAX_RATE 1000000u
+
+struct aecs_ratelimit;
+
+/*
+ * A token bucket per client address: each holds at most `burst` tokens
+ * (1..AECS_RATELIMIT_MAX_RATE), refilled at per_second tokens a second
+ * (1..AECS_RATELIMIT_MAX_RATE), and a request takes one. At most max_addresses
+ * (1..AECS_RATELIMIT_MAX_ADDRESSES) are tracked. When a new address arrives
+ * and the table is full, the address seen least recently is forgotten (its
+ * next request starts with a full bucket; docs/protocol-release.md says why
+ * this is not refused instead). The caller frees *out with aecs_ratelimit_free.
+ */
+AECS_MUST_CHECK int aecs_ratelimit_new(unsigned burst, unsigned per_second, size_t max_addresses,
+                                       const struct aecs_clock *clock, struct aecs_ratelimit **out);
+
+void aecs_ratelimit_free(struct aecs_ratelimit *rl);
+
+/*
+ * Takes a token for the address `addr`: a numeric IPv4 ("192.0.2.7") or IPv6
+ * ("2001:db8::1", an optional "%zone" ignored) string, as the server's socket
+ * layer prints it. IPv4 addresses are limited one by one, IPv6 addresses per
+ * /64, and an IPv4-mapped IPv6 address counts as its IPv4 address. *allowed
+ * is 1 when a token was taken, 0 when the bucket is empty (answer
+ * `rate_limited`). AECS_E_INVALID_ARGUMENT (and *allowed 0) when addr is not
+ * such an address.
+ */
+AECS_MUST_CHECK int aecs_ratelimit_take(struct aecs_ratelimit *rl, const char *addr, int *allowed);
+
+/* Addresses tracked now. */
+size_t aecs_ratelimit_tracked(struct aecs_ratelimit *rl);
+
+#endif
