@@ -682,7 +682,7 @@ static void test_sim(void **state)
     assert_memory_equal(claims.report_data, tp.report_data, 64);
     assert_string_equal(claims.tcb_status, "UpToDate");
 
-    /* the configured clock is used for AECS_VERIFIER_NOW: the sim's collateral is from 2025 */
+    /* 31 days after the sim was made: past its collateral's default 30 days */
     expect_refusal(v, sgx, sgx_size, SIM_T0 + 31 * DAY, AECS_E_EXPIRED, "expiry",
                    NULL, &why);
     assert_int_equal(why.collateral_expired, 1);
