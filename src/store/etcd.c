@@ -410,7 +410,9 @@ static size_t on_answer(char *p, size_t size, size_t nmemb, void *arg)
 /* What etcd's error answer means for the request (see the top of the file). */
 static enum outcome classify(const char *msg, long code)
 {
-    if (strcmp(msg, "etcdserver: invalid auth token") == 0)
+    /* a token that expired or never was; "user name is empty": no token while auth is on */
+    if (strcmp(msg, "etcdserver: invalid auth token") == 0 ||
+        strcmp(msg, "etcdserver: user name is empty") == 0)
         return OUT_AUTH;
     if (strcmp(msg, "etcdserver: no leader") == 0 ||
         strcmp(msg, "etcdserver: too many requests") == 0 ||
@@ -505,14 +507,16 @@ static int attempt(struct etcd_store *es, size_t ep, const char *path, struct bo
 
 static int authenticate(struct etcd_store *es);
 
-/* Appends "URL: why" to the reasons of a call's message. */
-static void note(char *reasons, const char *url, const char *why)
+/* "URL: why; URL: why" for each endpoint, from the last failure of each (or "not tried"). */
+static void reasons_text(const struct etcd_store *es, char why[][WHY_MAX], char *out, size_t size)
 {
-    size_t len = strlen(reasons);
+    size_t len = 0;
 
-    if (len + 8 >= REASONS_MAX)
-        return;
-    snprintf(reasons + len, REASONS_MAX - len, "%s%s: %s", len > 0 ? "; " : "", url, why);
+    out[0] = '\0';
+    for (size_t i = 0; i < es->url_count && len + 8 < size; i++) {
+        len += (size_t)snprintf(out + len, size - len, "%s%s: %.100s", i > 0 ? "; " : "",
+                                es->urls[i], why[i][0] ? why[i] : "not tried, out of time");
+    }
 }
 
 /*
@@ -525,15 +529,15 @@ static int call(struct etcd_store *es, const char *path, const json_t *req, enum
 {
     int rc = AECS_OK;
     struct body b = {0};
+    char why[AECS_STORE_ETCD_MAX_ENDPOINTS][WHY_MAX];
     char reasons[REASONS_MAX];
-    char why[WHY_MAX];
     int reauthed = kind == CALL_AUTH;
     int64_t backoff = BACKOFF_FIRST_MS;
     int64_t deadline = now_ms() + es->timeout_ms;
     char *text = json_dumps(req, JSON_COMPACT);
 
     *out = NULL;
-    reasons[0] = '\0';
+    memset(why, 0, sizeof(why));
     ENSURE(text != NULL, AECS_E_NO_MEMORY, "store: out of memory");
     b.data = text;
     b.size = strlen(text);
@@ -541,22 +545,21 @@ static int call(struct etcd_store *es, const char *path, const json_t *req, enum
         int again = 0; /* some endpoint may serve the request if asked again a little later */
         size_t i = 0;
 
-        reasons[0] = '\0';
         while (i < es->url_count) {
             size_t ep = (es->current + i) % es->url_count;
             int64_t left = deadline - now_ms();
             enum outcome oc;
             json_t *j = NULL;
 
-            if (left <= 0) {
-                note(reasons, es->urls[ep], "not tried, out of time");
+            if (left <= 0)
                 break;
-            }
-            GUARD_OUT(attempt(es, ep, path, &b, kind, cap, left, &oc, &j, why, sizeof(why)));
+            GUARD_OUT(attempt(es, ep, path, &b, kind, cap, left, &oc, &j, why[ep], WHY_MAX));
             switch (oc) {
             case OUT_OK:
-                if (ep != es->current)
+                if (ep != es->current) {
+                    reasons_text(es, why, reasons, sizeof(reasons));
                     log_warn("store: etcd: now using %s (%s)", es->urls[ep], reasons);
+                }
                 es->current = ep;
                 *out = j;
                 goto out;
@@ -564,19 +567,17 @@ static int call(struct etcd_store *es, const char *path, const json_t *req, enum
                 ENSURE_OUT(es->user != NULL, AECS_E_IO,
                            "store: etcd: %s: %s (etcd wants a user: give user= and "
                            "password-file= in the spec)",
-                           es->urls[ep], why);
+                           es->urls[ep], why[ep]);
                 ENSURE_OUT(!reauthed, AECS_E_IO, "store: etcd: %s: %s, even after authenticating",
-                           es->urls[ep], why);
+                           es->urls[ep], why[ep]);
                 reauthed = 1;
                 GUARD_OUT(authenticate(es));
                 continue; /* the same endpoint again */
             case OUT_UNREACHED:
-                note(reasons, es->urls[ep], why);
                 i++;
                 continue;
             case OUT_RETRY:
                 again = 1;
-                note(reasons, es->urls[ep], why);
                 i++;
                 continue;
             case OUT_LOST:
@@ -584,17 +585,16 @@ static int call(struct etcd_store *es, const char *path, const json_t *req, enum
                 ENSURE_OUT(kind != CALL_WRITE, AECS_E_IO,
                            "store: etcd: %s: %s: the write may or may not have been applied; "
                            "read the keys again before retrying",
-                           es->urls[ep], why);
+                           es->urls[ep], why[ep]);
                 again = 1;
-                note(reasons, es->urls[ep], why);
                 i++;
                 continue;
             case OUT_TOO_BIG:
                 BAIL_OUT(AECS_E_FORMAT, "store: etcd: %s: %s (values above aecs's limits?)",
-                         es->urls[ep], why);
+                         es->urls[ep], why[ep]);
             case OUT_FAIL:
             default:
-                BAIL_OUT(AECS_E_IO, "store: etcd: %s: %s", es->urls[ep], why);
+                BAIL_OUT(AECS_E_IO, "store: etcd: %s: %s", es->urls[ep], why[ep]);
             }
         }
         int64_t left = deadline - now_ms();
@@ -603,6 +603,7 @@ static int call(struct etcd_store *es, const char *path, const json_t *req, enum
         sleep_ms(backoff < left ? backoff : left);
         backoff = backoff * 2 < BACKOFF_MAX_MS ? backoff * 2 : BACKOFF_MAX_MS;
     }
+    reasons_text(es, why, reasons, sizeof(reasons));
     BAIL_OUT(AECS_E_IO, "store: etcd: no endpoint served the request within %ld ms (%s)",
              es->timeout_ms, reasons);
 out:
@@ -1028,8 +1029,9 @@ static int read_password(struct etcd_store *es, const char *path)
 
     rc = aecs_file_read(path, PASSWORD_MAX, &data, &size);
     if (rc != AECS_OK) {
-        aecs_err_prefix("store: etcd: password-file: ");
-        return rc;
+        char why[300]; /* the recorded message is overwritten below */
+        snprintf(why, sizeof(why), "%.250s", aecs_err_last()->message);
+        return AECS_ERR(AECS_E_IO, "store: etcd: cannot read the password-file: %s", why);
     }
     if (stat(path, &st) == 0 && (st.st_mode & 0077) != 0)
         log_warn("store: etcd: password file %.200s can be read by group or others (mode %04o)",
