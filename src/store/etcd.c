@@ -285,12 +285,12 @@ static int json_u64(const json_t *obj, const char *name, uint64_t *out)
            name);
     const char *s = json_string_value(j);
     size_t len = json_string_length(j);
-    ENSURE(len > 0 && len <= 18, AECS_E_FORMAT, "store: etcd: %s in etcd's answer is not a number",
+    ENSURE(len > 0 && len <= 19, AECS_E_FORMAT, "store: etcd: %s in etcd's answer is not a number",
            name);
     for (size_t i = 0; i < len; i++) {
         ENSURE(s[i] >= '0' && s[i] <= '9', AECS_E_FORMAT,
                "store: etcd: %s in etcd's answer is not a number", name);
-        v = v * 10 + (uint64_t)(s[i] - '0');
+        v = v * 10 + (uint64_t)(s[i] - '0'); /* 19 digits cannot pass UINT64_MAX */
     }
     *out = v;
     return AECS_OK;
@@ -321,8 +321,11 @@ static int read_kv(const json_t *kv, char **key, uint64_t *version, uint8_t **va
     if (value != NULL) {
         size_t vsize = 0;
         rc = b64_decode(json_object_get(kv, "value"), AECS_STORE_VALUE_MAX, "value", value, &vsize);
-        if (rc != AECS_OK && aecs_err_last()->code == AECS_E_FORMAT)
-            aecs_err_prefix("%.200s: ", (char *)k);
+        if (rc == AECS_E_FORMAT)
+            rc = AECS_ERR(AECS_E_FORMAT,
+                          "store: etcd: the value of %.200s is not base64 or is larger than %u "
+                          "bytes (written by something else than aecs?)",
+                          (char *)k, AECS_STORE_VALUE_MAX);
         GUARD_OUT(rc);
         *value_size = vsize;
     }

@@ -9,7 +9,7 @@
  *   ENDPOINT  = ( "http://" / "https://" ) HOST ":" PORT
  *   HOST      = letters, digits, '-' and '.', or "[" IPv6 address "]"
  *   PORT      = 1..65535
- *   OPTION    = NAME "=" VALUE (VALUE not empty; each NAME at most once)
+ *   OPTION    = NAME "=" VALUE (VALUE not empty, no '?'; each NAME at most once)
  *
  * Names: cacert, cert, key (TLS: every endpoint https://; cert and key
  * together), user and password-file (together), timeout and connect-timeout
@@ -169,6 +169,10 @@ static int parse_option(const char *p, size_t len, struct aecs_store_etcd_spec *
                         "and give password-file=FILE");
     }
     ENSURE(vlen > 0, AECS_E_INVALID_ARGUMENT, "store: etcd spec: option %.*s has no value",
+           (int)(nlen < SPAN_SHOWN ? nlen : SPAN_SHOWN), p);
+    /* one '?' only, so that "...?password=..." can never hide inside another option */
+    ENSURE(memchr(v, '?', vlen) == NULL, AECS_E_INVALID_ARGUMENT,
+           "store: etcd spec: option %.*s has a second '?' in its value",
            (int)(nlen < SPAN_SHOWN ? nlen : SPAN_SHOWN), p);
     if (NAME_IS("cacert"))
         return set_once(&out->cacert, "cacert", v, vlen);

@@ -222,6 +222,8 @@ static void test_etcd_spec_grammar(void **state)
     spec_refused("etcd:http://a:1?user=&password-file=/x", "option user has no value");
     spec_refused("etcd:http://a:1?timeout", "is not NAME=VALUE");
     spec_refused("etcd:http://a:1?=x", "is not NAME=VALUE");
+    spec_refused("etcd:https://a:1?cacert=/ca?password=x", "second '?'");
+    assert_null(strstr(TU_MSG(), "password=x"));
     /* a password in the spec is refused, and not repeated */
     spec_refused("etcd:http://a:1?user=u&password=hunter2", "give password-file=FILE");
     assert_null(strstr(TU_MSG(), "hunter2"));
