@@ -112,6 +112,13 @@ struct aecs_service {
  */
 AECS_MUST_CHECK int svc_require_working(struct aecs_service *svc, enum aecs_api_code *api);
 
+/*
+ * Parses a request body as a JSON object (at most 1 MiB), duplicate keys
+ * refused: API_BAD_REQUEST or API_TOO_LARGE otherwise.
+ */
+AECS_MUST_CHECK int svc_body_object(const struct aecs_request *req, json_t **out,
+                                    enum aecs_api_code *api);
+
 /* ---- the index and sealed records (index.c) ---- */
 
 /* The sealed index: every record's version, and the store's generation. */

@@ -472,8 +472,8 @@ out:
 
 /* ---- signed requests ---- */
 
-/* Parses the body as a JSON object. */
-static int body_json(const struct aecs_request *req, json_t **out, enum aecs_api_code *api)
+/* Parses the body as a JSON object (internal.h). */
+int svc_body_object(const struct aecs_request *req, json_t **out, enum aecs_api_code *api)
 {
     json_error_t jerr;
 
@@ -683,7 +683,7 @@ int aecs_service_init(struct aecs_service *svc, const struct aecs_request *req, 
     }
     GUARD_OUT(parse_sig_headers(req, &ts, api));
     GUARD_OUT(check_skew(ts, now, api));
-    GUARD_OUT(body_json(req, &body, api));
+    GUARD_OUT(svc_body_object(req, &body, api));
     GUARD_OUT(init_args(body, &pem, &n, &k, api));
     rc = aecs_sigkey_parse_public(pem, strlen(pem), &key);
     if (rc != AECS_OK) {
@@ -837,7 +837,7 @@ int aecs_service_unseal(struct aecs_service *svc, const struct aecs_request *req
         *api = API_NOT_INITIALIZED;
         BAIL_OUT(AECS_E_USAGE, "the service is not initialized: run `aecs admin init`");
     }
-    GUARD_OUT(body_json(req, &body, api));
+    GUARD_OUT(svc_body_object(req, &body, api));
     if (json_is_true(json_object_get(body, "reset"))) {
         if (svc->state == AECS_STATE_SEALED) {
             log_info("unseal: progress reset (%zu shares dropped)", svc->pending_count);
