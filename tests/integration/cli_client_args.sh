@@ -338,7 +338,7 @@ printf 'kind: nothing\n' >"$tmp/empty-policy.yaml"
 expect_exit 1 "secret create, invalid policy" -- "$AECS" secret create --config "$tmp/svc.yaml" --policy "$tmp/empty-policy.yaml"
 expect_err "aecs: line 1: no secrets (invalid_policy)" "invalid policy"
 expect_exit 0 "secret list" -- "$AECS" secret list --config "$tmp/svc.yaml"
-grep -qE "^data_key_1 +aes-256-key +private$" "$tmp/out" && ok || bad "secret list row: $(cat "$tmp/out")"
+grep -qE "^data_key_1 +SECRET_TYPE_AES256_KEY +private$" "$tmp/out" && ok || bad "secret list row: $(cat "$tmp/out")"
 grep -q '"target": "/v1/services/payments/secrets"' "$tmp/api.log" && ok || bad "secret list target"
 expect_exit 0 "secret list --json --service other" -- "$AECS" secret list --config "$tmp/svc.yaml" --service other --json
 check "secret list --json" "$tmp/out" "d['secrets'][0]['service']" "other"
@@ -350,7 +350,7 @@ expect_exit 0 "get-public" -- "$AECS" secret get-public --config "$tmp/svc.yaml"
 cmp -s "$tmp/out" "$KEYS/admin_p256.pub.pem" && ok || bad "get-public prints the PEM"
 expect_exit 0 "get-public --out" -- "$AECS" secret get-public --config "$tmp/svc.yaml" --service s9 --name pub_key --out "$tmp/pub.pem"
 cmp -s "$tmp/pub.pem" "$KEYS/admin_p256.pub.pem" && ok || bad "get-public --out writes the PEM"
-expect_out "wrote $tmp/pub.pem" "get-public --out"
+expect_out "wrote $tmp/pub.pem: the public part of s9/pub_key (SECRET_TYPE_EC_KEY_PAIR)" "get-public --out"
 # every signed request verified at the stand-in
 python3 - "$tmp/api.log" <<'PY' && ok || bad "a signed request did not verify"
 import json, sys

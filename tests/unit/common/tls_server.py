@@ -207,7 +207,7 @@ def api(h, args, path, target, body, signed):
     if not path.startswith(routes) or path.endswith("/public"):
         if path.endswith("/public") and h.command == "GET":
             parts = path.split("/")
-            h.send(200, {"service": parts[3], "name": parts[5], "type": "ec-p256",
+            h.send(200, {"service": parts[3], "name": parts[5], "type": "SECRET_TYPE_EC_KEY_PAIR",
                          "content_type": "application/x-pem-file",
                          "public": open(args.pubkey).read()})
             return True
@@ -279,7 +279,7 @@ def api(h, args, path, target, body, signed):
     m = re.match(r"^/v1/services/([A-Za-z0-9._-]+)/secrets$", path)
     if m and h.command == "GET":
         h.send(200, {"secrets": [{"name": "data_key_1", "service": m.group(1),
-                                  "type": "aes-256-key", "share": "private"}]})
+                                  "type": "SECRET_TYPE_AES256_KEY", "share": "private"}]})
         return True
     m = re.match(r"^/v1/services/([A-Za-z0-9._-]+)/secrets/([A-Za-z0-9._-]+)$", path)
     if m and h.command == "DELETE":
