@@ -105,67 +105,91 @@ static int seal_text(struct aecs_service *svc, const char *path, const char *typ
 
 void svc_audit_add_free(struct svc_audit_add *add)
 {
-    for (int i = 0; i < 2; i++) {
+    for (size_t i = 0; i < SVC_AUDIT_BATCH_MAX + 1; i++) {
         free(add->bufs[i]);
         free(add->keys[i]);
     }
     memset(add, 0, sizeof(*add));
 }
 
-int svc_audit_prepare(struct aecs_service *svc, const struct svc_audit_event *ev,
-                      uint64_t generation, struct svc_audit_add *add)
+/* The entry's text (compact JSON, sorted keys: the hashed bytes) and its hash. */
+static int entry_text(const struct svc_audit_event *ev, uint64_t seq, uint64_t generation,
+                      const char *now, const char *prev, char **text, char hash_hex[65])
 {
-    int rc = AECS_OK;
-    struct audit_head h;
-    json_t *entry = NULL, *head = NULL;
-    char *text = NULL, *head_text = NULL;
-    char path[40], now[32], hash_hex[65];
+    json_t *entry;
     uint8_t hash[32];
-    size_t size = 0;
 
-    memset(add, 0, sizeof(*add));
-    GUARD(head_load(svc, &h));
-    add->seq = h.seq + 1;
-    aecs_time_format(aecs_time_now(), now);
+    *text = NULL;
     entry = json_pack("{s:I, s:s, s:I, s:o, s:o, s:o, s:s, s:o, s:s, s:o, s:s}", "seq",
-                      (json_int_t)add->seq, "time", now, "generation", (json_int_t)generation,
+                      (json_int_t)seq, "time", now, "generation", (json_int_t)generation,
                       "actor", str_or_null(ev->actor), "role", str_or_null(ev->role), "remote",
                       str_or_null(ev->remote), "action", ev->action, "target",
                       str_or_null(ev->target), "result", ev->result, "detail",
-                      str_or_null(ev->detail), "prev", h.hash);
-    ENSURE_OUT(entry != NULL, AECS_E_NO_MEMORY, "audit: out of memory");
+                      str_or_null(ev->detail), "prev", prev);
+    ENSURE(entry != NULL, AECS_E_NO_MEMORY, "audit: out of memory");
     if (ev->data != NULL)
         json_object_set_new(entry, "data", json_deep_copy(ev->data));
-    text = json_dumps(entry, JSON_COMPACT | JSON_SORT_KEYS);
-    ENSURE_OUT(text != NULL, AECS_E_NO_MEMORY, "audit: out of memory");
-    aecs_sha256(text, strlen(text), hash);
+    *text = json_dumps(entry, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(entry);
+    ENSURE(*text != NULL, AECS_E_NO_MEMORY, "audit: out of memory");
+    aecs_sha256(*text, strlen(*text), hash);
     aecs_hex_encode(hash, sizeof(hash), hash_hex);
+    return AECS_OK;
+}
+
+int svc_audit_prepare_many(struct aecs_service *svc, const struct svc_audit_event *const *evs,
+                           size_t n, uint64_t generation, struct svc_audit_add *add)
+{
+    int rc = AECS_OK;
+    struct audit_head h;
+    json_t *head = NULL;
+    char *text = NULL, *head_text = NULL;
+    char path[40], now[32], hash_hex[65];
+    size_t size = 0;
+
+    memset(add, 0, sizeof(*add));
+    ENSURE(n >= 1 && n <= SVC_AUDIT_BATCH_MAX, AECS_E_INTERNAL, "audit: bad batch size");
+    GUARD(head_load(svc, &h));
+    aecs_time_format(aecs_time_now(), now);
+    memcpy(hash_hex, h.hash, sizeof(hash_hex));
+    for (size_t i = 0; i < n; i++) {
+        uint64_t seq = h.seq + 1 + i;
+        GUARD_OUT(entry_text(evs[i], seq, generation, now, hash_hex, &text, hash_hex));
+        entry_path(seq, path);
+        add->keys[i] = strdup(path);
+        ENSURE_OUT(add->keys[i] != NULL, AECS_E_NO_MEMORY, "audit: out of memory");
+        GUARD_OUT(seal_text(svc, path, SVC_T_AUDIT, 1, text, &add->bufs[i], &size));
+        add->ops[i] = (struct aecs_store_op){AECS_STORE_OP_PUT, add->keys[i], add->bufs[i], size};
+        add->cmps[i] = (struct aecs_store_compare){add->keys[i], 0};
+        log_info("audit: %s", text);
+        free(text);
+        text = NULL;
+    }
+    add->seq = h.seq + n;
     head = json_pack("{s:I, s:s}", "seq", (json_int_t)add->seq, "hash", hash_hex);
     ENSURE_OUT(head != NULL, AECS_E_NO_MEMORY, "audit: out of memory");
     head_text = json_dumps(head, JSON_COMPACT | JSON_SORT_KEYS);
     ENSURE_OUT(head_text != NULL, AECS_E_NO_MEMORY, "audit: out of memory");
-
-    entry_path(add->seq, path);
-    add->keys[0] = strdup(path);
-    add->keys[1] = strdup(SVC_AUDIT_HEAD);
-    ENSURE_OUT(add->keys[0] != NULL && add->keys[1] != NULL, AECS_E_NO_MEMORY,
-               "audit: out of memory");
-    GUARD_OUT(seal_text(svc, path, SVC_T_AUDIT, 1, text, &add->bufs[0], &size));
-    add->ops[0] = (struct aecs_store_op){AECS_STORE_OP_PUT, add->keys[0], add->bufs[0], size};
-    add->cmps[0] = (struct aecs_store_compare){add->keys[0], 0};
-    GUARD_OUT(seal_text(svc, SVC_AUDIT_HEAD, SVC_T_HEAD, add->seq, head_text, &add->bufs[1],
+    add->keys[n] = strdup(SVC_AUDIT_HEAD);
+    ENSURE_OUT(add->keys[n] != NULL, AECS_E_NO_MEMORY, "audit: out of memory");
+    GUARD_OUT(seal_text(svc, SVC_AUDIT_HEAD, SVC_T_HEAD, add->seq, head_text, &add->bufs[n],
                         &size));
-    add->ops[1] = (struct aecs_store_op){AECS_STORE_OP_PUT, add->keys[1], add->bufs[1], size};
-    add->cmps[1] = (struct aecs_store_compare){add->keys[1], h.store_version};
-    log_info("audit: %s", text);
+    add->ops[n] = (struct aecs_store_op){AECS_STORE_OP_PUT, add->keys[n], add->bufs[n], size};
+    add->cmps[n] = (struct aecs_store_compare){add->keys[n], h.store_version};
+    add->count = n + 1;
 out:
     free(text);
     free(head_text);
-    json_decref(entry);
     json_decref(head);
     if (rc != AECS_OK)
         svc_audit_add_free(add);
     return rc;
+}
+
+int svc_audit_prepare(struct aecs_service *svc, const struct svc_audit_event *ev,
+                      uint64_t generation, struct svc_audit_add *add)
+{
+    return svc_audit_prepare_many(svc, &ev, 1, generation, add);
 }
 
 void svc_audit_committed(struct aecs_service *svc, const struct svc_audit_add *add)
@@ -178,23 +202,86 @@ void svc_audit_committed(struct aecs_service *svc, const struct svc_audit_add *a
     }
 }
 
-int svc_audit_append(struct aecs_service *svc, const struct svc_audit_event *ev)
-{
+/* One caller of svc_audit_append waiting for its entry to be committed. */
+struct svc_audit_waiter {
+    const struct svc_audit_event *ev;
+    struct svc_audit_waiter *next;
+    int done;
     int rc;
-    struct svc_audit_add add;
-    uint64_t versions[2];
+    char message[512];
+};
 
+/* Commits a batch of queued entries in one transaction (write_lock held inside). */
+static int commit_batch(struct aecs_service *svc, struct svc_audit_waiter **batch, size_t n)
+{
+    const struct svc_audit_event *evs[SVC_AUDIT_BATCH_MAX];
+    struct svc_audit_add *add = malloc(sizeof(*add));
+    uint64_t versions[SVC_AUDIT_BATCH_MAX + 1];
+    int rc;
+
+    ENSURE(add != NULL, AECS_E_NO_MEMORY, "audit: out of memory");
+    for (size_t i = 0; i < n; i++)
+        evs[i] = batch[i]->ev;
     pthread_mutex_lock(&svc->write_lock);
-    rc = svc_audit_prepare(svc, ev, __atomic_load_n(&svc->max_generation, __ATOMIC_SEQ_CST),
-                           &add);
+    rc = svc_audit_prepare_many(svc, evs, n,
+                                __atomic_load_n(&svc->max_generation, __ATOMIC_SEQ_CST), add);
     if (rc == AECS_OK) {
-        rc = aecs_store_txn(svc->store, add.cmps, 2, add.ops, 2, versions);
+        rc = aecs_store_txn(svc->store, add->cmps, add->count, add->ops, add->count, versions);
         if (rc == AECS_OK)
-            svc_audit_committed(svc, &add);
-        svc_audit_add_free(&add);
+            svc_audit_committed(svc, add);
+        svc_audit_add_free(add);
     }
     pthread_mutex_unlock(&svc->write_lock);
+    free(add);
     return rc;
+}
+
+int svc_audit_append(struct aecs_service *svc, const struct svc_audit_event *ev)
+{
+    struct svc_audit_waiter me;
+    struct svc_audit_waiter *batch[SVC_AUDIT_BATCH_MAX];
+
+    memset(&me, 0, sizeof(me));
+    me.ev = ev;
+    pthread_mutex_lock(&svc->audit_lock);
+    if (svc->audit_queue_tail != NULL)
+        svc->audit_queue_tail->next = &me;
+    else
+        svc->audit_queue = &me;
+    svc->audit_queue_tail = &me;
+    while (!me.done) {
+        size_t n = 0;
+        int rc;
+
+        if (svc->audit_leader) {
+            pthread_cond_wait(&svc->audit_cond, &svc->audit_lock);
+            continue;
+        }
+        /* Lead: take what is queued (oldest first) and commit it in one go. */
+        svc->audit_leader = 1;
+        while (svc->audit_queue != NULL && n < SVC_AUDIT_BATCH_MAX) {
+            batch[n++] = svc->audit_queue;
+            svc->audit_queue = svc->audit_queue->next;
+        }
+        if (svc->audit_queue == NULL)
+            svc->audit_queue_tail = NULL;
+        pthread_mutex_unlock(&svc->audit_lock);
+        rc = commit_batch(svc, batch, n);
+        pthread_mutex_lock(&svc->audit_lock);
+        for (size_t i = 0; i < n; i++) {
+            batch[i]->rc = rc;
+            if (rc != AECS_OK)
+                memcpy(batch[i]->message, aecs_err_last()->message,
+                       sizeof(batch[i]->message));
+            batch[i]->done = 1;
+        }
+        svc->audit_leader = 0;
+        pthread_cond_broadcast(&svc->audit_cond);
+    }
+    pthread_mutex_unlock(&svc->audit_lock);
+    if (me.rc != AECS_OK)
+        return AECS_ERR(me.rc, "audit: %.480s", me.message);
+    return AECS_OK;
 }
 
 /* ---- reading and verifying ---- */

@@ -275,12 +275,12 @@ int svc_txn_commit(struct aecs_service *svc, struct svc_txn *t, const struct svc
 
     memcpy(ops, t->ops, n * sizeof(ops[0]));
     ops[n++] = (struct aecs_store_op){AECS_STORE_OP_PUT, SVC_INDEX, sealed, sealed_size};
-    ops[n++] = add.ops[0];
-    ops[n++] = add.ops[1];
     memcpy(cmps, t->cmps, c * sizeof(cmps[0]));
     cmps[c++] = (struct aecs_store_compare){SVC_INDEX, t->ix.store_version};
-    cmps[c++] = add.cmps[0];
-    cmps[c++] = add.cmps[1];
+    for (size_t i = 0; i < add.count; i++) {
+        ops[n++] = add.ops[i];
+        cmps[c++] = add.cmps[i];
+    }
     rc = aecs_store_txn(svc->store, cmps, c, ops, n, versions);
     if (rc == AECS_E_MISMATCH) {
         log_warn("store: a concurrent write changed the store first: %s",

@@ -61,6 +61,8 @@ void svc_replay_free(struct svc_replay *r);
 AECS_MUST_CHECK int svc_replay_check_and_add(struct svc_replay *r, const char *nonce,
                                              int64_t now, int64_t expires);
 
+struct svc_audit_waiter;
+
 /* ---- the service ---- */
 
 struct aecs_service {
@@ -90,6 +92,13 @@ struct aecs_service {
     uint64_t max_audit_seq;     /* highest audit sequence seen */
 
     struct svc_replay replay;
+
+    /* group commit of audit entries (audit.c) */
+    pthread_mutex_t audit_lock;
+    pthread_cond_t audit_cond;
+    struct svc_audit_waiter *audit_queue; /* FIFO: oldest first */
+    struct svc_audit_waiter *audit_queue_tail;
+    int audit_leader; /* a thread is committing a batch */
 
     /* attested release (release.c); set up by aecs_service_release_setup */
     struct aecs_verifier *verifier;       /* NULL: no releases */
@@ -199,24 +208,37 @@ void svc_txn_end(struct aecs_service *svc, struct svc_txn *t);
 
 /* ---- the audit log (audit.c) ---- */
 
+/* Most entries one audit transaction writes (group commit). */
+#define SVC_AUDIT_BATCH_MAX 48
+
 /*
- * Adds the audit entry for ev (and the new head) to a transaction being
- * built: ops and compares are appended to the arrays given.
+ * Audit entries (and the new head) prepared for a store transaction: `count`
+ * ops and as many compares (each entry's key must not exist; the head must be
+ * at the version read).
  */
 struct svc_audit_add {
-    struct aecs_store_op ops[2];
-    struct aecs_store_compare cmps[2];
-    uint8_t *bufs[2];
-    char *keys[2];
-    uint64_t seq;
+    struct aecs_store_op ops[SVC_AUDIT_BATCH_MAX + 1];
+    struct aecs_store_compare cmps[SVC_AUDIT_BATCH_MAX + 1];
+    uint8_t *bufs[SVC_AUDIT_BATCH_MAX + 1];
+    char *keys[SVC_AUDIT_BATCH_MAX + 1];
+    size_t count;
+    uint64_t seq; /* the last entry's sequence number */
 };
+/* Prepares the entries of n (1..SVC_AUDIT_BATCH_MAX) events, chained in order. */
+AECS_MUST_CHECK int svc_audit_prepare_many(struct aecs_service *svc,
+                                           const struct svc_audit_event *const *evs, size_t n,
+                                           uint64_t generation, struct svc_audit_add *add);
 AECS_MUST_CHECK int svc_audit_prepare(struct aecs_service *svc, const struct svc_audit_event *ev,
                                       uint64_t generation, struct svc_audit_add *add);
 void svc_audit_add_free(struct svc_audit_add *add);
 /* The head's sequence number and hash after a successful commit of add. */
 void svc_audit_committed(struct aecs_service *svc, const struct svc_audit_add *add);
 
-/* Appends ev alone (takes write_lock). Used for refusals and unseals. */
+/*
+ * Appends ev alone (refusals, unseals, releases). Concurrent appends are
+ * committed together, in one transaction (group commit); each caller returns
+ * once its own entry is durable, with that transaction's result.
+ */
 AECS_MUST_CHECK int svc_audit_append(struct aecs_service *svc, const struct svc_audit_event *ev);
 
 

@@ -329,6 +329,8 @@ int aecs_service_open(const struct aecs_service_config *cfg, struct aecs_service
     ENSURE(svc != NULL, AECS_E_NO_MEMORY, "out of memory");
     pthread_rwlock_init(&svc->state_lock, NULL);
     pthread_mutex_init(&svc->write_lock, NULL);
+    pthread_mutex_init(&svc->audit_lock, NULL);
+    pthread_cond_init(&svc->audit_cond, NULL);
     svc->store_spec = strdup(cfg->store_spec);
     svc->data_dir = strdup(cfg->data_dir);
     svc->attest_root = strdup(cfg->attest_root != NULL ? cfg->attest_root : "");
@@ -382,6 +384,8 @@ void aecs_service_free(struct aecs_service *svc)
     free(svc->version);
     pthread_rwlock_destroy(&svc->state_lock);
     pthread_mutex_destroy(&svc->write_lock);
+    pthread_mutex_destroy(&svc->audit_lock);
+    pthread_cond_destroy(&svc->audit_cond);
     free(svc);
 }
 
