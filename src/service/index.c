@@ -68,6 +68,19 @@ int svc_index_load(struct aecs_service *svc, struct svc_index *ix)
 
     memset(ix, 0, sizeof(*ix));
     GUARD(aecs_store_get(svc->store, SVC_INDEX, &v));
+    /* The same store version as last time: the same index, already opened. */
+    pthread_mutex_lock(&svc->index_lock);
+    if (svc->index_records != NULL && svc->index_store_version == v.version) {
+        ix->records = json_incref(svc->index_records);
+        ix->generation = svc->index_generation;
+        ix->audit_seq = svc->index_audit_seq;
+        ix->store_version = v.version;
+    }
+    pthread_mutex_unlock(&svc->index_lock);
+    if (ix->records != NULL) {
+        aecs_store_value_free(&v);
+        return AECS_OK;
+    }
     GUARD_OUT(aecs_record_peek_version(v.data, v.size, &version));
     GUARD_OUT(open_json(svc, SVC_INDEX, SVC_T_INDEX, version, &v, &j));
     gen = json_integer_value(json_object_get(j, "generation"));
@@ -89,6 +102,13 @@ int svc_index_load(struct aecs_service *svc, struct svc_index *ix)
     ix->generation = (uint64_t)gen;
     ix->audit_seq = (uint64_t)seq;
     ix->store_version = v.version;
+    pthread_mutex_lock(&svc->index_lock);
+    json_decref(svc->index_records);
+    svc->index_records = json_incref(records);
+    svc->index_store_version = v.version;
+    svc->index_generation = ix->generation;
+    svc->index_audit_seq = ix->audit_seq;
+    pthread_mutex_unlock(&svc->index_lock);
 out:
     json_decref(j);
     aecs_store_value_free(&v);
@@ -176,7 +196,13 @@ int svc_txn_begin(struct aecs_service *svc, struct svc_txn *t, int allow_empty)
     }
     if (rc == AECS_E_NOT_FOUND)
         return AECS_ERR(AECS_E_INTERNAL, "store: the index is missing");
-    return rc;
+    GUARD(rc);
+    /* The loaded records are shared with readers: change a copy. */
+    json_t *copy = json_deep_copy(t->ix.records);
+    ENSURE(copy != NULL, AECS_E_NO_MEMORY, "out of memory");
+    json_decref(t->ix.records);
+    t->ix.records = copy;
+    return AECS_OK;
 }
 
 static int txn_slot(struct svc_txn *t, const char *path, size_t *slot)

@@ -93,6 +93,13 @@ struct aecs_service {
 
     struct svc_replay replay;
 
+    /* the last index opened, reused while its store version is unchanged (index.c) */
+    pthread_mutex_t index_lock;
+    json_t *index_records; /* read-only once cached */
+    uint64_t index_store_version;
+    uint64_t index_generation;
+    uint64_t index_audit_seq;
+
     /* group commit of audit entries (audit.c) */
     pthread_mutex_t audit_lock;
     pthread_cond_t audit_cond;
@@ -138,7 +145,11 @@ struct svc_index {
     uint64_t store_version; /* the index key's store version (for the CAS) */
 };
 
-/* Loads and opens the index (kek held). Refuses a generation older than seen before. */
+/*
+ * Loads and opens the index (kek held). Refuses a generation older than seen
+ * before. ix->records is shared and read-only (svc_txn_begin makes its own
+ * copy to change).
+ */
 AECS_MUST_CHECK int svc_index_load(struct aecs_service *svc, struct svc_index *ix);
 void svc_index_clear(struct svc_index *ix);
 /* A record's version in the index, 0 when it has none. */

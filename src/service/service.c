@@ -330,6 +330,7 @@ int aecs_service_open(const struct aecs_service_config *cfg, struct aecs_service
     pthread_rwlock_init(&svc->state_lock, NULL);
     pthread_mutex_init(&svc->write_lock, NULL);
     pthread_mutex_init(&svc->audit_lock, NULL);
+    pthread_mutex_init(&svc->index_lock, NULL);
     pthread_cond_init(&svc->audit_cond, NULL);
     svc->store_spec = strdup(cfg->store_spec);
     svc->data_dir = strdup(cfg->data_dir);
@@ -385,6 +386,8 @@ void aecs_service_free(struct aecs_service *svc)
     pthread_rwlock_destroy(&svc->state_lock);
     pthread_mutex_destroy(&svc->write_lock);
     pthread_mutex_destroy(&svc->audit_lock);
+    pthread_mutex_destroy(&svc->index_lock);
+    json_decref(svc->index_records);
     pthread_cond_destroy(&svc->audit_cond);
     free(svc);
 }
