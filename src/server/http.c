@@ -451,8 +451,12 @@ static void handle(struct evhttp_request *er, void *arg)
         c.authenticated = 1;
     }
     rc = route->fn(&c);
-    if (rc != AECS_OK && c.authenticated && c.api != API_INTERNAL && c.api != API_OK)
-        aecs_service_audit_refusal(d->svc, &c.caller, &c.req, aecs_err_last()->message);
+    if (rc != AECS_OK && c.authenticated && c.api != API_INTERNAL && c.api != API_OK) {
+        /* a copy: auditing records errors of its own into the same buffer */
+        struct aecs_err_info why = *aecs_err_last();
+        aecs_service_audit_refusal(d->svc, &c.caller, &c.req, why.message);
+        aecs_err_set(why.code, why.file, why.line, "%s", why.message);
+    }
 
 done:
     if (rc == AECS_OK && c.raw.body != NULL) {

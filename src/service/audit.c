@@ -53,12 +53,14 @@ static int head_load(struct aecs_service *svc, struct audit_head *h)
     json_t *j = NULL;
     const char *hash;
     json_int_t seq;
+    /* Read before the store, as in svc_index_load: a later append is no rollback. */
+    uint64_t seen = __atomic_load_n(&svc->max_audit_seq, __ATOMIC_SEQ_CST);
 
     memset(h, 0, sizeof(*h));
     rc = aecs_store_get(svc->store, SVC_AUDIT_HEAD, &v);
     if (rc == AECS_E_NOT_FOUND) {
         aecs_err_clear();
-        ENSURE(svc->max_audit_seq == 0, AECS_E_BAD_SIGNATURE,
+        ENSURE(seen == 0, AECS_E_BAD_SIGNATURE,
                "audit: the head is missing (the store was rolled back or damaged)");
         memcpy(h->hash, ZERO_HASH, 65);
         return AECS_OK;
@@ -77,10 +79,10 @@ static int head_load(struct aecs_service *svc, struct audit_head *h)
     ENSURE_OUT(j != NULL && seq >= 1 && (uint64_t)seq == version && hash != NULL &&
                    strlen(hash) == 64,
                AECS_E_FORMAT, "audit: the head is malformed");
-    ENSURE_OUT((uint64_t)seq >= svc->max_audit_seq, AECS_E_BAD_SIGNATURE,
+    ENSURE_OUT((uint64_t)seq >= seen, AECS_E_BAD_SIGNATURE,
                "audit: the head is at entry %lld, before entry %" PRIu64
                " seen earlier (rolled back)",
-               (long long)seq, svc->max_audit_seq);
+               (long long)seq, seen);
     h->seq = (uint64_t)seq;
     memcpy(h->hash, hash, 65);
     h->store_version = v.version;
@@ -340,7 +342,7 @@ int aecs_service_audit_list(struct aecs_service *svc, const struct aecs_caller *
         rc = entry_read(svc, seq, &text, &size);
         if (rc != AECS_OK) {
             aecs_err_prefix("audit entry %" PRIu64 ": ", seq);
-            *api = API_INTERNAL;
+            *api = rc == AECS_E_BAD_SIGNATURE ? API_STORE_DAMAGED : API_INTERNAL;
             goto out;
         }
         e = json_loadb(text, size, 0, NULL);

@@ -82,6 +82,7 @@ struct aecs_service {
     uint8_t check[AECS_KEK_CHECK_SIZE];
     unsigned threshold;
     unsigned share_count;
+    char share_set[9]; /* the set id of the init's shares; "" for stores without one */
 
     /* unseal progress (under state_lock as a writer) */
     struct aecs_share *pending; /* AECS_SHARES_MAX entries, secure heap */

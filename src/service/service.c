@@ -126,6 +126,20 @@ int aecs_service_name_valid(const char *name)
     return 1;
 }
 
+/*
+ * Refuses with the message of the error just recorded, under another code.
+ * The message is copied first: formatting aecs_err_last()->message into
+ * itself (AECS_ERR("%s", aecs_err_last()->message)) is undefined behaviour
+ * and leaves it empty.
+ */
+static int refuse_recorded(enum aecs_api_code *api, enum aecs_api_code apicode, int code)
+{
+    char message[sizeof(aecs_err_last()->message)];
+
+    snprintf(message, sizeof(message), "%s", aecs_err_last()->message);
+    return REFUSE(api, apicode, code, "%s", message);
+}
+
 int svc_require_working(struct aecs_service *svc, enum aecs_api_code *api)
 {
     switch (svc->state) {
@@ -263,16 +277,21 @@ static int load_id(struct aecs_service *svc)
     for (int attempt = 0; attempt < 2; attempt++) {
         rc = aecs_store_get(svc->store, SVC_META_ID, &v);
         if (rc == AECS_OK) {
+            /* The value has no NUL after it: check a terminated copy. */
             int ok = v.size == 32;
-            if (ok)
+            if (ok) {
                 memcpy(svc->id, v.data, 32);
-            svc->id[32] = '\0';
-            ok = ok && aecs_reqsig_check_hex(svc->id, 32, "id") == AECS_OK;
+                svc->id[32] = '\0';
+                ok = aecs_reqsig_check_hex(svc->id, 32, "id") == AECS_OK;
+            }
             aecs_store_value_free(&v);
+            if (!ok)
+                memset(svc->id, 0, sizeof(svc->id));
             ENSURE(ok, AECS_E_FORMAT, "store: %s is not a service id", SVC_META_ID);
             return AECS_OK;
         }
-        ENSURE(rc == AECS_E_NOT_FOUND, rc, "%s", aecs_err_last()->message);
+        if (rc != AECS_E_NOT_FOUND)
+            return rc;
         GUARD(aecs_random_bytes(raw, sizeof(raw)));
         aecs_hex_encode(raw, sizeof(raw), hex);
         rc = aecs_store_put(svc->store, SVC_META_ID, hex, 32, 0, NULL);
@@ -287,7 +306,7 @@ static int load_init(struct aecs_service *svc)
     int rc;
     struct aecs_store_value v = {0};
     json_t *j = NULL;
-    const char *check;
+    const char *check, *set;
     json_int_t k, n;
 
     rc = aecs_store_get(svc->store, SVC_META_INIT, &v);
@@ -302,11 +321,14 @@ static int load_init(struct aecs_service *svc)
     check = json_string_value(json_object_get(j, "check"));
     k = json_integer_value(json_object_get(j, "threshold"));
     n = json_integer_value(json_object_get(j, "shares"));
+    set = json_string_value(json_object_get(j, "set")); /* absent in older stores */
     rc = AECS_ERR(AECS_E_FORMAT, "store: %s is malformed", SVC_META_INIT);
     if (check != NULL && strlen(check) == 64 && k >= 2 && n >= k && n <= AECS_SHARES_MAX &&
-        aecs_hex_decode_exact(check, 64, svc->check, sizeof(svc->check)) == AECS_OK) {
+        aecs_hex_decode_exact(check, 64, svc->check, sizeof(svc->check)) == AECS_OK &&
+        (set == NULL || aecs_reqsig_check_hex(set, 8, "set") == AECS_OK)) {
         svc->threshold = (unsigned)k;
         svc->share_count = (unsigned)n;
+        snprintf(svc->share_set, sizeof(svc->share_set), "%s", set != NULL ? set : "");
         svc->state = AECS_STATE_SEALED;
         aecs_err_clear();
         rc = AECS_OK;
@@ -462,13 +484,20 @@ int aecs_service_status(struct aecs_service *svc, json_t **answer)
             json_decref(a);
             goto out;
         }
+        size_t keys = count_prefix(&ix, SVC_KEYS), services = count_prefix(&ix, SVC_SERVICES);
         json_object_set_new(a, "generation", json_integer((json_int_t)ix.generation));
-        json_object_set_new(a, "counts",
-                            json_pack("{s:I, s:I, s:I, s:I}", "keys",
-                                      (json_int_t)count_prefix(&ix, SVC_KEYS), "services",
-                                      (json_int_t)count_prefix(&ix, SVC_SERVICES), "secrets",
-                                      (json_int_t)count_prefix(&ix, SVC_SECRETS), "audit_entries",
-                                      (json_int_t)ix.audit_seq));
+        /*
+         * docs/api.md's "admins" are the cluster admins: every other key is the
+         * admin key of exactly one service (objects.c registers and removes
+         * the two together).
+         */
+        json_object_set_new(
+            a, "counts",
+            json_pack("{s:I, s:I, s:I, s:I, s:I}", "admins",
+                      (json_int_t)(keys >= services ? keys - services : 0), "keys",
+                      (json_int_t)keys, "services", (json_int_t)services, "secrets",
+                      (json_int_t)count_prefix(&ix, SVC_SECRETS), "audit_entries",
+                      (json_int_t)ix.audit_seq));
         svc_index_clear(&ix);
     }
     *answer = a;
@@ -514,8 +543,7 @@ static int parse_sig_headers(const struct aecs_request *req, int64_t *timestamp,
                       "X-Aecs-Nonce, X-Aecs-Signature)");
     if (aecs_reqsig_check_hex(req->key_id, AECS_SIGKEY_ID_HEX, "X-Aecs-Key") != AECS_OK ||
         aecs_reqsig_check_hex(req->nonce, AECS_REQSIG_NONCE_HEX, "X-Aecs-Nonce") != AECS_OK)
-        return REFUSE(api, API_UNAUTHENTICATED, AECS_E_FORMAT, "%s",
-                      aecs_err_last()->message);
+        return refuse_recorded(api, API_UNAUTHENTICATED, AECS_E_FORMAT);
     errno = 0;
     ts = strtoll(req->timestamp, &end, 10);
     if (errno != 0 || end == req->timestamp || *end != '\0' || ts < 0 ||
@@ -565,7 +593,7 @@ static int check_signature(struct aecs_service *svc, const struct aecs_request *
                       "X-Aecs-Signature is not base64 of a signature");
     rc = aecs_reqsig_canonical(&f, &canonical, &canonical_size);
     if (rc != AECS_OK)
-        return REFUSE(api, API_BAD_REQUEST, rc, "%s", aecs_err_last()->message);
+        return refuse_recorded(api, API_BAD_REQUEST, rc);
     rc = aecs_sigkey_verify(key, canonical, canonical_size, sig, sig_size);
     free(canonical);
     if (rc != AECS_OK)
@@ -574,9 +602,9 @@ static int check_signature(struct aecs_service *svc, const struct aecs_request *
                       req->key_id);
     rc = svc_replay_check_and_add(&svc->replay, req->nonce, now, ts + AECS_REQSIG_NONCE_TTL);
     if (rc == AECS_E_MISMATCH)
-        return REFUSE(api, API_REPLAYED_REQUEST, rc, "%s", aecs_err_last()->message);
+        return refuse_recorded(api, API_REPLAYED_REQUEST, rc);
     if (rc == AECS_E_TOO_LARGE)
-        return REFUSE(api, API_BUSY, rc, "%s", aecs_err_last()->message);
+        return refuse_recorded(api, API_BUSY, rc);
     return rc;
 }
 
@@ -681,9 +709,17 @@ int aecs_service_init(struct aecs_service *svc, const struct aecs_request *req, 
     int in_txn = 0;
     struct svc_audit_event ev = {0};
     char detail[64];
+    struct aecs_share first;
+    char set[sizeof(first.set)];
 
     *answer = NULL;
     pthread_rwlock_wrlock(&svc->state_lock);
+    /*
+     * Another replica sharing the store may have initialized it since this
+     * one started: read /meta/init again (it then is sealed here).
+     */
+    if (svc->state == AECS_STATE_UNINITIALIZED)
+        GUARD_OUT(load_init(svc));
     if (svc->state != AECS_STATE_UNINITIALIZED) {
         *api = API_CONFLICT;
         BAIL_OUT(AECS_E_USAGE, "the service is already initialized");
@@ -718,10 +754,15 @@ int aecs_service_init(struct aecs_service *svc, const struct aecs_request *req, 
     GUARD_OUT(aecs_kek_generate(&kek));
     GUARD_OUT(aecs_kek_check_value(kek, svc->check));
     GUARD_OUT(aecs_shares_split(kek, k, n, &shares));
+    /* The split's set id (not secret: every share shows it), so unseal knows its shares. */
+    GUARD_OUT(aecs_share_parse(shares[0], 1, &first));
+    memcpy(set, first.set, sizeof(set));
+    aecs_cleanse(&first, sizeof(first));
     aecs_hex_encode(svc->check, sizeof(svc->check), check_hex);
     aecs_time_format(now, created);
-    meta = json_pack("{s:i, s:s, s:I, s:I, s:s}", "format", 1, "check", check_hex, "threshold",
-                     (json_int_t)k, "shares", (json_int_t)n, "created", created);
+    meta = json_pack("{s:i, s:s, s:I, s:I, s:s, s:s}", "format", 1, "check", check_hex,
+                     "threshold", (json_int_t)k, "shares", (json_int_t)n, "set", set, "created",
+                     created);
     ENSURE_OUT(meta != NULL, AECS_E_NO_MEMORY, "out of memory");
     meta_text = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS);
     rec = json_pack("{s:s, s:s, s:s, s:s}", "key_id", key_id, "pubkey", pem, "role",
@@ -745,6 +786,9 @@ int aecs_service_init(struct aecs_service *svc, const struct aecs_request *req, 
     svc_txn_end(svc, &t);
     in_txn = 0;
     if (rc == AECS_E_MISMATCH) {
+        if (load_init(svc) != AECS_OK)
+            log_error("init: cannot read the other replica's init: %s",
+                      aecs_err_last()->message);
         *api = API_CONFLICT;
         BAIL_OUT(AECS_E_MISMATCH, "the service was initialized at the same time by another "
                                   "request or replica");
@@ -752,6 +796,7 @@ int aecs_service_init(struct aecs_service *svc, const struct aecs_request *req, 
     GUARD_OUT(rc);
     svc->threshold = k;
     svc->share_count = n;
+    memcpy(svc->share_set, set, sizeof(svc->share_set));
     svc->state = AECS_STATE_WORKING;
     kek = NULL;
     if (seal_root_key(svc) != AECS_OK)
@@ -870,6 +915,13 @@ int aecs_service_unseal(struct aecs_service *svc, const struct aecs_request *req
         BAIL_OUT(AECS_E_INVALID_ARGUMENT,
                  "this share is from a split with threshold %u; this service needs %u: it is "
                  "not one of this service's shares", share.threshold, svc->threshold);
+    }
+    if (svc->share_set[0] != '\0' && strcmp(share.set, svc->share_set) != 0) {
+        *api = API_BAD_SHARE;
+        BAIL_OUT(AECS_E_INVALID_ARGUMENT,
+                 "this share is from another split (set %s) than this service's shares (set "
+                 "%s): it is not one of this service's shares",
+                 share.set, svc->share_set);
     }
     for (size_t i = 0; i < svc->pending_count; i++) {
         if (strcmp(svc->pending[i].set, share.set) != 0) {
