@@ -1,8 +1,8 @@
 /*
  * store_spec.c - libFuzzer target for the store's input checks: the store
- * spec parser ("sqlite:PATH", "etcd:ENDPOINTS") and the key check that every
- * key, prefix and cursor goes through (the server passes request paths to
- * it). Whatever the bytes: no crash, no leak, and what is accepted has the
+ * spec parser ("sqlite:PATH", "etcd:ENDPOINTS[?OPTIONS]", whose parts are
+ * checked again here) and the key check that every key, prefix and cursor
+ * goes through (the server passes request paths to it). Whatever the bytes: no crash, no leak, and what is accepted has the
  * properties store.h promises, checked here by code of its own.
  */
 #include <stddef.h>
@@ -54,6 +54,58 @@ static int printable_utf8(const unsigned char *p, size_t n)
     return 1;
 }
 
+/* A span lies inside [lo, hi) and holds none of the bytes in `stop`. */
+static int span_ok(struct aecs_store_span sp, const char *lo, const char *hi, const char *stop)
+{
+    if (sp.len == 0)
+        return 1;
+    if (sp.p < lo || sp.p + sp.len > hi)
+        return 0;
+    for (size_t i = 0; i < sp.len; i++) {
+        if (strchr(stop, sp.p[i]) != NULL)
+            return 0;
+    }
+    return 1;
+}
+
+/* What an accepted etcd location must look like, checked by code of its own. */
+static void check_etcd(const char *loc)
+{
+    struct aecs_store_etcd_spec e;
+    const char *end = loc + strlen(loc);
+
+    if (aecs_store_etcd_spec_parse(loc, &e) != AECS_OK)
+        abort(); /* aecs_store_spec_parse accepted it */
+    if (e.endpoint_count < 1 || e.endpoint_count > AECS_STORE_ETCD_MAX_ENDPOINTS)
+        abort();
+    for (size_t i = 0; i < e.endpoint_count; i++) {
+        struct aecs_store_span ep = e.endpoints[i];
+        const char *scheme = e.tls ? "https://" : "http://";
+        if (ep.len <= strlen(scheme) || strncmp(ep.p, scheme, strlen(scheme)) != 0)
+            abort();
+        struct aecs_store_span rest = {ep.p + strlen(scheme), ep.len - strlen(scheme)};
+        if (!span_ok(rest, loc, end, ",?&@/ ") || rest.p[rest.len - 1] < '0' ||
+            rest.p[rest.len - 1] > '9')
+            abort();
+    }
+    const struct aecs_store_span opts[] = {e.cacert, e.cert, e.key, e.user, e.password_file};
+    for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+        if (!span_ok(opts[i], loc, end, "&"))
+            abort();
+    }
+    if ((e.cert.len == 0) != (e.key.len == 0) || (e.user.len == 0) != (e.password_file.len == 0))
+        abort();
+    if (!e.tls && (e.cacert.len != 0 || e.cert.len != 0))
+        abort();
+    if (e.timeout_ms < 100 || e.timeout_ms > 600000 || e.connect_timeout_ms < 100 ||
+        e.connect_timeout_ms > 60000)
+        abort();
+    /* a password is never taken from a spec */
+    const char *q = strchr(loc, '?');
+    if (q != NULL && (strstr(q, "?password=") != NULL || strstr(q, "&password=") != NULL))
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct aecs_store_spec spec;
@@ -76,6 +128,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if ((unsigned char)*p < 0x20 || *p == 0x7f)
                 abort();
         }
+        if (spec.kind == AECS_STORE_BACKEND_ETCD)
+            check_etcd(spec.location);
     }
 
     int ok = aecs_store_key_check(s) == AECS_OK;

@@ -10,9 +10,10 @@ REQUIRED=(
   libssl-dev libjansson-dev libcurl4-openssl-dev libevent-dev libyaml-dev
   libsqlite3-dev libcmocka-dev
   libgfshare-dev    # Shamir secret sharing of the key store's root key (GF(2^8))
+  etcd-server etcd-client  # store_etcd_test runs real etcd members (and etcdctl) on loopback
 )
 # Nice to have: skipped with a warning when the archive lacks them.
-OPTIONAL=(etcd-server etcd-client clang-format)
+OPTIONAL=(clang-format)
 
 is_installed() {
   [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" == "install ok installed" ]]

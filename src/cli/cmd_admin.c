@@ -826,9 +826,17 @@ static int audit_list(int argc, char **argv)
             rc = EXIT_USAGE;
             goto out;
         }
-        json_array_extend(all, entries);
+        /* A copy: the reply's strings are wiped when it is cleared for the next page. */
+        json_t *copy = json_deep_copy(entries);
+        if (copy == NULL || json_array_extend(all, copy) != 0) {
+            json_decref(copy);
+            fprintf(stderr, "aecs: out of memory\n");
+            rc = EXIT_USAGE;
+            goto out;
+        }
+        json_decref(copy);
         json_decref(next);
-        next = json_incref(json_object_get(r.body, "next"));
+        next = json_deep_copy(json_object_get(r.body, "next"));
         if (limit > 0 || !json_is_integer(next))
             break;
         /* The next page must start further on, or the loop would never end. */

@@ -275,10 +275,10 @@ static int secret_list(int argc, char **argv)
         printf("no secrets in service %s\n", service);
         goto out;
     }
-    printf("%-32s %-20s %s\n", "SECRET", "TYPE", "SHARE");
+    printf("%-32s %-28s %s\n", "SECRET", "TYPE", "SHARE");
     json_array_foreach(secrets, i, s)
     {
-        printf("%-32s %-20s %s\n", cli_json_str(s, "name", "?"), cli_json_str(s, "type", "-"),
+        printf("%-32s %-28s %s\n", cli_json_str(s, "name", "?"), cli_json_str(s, "type", "-"),
                cli_json_str(s, "share", "-"));
     }
 out:
@@ -447,8 +447,8 @@ static int secret_get_public(int argc, char **argv)
         rc = EXIT_USAGE;
         goto out;
     }
-    printf("wrote %s: the public %s of %s/%s\n", out_path, cli_json_str(r.body, "type", "part"),
-           service, name);
+    printf("wrote %s: the public part of %s/%s (%s)\n", out_path, service, name,
+           cli_json_str(r.body, "type", "?"));
 out:
     aecs_reply_clear(&r);
     cli_client_close(&cl);

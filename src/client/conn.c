@@ -458,6 +458,7 @@ static int configure(struct aecs_conn *c, const char *url, struct answer *a)
 
     curl_easy_reset(c->h);
     c->errbuf[0] = '\0';
+    c->tls.refused = 0; /* set again by this request's handshake, if it refuses */
     SETOPT(CURLOPT_URL, url);
     SETOPT(CURLOPT_PROTOCOLS_STR, c->opts.insecure_allow_http_insecure ? "http,https" : "https");
     SETOPT(CURLOPT_FOLLOWLOCATION, 0L);

@@ -134,7 +134,9 @@ AECS_MUST_CHECK int aecs_conn_request_json(struct aecs_conn *c, const char *meth
 
 /*
  * Wipes every string of the reply's JSON (answers may hold shares), frees it
- * and zeroes the reply.
+ * and zeroes the reply. Strings reached through references taken from
+ * reply->body (json_incref, "O" in json_pack, json_array_extend) are wiped
+ * too: copy with json_deep_copy what must outlive the reply.
  */
 void aecs_reply_clear(struct aecs_reply *reply);
 

@@ -136,6 +136,12 @@ int aecs_cert_parse(const uint8_t *data, size_t size, struct aecs_cert **out)
     }
     if (x == NULL)
         return OSSL_FAIL(AECS_E_FORMAT, "certificate parse");
+    /*
+     * OpenSSL caches a certificate's decoded extensions inside the X509 on
+     * first use; fill that cache now, while this thread owns the certificate,
+     * so threads that later share it (the certificate caches) only read it.
+     */
+    (void)X509_check_purpose(x, -1, 0);
     return cert_wrap(x, out);
 }
 

@@ -26,6 +26,14 @@ static void curl_init_once(void)
     g_curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+int aecs_http_init(void)
+{
+    pthread_once(&g_curl_once, curl_init_once);
+    ENSURE(g_curl_init_rc == CURLE_OK, AECS_E_INTERNAL, "libcurl initialisation failed: %s",
+           curl_easy_strerror(g_curl_init_rc));
+    return AECS_OK;
+}
+
 void aecs_http_options_init(struct aecs_http_options *opts)
 {
     memset(opts, 0, sizeof(*opts));
@@ -138,9 +146,7 @@ int aecs_http_get(const char *url, const struct aecs_http_options *opts,
     body.cap = o.max_response_size;
     hdrs.cap = AECS_HTTP_MAX_HEADERS;
 
-    pthread_once(&g_curl_once, curl_init_once);
-    ENSURE(g_curl_init_rc == CURLE_OK, AECS_E_INTERNAL, "libcurl initialisation failed: %s",
-           curl_easy_strerror(g_curl_init_rc));
+    GUARD(aecs_http_init());
     h = curl_easy_init();
     ENSURE(h != NULL, AECS_E_NO_MEMORY, "cannot create a libcurl handle");
 

@@ -44,6 +44,14 @@ struct aecs_http_options {
     const char *ca_file; /* optional CA bundle instead of the system's */
 };
 
+/*
+ * Sets up libcurl's global state once per process (thread-safe, idempotent).
+ * aecs_http_get calls it; other code that keeps curl handles of its own (the
+ * etcd store) calls it before curl_easy_init. AECS_E_INTERNAL when libcurl
+ * cannot initialise; the failure is remembered.
+ */
+AECS_MUST_CHECK int aecs_http_init(void);
+
 /* Fills opts with the defaults (everything 0: secure, no retries). */
 void aecs_http_options_init(struct aecs_http_options *opts);
 

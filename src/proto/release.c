@@ -398,7 +398,7 @@ static int get_base64(const json_t *o, const char *what, const char *key, size_t
     ENSURE(len <= aecs_base64_encoded_size(max), AECS_E_FORMAT,
            "%s: \"%s\" is longer than base64 of %zu bytes", what, key, max);
     if (len > 0) {
-        buf = malloc(len / 4 * 3);
+        buf = malloc(len / 4 * 3 + 1); /* never malloc(0): "AA" must fail as base64, not memory */
         ENSURE(buf != NULL, AECS_E_NO_MEMORY, "out of memory");
     }
     rc = aecs_base64_decode(s, len, buf, len / 4 * 3, &n);

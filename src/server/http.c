@@ -32,6 +32,7 @@
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "crypto/crypto.h"
+#include "proto/release.h"
 #include "proto/reqsig.h"
 #include "server/server.h"
 
@@ -55,7 +56,8 @@ struct aecsd {
 
 /* ---- one request ---- */
 
-enum auth { AUTH_NONE, AUTH_SIGNED };
+/* AUTH_LIMITED: unauthenticated and rate-limited per client address. */
+enum auth { AUTH_NONE, AUTH_LIMITED, AUTH_SIGNED };
 
 struct call {
     struct aecsd *d;
@@ -65,6 +67,7 @@ struct call {
     struct aecs_caller caller;
     int authenticated;
     json_t *answer;
+    struct aecs_answer raw; /* signed answers: sent byte for byte */
     enum aecs_api_code api;
 };
 
@@ -164,7 +167,24 @@ static int h_secret_destroy(struct call *c)
 
 static int h_secret_public(struct call *c)
 {
-    return aecs_service_secret_public(c->d->svc, c->seg[0], c->seg[1], &c->answer, &c->api);
+    return aecs_service_public(c->d->svc, c->seg[0], c->seg[1],
+                               evhttp_find_header(&c->query, "nonce"), &c->raw, &c->api);
+}
+
+static int h_challenge(struct call *c)
+{
+    return aecs_service_challenge(c->d->svc, &c->req, &c->raw, &c->api);
+}
+
+static int h_release(struct call *c)
+{
+    return aecs_service_release(c->d->svc, &c->req, &c->raw, &c->api);
+}
+
+static int h_identity(struct call *c)
+{
+    return aecs_service_identity(c->d->svc, evhttp_find_header(&c->query, "nonce"), &c->raw,
+                                 &c->api);
 }
 
 /* Patterns: '*' matches one path segment (a name, checked by the handler). */
@@ -176,8 +196,11 @@ static const struct route {
 } k_routes[] = {
     {"GET", "/v1/health", AUTH_NONE, h_health},
     {"GET", "/v1/status", AUTH_NONE, h_status},
-    {"POST", "/v1/admin/init", AUTH_NONE, h_init}, /* signed; checked by the service */
-    {"POST", "/v1/admin/unseal", AUTH_NONE, h_unseal},
+    {"POST", "/v1/admin/init", AUTH_LIMITED, h_init}, /* signed; checked by the service */
+    {"POST", "/v1/admin/unseal", AUTH_LIMITED, h_unseal},
+    {"POST", "/v1/challenge", AUTH_LIMITED, h_challenge},
+    {"POST", "/v1/release", AUTH_LIMITED, h_release},
+    {"GET", "/v1/identity", AUTH_LIMITED, h_identity},
     {"GET", "/v1/admin/services", AUTH_SIGNED, h_services_list},
     {"POST", "/v1/admin/services", AUTH_SIGNED, h_service_register},
     {"DELETE", "/v1/admin/services/*", AUTH_SIGNED, h_service_unregister},
@@ -186,7 +209,7 @@ static const struct route {
     {"POST", "/v1/secrets", AUTH_SIGNED, h_secrets_create},
     {"GET", "/v1/services/*/secrets", AUTH_SIGNED, h_secrets_list},
     {"DELETE", "/v1/services/*/secrets/*", AUTH_SIGNED, h_secret_destroy},
-    {"GET", "/v1/services/*/secrets/*/public", AUTH_NONE, h_secret_public},
+    {"GET", "/v1/services/*/secrets/*/public", AUTH_LIMITED, h_secret_public},
 };
 
 /*
@@ -241,15 +264,40 @@ static const char *method_name(enum evhttp_cmd_type cmd)
     }
 }
 
-static void send_json(struct evhttp_request *req, int status, json_t *body)
+static void add_common_headers(struct evhttp_request *req)
 {
-    struct evbuffer *out = evbuffer_new();
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
 
     evhttp_add_header(h, "Content-Type", "application/json");
     evhttp_add_header(h, "Cache-Control", "no-store");
     evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+}
+
+/* Sends a signed answer's exact bytes (the signature covers them) with its signature header. */
+static void send_raw(struct evhttp_request *req, const struct aecs_answer *a)
+{
+    struct evbuffer *out = evbuffer_new();
+
+    add_common_headers(req);
+    if (a->signature[0] != '\0')
+        evhttp_add_header(evhttp_request_get_output_headers(req), AECS_HDR_ANSWER_SIGNATURE,
+                          a->signature);
+    if (out == NULL || evbuffer_add(out, a->body, a->size) != 0) {
+        if (out != NULL)
+            evbuffer_free(out);
+        evhttp_send_error(req, 500, "out of memory");
+        return;
+    }
+    evhttp_send_reply(req, 200, NULL, out);
+    evbuffer_free(out);
+}
+
+static void send_json(struct evhttp_request *req, int status, json_t *body)
+{
+    struct evbuffer *out = evbuffer_new();
+    char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+
+    add_common_headers(req);
     if (out == NULL || text == NULL) {
         free(text);
         if (out != NULL)
@@ -388,6 +436,11 @@ static void handle(struct evhttp_request *er, void *arg)
         rc = AECS_ERR(AECS_E_FORMAT, "malformed query string");
         goto done;
     }
+    if (route->auth == AUTH_LIMITED) {
+        rc = aecs_service_rate_check(d->svc, peer, &c.api);
+        if (rc != AECS_OK)
+            goto done;
+    }
     if (route->auth == AUTH_SIGNED) {
         rc = aecs_service_authenticate(d->svc, &c.req, &c.caller, &c.api);
         if (rc != AECS_OK) {
@@ -402,7 +455,10 @@ static void handle(struct evhttp_request *er, void *arg)
         aecs_service_audit_refusal(d->svc, &c.caller, &c.req, aecs_err_last()->message);
 
 done:
-    if (rc == AECS_OK) {
+    if (rc == AECS_OK && c.raw.body != NULL) {
+        status = 200;
+        send_raw(er, &c.raw);
+    } else if (rc == AECS_OK) {
         status = 200;
         send_json(er, status, c.answer);
     } else {
@@ -423,6 +479,7 @@ done:
     }
     access_log(d, &c, path, status, ms_since(&start));
     json_decref(c.answer);
+    aecs_answer_clear(&c.raw);
     evhttp_clear_headers(&c.query);
     if (body_copy != NULL) {
         aecs_cleanse(body_copy, body_size); /* shares, imported data */

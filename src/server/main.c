@@ -16,6 +16,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "attest/attester.h"
+#include "attest/sim.h"
+#include "attest/verifier.h"
+#include "base/codec.h"
 #include "base/file.h"
 #include "base/log.h"
 #include "crypto/secmem.h"
@@ -27,6 +31,8 @@
 #define AECSD_VERSION "0.1.0"
 #define DEFAULT_LISTEN "127.0.0.1:19527"
 #define DEFAULT_DATA "/var/lib/aecs"
+/* SHA-256("aecsd"): the sim identity's MRENCLAVE unless told otherwise. */
+#define DEFAULT_SIM_MRENCLAVE "43e7897d3abfbc6fec6293ed8d0f96ee28d13e0b62824e2e24c12f4d4686fd30"
 
 struct settings {
     char *listen;
@@ -40,9 +46,22 @@ struct settings {
     char *attest_root;
     char *access_log;
     char *log_level;
+    char *attester;
+    char *sim_dir;
+    char *sim_mrenclave;
+    char *sim_mrsigner;
+    char *insecure_trust_sim;
+    char *intel_root;
+    char *collateral;
+    char *pccs;
+    char *collateral_cache;
+    char *snp_collateral;
     unsigned threads;
     unsigned max_connections;
+    unsigned rate_burst;
+    unsigned rate_per_second;
     int insecure_sim_auto_unseal;
+    int kds;
 };
 
 enum {
@@ -61,6 +80,19 @@ enum {
     OPT_MAX_CONNECTIONS,
     OPT_ACCESS_LOG,
     OPT_LOG_LEVEL,
+    OPT_ATTESTER,
+    OPT_SIM_DIR,
+    OPT_SIM_MRENCLAVE,
+    OPT_SIM_MRSIGNER,
+    OPT_INSECURE_TRUST_SIM,
+    OPT_INTEL_ROOT,
+    OPT_COLLATERAL,
+    OPT_PCCS,
+    OPT_COLLATERAL_CACHE,
+    OPT_SNP_COLLATERAL,
+    OPT_KDS,
+    OPT_RATE_BURST,
+    OPT_RATE_PER_SECOND,
     OPT_HELP,
     OPT_VERSION,
 };
@@ -81,6 +113,19 @@ static const struct option k_options[] = {
     {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
     {"access-log", required_argument, NULL, OPT_ACCESS_LOG},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"attester", required_argument, NULL, OPT_ATTESTER},
+    {"sim-dir", required_argument, NULL, OPT_SIM_DIR},
+    {"sim-mrenclave", required_argument, NULL, OPT_SIM_MRENCLAVE},
+    {"sim-mrsigner", required_argument, NULL, OPT_SIM_MRSIGNER},
+    {"insecure-trust-sim", required_argument, NULL, OPT_INSECURE_TRUST_SIM},
+    {"intel-root", required_argument, NULL, OPT_INTEL_ROOT},
+    {"collateral", required_argument, NULL, OPT_COLLATERAL},
+    {"pccs", required_argument, NULL, OPT_PCCS},
+    {"collateral-cache", required_argument, NULL, OPT_COLLATERAL_CACHE},
+    {"snp-collateral", required_argument, NULL, OPT_SNP_COLLATERAL},
+    {"kds", no_argument, NULL, OPT_KDS},
+    {"rate-burst", required_argument, NULL, OPT_RATE_BURST},
+    {"rate-per-second", required_argument, NULL, OPT_RATE_PER_SECOND},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -114,6 +159,27 @@ static void usage(FILE *out)
             "  --access-log FILE         one JSON line per request ('-': stderr, the default;\n"
             "                            'none': off)\n"
             "  --log-level LEVEL         error, warn, info (default), debug\n"
+            "\n"
+            "The service's own identity (docs/protocol-release.md):\n"
+            "  --attester NAME           what makes the identity evidence: auto (default: the\n"
+            "                            TEE found, else none), tsm, sev-guest, gramine, sim,\n"
+            "                            or none (clients then refuse this server)\n"
+            "  --sim-dir DIR             sim: the folder of `aecs sim init`\n"
+            "  --sim-mrenclave HEX       sim: the identity's MRENCLAVE (default SHA-256 of\n"
+            "                            \"aecsd\": " DEFAULT_SIM_MRENCLAVE ")\n"
+            "  --sim-mrsigner HEX        sim: the identity's MRSIGNER (default all zero)\n"
+            "\n"
+            "Verifying applications' evidence:\n"
+            "  --collateral DIR          offline Intel collateral (aecs collateral fetch)\n"
+            "  --pccs URL                fetch Intel collateral from this PCCS or the PCS\n"
+            "  --collateral-cache DIR    keep fetched collateral here (default DIR/collateral)\n"
+            "  --intel-root FILE         another Intel root CA (test PKIs)\n"
+            "  --snp-collateral DIR      AMD VCEKs and chains (aecs collateral fetch)\n"
+            "  --kds                     fetch missing VCEKs from AMD's KDS\n"
+            "  --insecure-trust-sim DIR  INSECURE: accept quotes of the simulated TEE in DIR\n"
+            "                            (anyone with its keys can make them)\n"
+            "  --rate-burst N            unauthenticated requests per client address: burst\n"
+            "  --rate-per-second N       and sustained rate (defaults 20 and 5)\n"
             "  --help, --version\n");
 }
 
@@ -168,6 +234,39 @@ static int apply(struct settings *s, int opt, const char *value)
         return set_string(&s->access_log, value);
     case OPT_LOG_LEVEL:
         return set_string(&s->log_level, value);
+    case OPT_ATTESTER:
+        return set_string(&s->attester, value);
+    case OPT_SIM_DIR:
+        return set_string(&s->sim_dir, value);
+    case OPT_SIM_MRENCLAVE:
+        return set_string(&s->sim_mrenclave, value);
+    case OPT_SIM_MRSIGNER:
+        return set_string(&s->sim_mrsigner, value);
+    case OPT_INSECURE_TRUST_SIM:
+        return set_string(&s->insecure_trust_sim, value);
+    case OPT_INTEL_ROOT:
+        return set_string(&s->intel_root, value);
+    case OPT_COLLATERAL:
+        return set_string(&s->collateral, value);
+    case OPT_PCCS:
+        return set_string(&s->pccs, value);
+    case OPT_COLLATERAL_CACHE:
+        return set_string(&s->collateral_cache, value);
+    case OPT_SNP_COLLATERAL:
+        return set_string(&s->snp_collateral, value);
+    case OPT_KDS:
+        if (value == NULL || strcmp(value, "true") == 0) {
+            s->kds = 1;
+            return AECS_OK;
+        }
+        ENSURE(strcmp(value, "false") == 0, AECS_E_INVALID_ARGUMENT,
+               "kds: true or false, not '%.20s'", value);
+        s->kds = 0;
+        return AECS_OK;
+    case OPT_RATE_BURST:
+        return parse_uint("rate-burst", value, 1, 1000000, &s->rate_burst);
+    case OPT_RATE_PER_SECOND:
+        return parse_uint("rate-per-second", value, 1, 1000000, &s->rate_per_second);
     case OPT_THREADS:
         return parse_uint("threads", value, 1, 256, &s->threads);
     case OPT_MAX_CONNECTIONS:
@@ -233,6 +332,16 @@ static void settings_free(struct settings *s)
     free(s->attest_root);
     free(s->access_log);
     free(s->log_level);
+    free(s->attester);
+    free(s->sim_dir);
+    free(s->sim_mrenclave);
+    free(s->sim_mrsigner);
+    free(s->insecure_trust_sim);
+    free(s->intel_root);
+    free(s->collateral);
+    free(s->pccs);
+    free(s->collateral_cache);
+    free(s->snp_collateral);
 }
 
 static int mkdir_private(const char *path)
@@ -288,6 +397,76 @@ static int ensure_tls_files(struct settings *s, const char *listen_host)
     GUARD(aecs_tls_make_self_signed(s->tls_cert, s->tls_key, "aecsd", names, 3650));
     log_info("made a TLS certificate for %s: %s", names, s->tls_cert);
     return AECS_OK;
+}
+
+static int hex_option(const char *name, const char *hex, uint8_t *out, size_t size)
+{
+    if (aecs_hex_decode_exact(hex, strlen(hex), out, size) != AECS_OK)
+        return AECS_ERR(AECS_E_INVALID_ARGUMENT, "--%s: %zu bytes as hex (%zu digits)", name,
+                        size, 2 * size);
+    return AECS_OK;
+}
+
+/* The verifier of applications' evidence and the service identity. */
+static int release_setup(struct settings *s, struct aecs_service *svc)
+{
+    struct aecs_verifier_config vc;
+    struct aecs_verifier *v = NULL;
+    struct aecs_release_config rc;
+    struct aecs_attester_config ac;
+    struct aecs_sim_quote_params ident;
+    char sim_root[PATH_MAX + 16], cache[PATH_MAX + 16];
+    const char *attester = s->attester != NULL ? s->attester : "auto";
+
+    memset(&vc, 0, sizeof(vc));
+    vc.intel_root_file = s->intel_root;
+    vc.collateral_dir = s->collateral;
+    vc.pccs_url = s->pccs;
+    if (s->pccs != NULL) {
+        snprintf(cache, sizeof(cache), "%s/collateral", s->data);
+        vc.collateral_cache_dir = s->collateral_cache != NULL ? s->collateral_cache : cache;
+    }
+    if (s->insecure_trust_sim != NULL) {
+        snprintf(sim_root, sizeof(sim_root), "%s/root.der", s->insecure_trust_sim);
+        vc.sim_root_file = sim_root;
+        vc.sim_dir = s->insecure_trust_sim;
+        log_warn("INSECURE: --insecure-trust-sim %s: quotes of the simulated TEE are accepted; "
+                 "anyone with that folder's keys can pass as any enclave",
+                 s->insecure_trust_sim);
+    }
+    vc.snp_collateral_dir = s->snp_collateral;
+    vc.use_kds = s->kds;
+    GUARD(aecs_verifier_new(&vc, &v));
+
+    memset(&ac, 0, sizeof(ac));
+    memset(&ident, 0, sizeof(ident));
+    ac.sim_dir = s->sim_dir;
+    if (strcmp(attester, "sim") == 0) {
+        GUARD(hex_option("sim-mrenclave",
+                         s->sim_mrenclave != NULL ? s->sim_mrenclave : DEFAULT_SIM_MRENCLAVE,
+                         ident.mrenclave, sizeof(ident.mrenclave)));
+        if (s->sim_mrsigner != NULL)
+            GUARD(hex_option("sim-mrsigner", s->sim_mrsigner, ident.mrsigner,
+                             sizeof(ident.mrsigner)));
+        ac.sim_identity = &ident;
+        log_warn("INSECURE: --attester sim: this service's identity evidence comes from the "
+                 "simulated TEE");
+    }
+    memset(&rc, 0, sizeof(rc));
+    rc.verifier = v;
+    rc.attester = attester;
+    rc.attester_cfg = &ac;
+    rc.rate_burst = s->rate_burst;
+    rc.rate_per_second = s->rate_per_second;
+    if (aecs_service_release_setup(svc, &rc) == AECS_OK)
+        return AECS_OK;
+    if (strcmp(attester, "auto") != 0)
+        return aecs_err_last()->code;
+    /* auto found no TEE: run without identity evidence, and say so */
+    log_warn("identity: %s", aecs_err_last()->message);
+    rc.verifier = NULL; /* already taken over by the service */
+    rc.attester = "none";
+    return aecs_service_release_setup(svc, &rc);
 }
 
 static void fail(const char *what)
@@ -435,6 +614,10 @@ int main(int argc, char **argv)
     cfg.attest_root = s.attest_root;
     cfg.version = AECSD_VERSION;
     if (aecs_service_open(&cfg, &svc) != AECS_OK) {
+        fail("");
+        goto out;
+    }
+    if (release_setup(&s, svc) != AECS_OK) {
         fail("");
         goto out;
     }

@@ -5,8 +5,8 @@
  * 1, written once: its transaction requires that the key does not exist). Its
  * plaintext is a compact JSON object with sorted keys:
  *
- *   {"action", "actor", "detail", "generation", "prev", "remote", "result",
- *    "role", "seq", "target", "time"}
+ *   {"action", "actor", "data"?, "detail", "generation", "prev", "remote",
+ *    "result", "role", "seq", "target", "time"}
  *
  * where prev is the hex SHA-256 of entry n-1's plaintext bytes (64 zeros for
  * entry 1). The head, /k/audit-head (type "audit-head", version n), holds n
@@ -134,6 +134,8 @@ int svc_audit_prepare(struct aecs_service *svc, const struct svc_audit_event *ev
                       str_or_null(ev->target), "result", ev->result, "detail",
                       str_or_null(ev->detail), "prev", h.hash);
     ENSURE_OUT(entry != NULL, AECS_E_NO_MEMORY, "audit: out of memory");
+    if (ev->data != NULL)
+        json_object_set_new(entry, "data", json_deep_copy(ev->data));
     text = json_dumps(entry, JSON_COMPACT | JSON_SORT_KEYS);
     ENSURE_OUT(text != NULL, AECS_E_NO_MEMORY, "audit: out of memory");
     aecs_sha256(text, strlen(text), hash);

@@ -90,6 +90,16 @@ struct aecs_service {
     uint64_t max_audit_seq;     /* highest audit sequence seen */
 
     struct svc_replay replay;
+
+    /* attested release (release.c); set up by aecs_service_release_setup */
+    struct aecs_verifier *verifier;       /* NULL: no releases */
+    struct aecs_p256_key *identity;       /* the service identity key, made at setup */
+    uint8_t identity_pub[65];
+    uint8_t *identity_evidence;           /* NULL: no TEE evidence for the identity */
+    size_t identity_evidence_size;
+    char *identity_attester;              /* the attester's name, or NULL */
+    struct aecs_challenge_table *challenges;
+    struct aecs_ratelimit *ratelimit;
 };
 
 /* Sets *api and records the error; returns the AECS code. */
@@ -101,6 +111,13 @@ struct aecs_service {
  * API_NOT_INITIALIZED otherwise. Call with state_lock held.
  */
 AECS_MUST_CHECK int svc_require_working(struct aecs_service *svc, enum aecs_api_code *api);
+
+/*
+ * Parses a request body as a JSON object (at most 1 MiB), duplicate keys
+ * refused: API_BAD_REQUEST or API_TOO_LARGE otherwise.
+ */
+AECS_MUST_CHECK int svc_body_object(const struct aecs_request *req, json_t **out,
+                                    enum aecs_api_code *api);
 
 /* ---- the index and sealed records (index.c) ---- */
 
@@ -142,6 +159,7 @@ struct svc_audit_event {
     const char *target; /* "service1", "service1/data_key_1", or NULL */
     const char *result; /* "ok" or "refused" */
     const char *detail; /* more words, or NULL; never key material */
+    const json_t *data; /* structured details (claims, decisions), or NULL */
 };
 
 #define SVC_TXN_MAX_OPS (AECS_STORE_TXN_MAX_OPS - 4)

@@ -26,22 +26,6 @@
 
 #define PATH_MAX_LEN 256
 
-static int body_object(const struct aecs_request *req, json_t **out, enum aecs_api_code *api)
-{
-    json_error_t jerr;
-
-    *out = json_loadb((const char *)req->body, req->body_size, JSON_REJECT_DUPLICATES, &jerr);
-    if (*out == NULL)
-        return REFUSE(api, API_BAD_REQUEST, AECS_E_FORMAT, "the body is not JSON: %.200s",
-                      jerr.text);
-    if (!json_is_object(*out)) {
-        json_decref(*out);
-        *out = NULL;
-        return REFUSE(api, API_BAD_REQUEST, AECS_E_FORMAT, "the body is not a JSON object");
-    }
-    return AECS_OK;
-}
-
 /* Refuses fields other than the NULL-terminated list. */
 static int only_fields(const json_t *body, const char *const *allowed, enum aecs_api_code *api)
 {
@@ -136,6 +120,26 @@ static const char *role_name(const struct aecs_caller *caller)
     return caller->role == AECS_ROLE_CLUSTER_ADMIN ? "cluster-admin" : "service-admin";
 }
 
+/* Commits an admin's write with its audit entry; a failure sets *api. */
+static int commit_action(struct aecs_service *svc, struct svc_txn *t,
+                         const struct aecs_caller *caller, const struct aecs_request *req,
+                         const char *action, const char *target, const char *detail,
+                         enum aecs_api_code *api)
+{
+    struct svc_audit_event ev = {0};
+    int rc;
+
+    ev.actor = caller->key_id;
+    ev.role = role_name(caller);
+    ev.remote = req != NULL ? req->remote : NULL;
+    ev.action = action;
+    ev.target = target;
+    ev.result = "ok";
+    ev.detail = detail;
+    rc = svc_txn_commit(svc, t, &ev);
+    return rc == AECS_OK ? AECS_OK : write_failed(rc, api);
+}
+
 /* ---- services ---- */
 
 int aecs_service_services_list(struct aecs_service *svc, const struct aecs_caller *caller,
@@ -191,13 +195,12 @@ int aecs_service_service_register(struct aecs_service *svc, const struct aecs_ca
     char key_id[AECS_SIGKEY_ID_HEX + 1], created[32], spath[PATH_MAX_LEN], kpath[PATH_MAX_LEN];
     struct svc_txn t;
     int in_txn = 0;
-    struct svc_audit_event ev = {0};
 
     *answer = NULL;
     pthread_rwlock_rdlock(&svc->state_lock);
     GUARD_OUT(svc_require_working(svc, api));
     GUARD_OUT(require_cluster_admin(caller, "register services", api));
-    GUARD_OUT(body_object(req, &body, api));
+    GUARD_OUT(svc_body_object(req, &body, api));
     GUARD_OUT(only_fields(body, fields, api));
     name = json_string_value(json_object_get(body, "name"));
     pem = json_string_value(json_object_get(body, "pubkey"));
@@ -236,18 +239,7 @@ int aecs_service_service_register(struct aecs_service *svc, const struct aecs_ca
     ENSURE_OUT(service != NULL && key != NULL, AECS_E_NO_MEMORY, "out of memory");
     GUARD_OUT(svc_txn_put(svc, &t, spath, SVC_T_SERVICE, service));
     GUARD_OUT(svc_txn_put(svc, &t, kpath, SVC_T_KEY, key));
-    ev.actor = caller->key_id;
-    ev.role = role_name(caller);
-    ev.remote = req->remote;
-    ev.action = "service.register";
-    ev.target = name;
-    ev.result = "ok";
-    ev.detail = key_id;
-    rc = svc_txn_commit(svc, &t, &ev);
-    if (rc != AECS_OK) {
-        rc = write_failed(rc, api);
-        goto out;
-    }
+    GUARD_OUT(commit_action(svc, &t, caller, req, "service.register", name, key_id, api));
     *answer = json_pack("{s:s, s:s}", "name", name, "key_id", key_id);
     ENSURE_OUT(*answer != NULL, AECS_E_NO_MEMORY, "out of memory");
 out:
@@ -272,7 +264,6 @@ int aecs_service_service_unregister(struct aecs_service *svc, const struct aecs_
     struct svc_txn t;
     int in_txn = 0;
     size_t i, n;
-    struct svc_audit_event ev = {0};
 
     *answer = NULL;
     pthread_rwlock_rdlock(&svc->state_lock);
@@ -312,17 +303,7 @@ int aecs_service_service_unregister(struct aecs_service *svc, const struct aecs_
     GUARD_OUT(svc_txn_delete(&t, spath));
     GUARD_OUT(svc_txn_delete(&t, kpath));
     snprintf(detail, sizeof(detail), "%zu secrets destroyed%s", n, force ? " (force)" : "");
-    ev.actor = caller->key_id;
-    ev.role = role_name(caller);
-    ev.action = "service.unregister";
-    ev.target = name;
-    ev.result = "ok";
-    ev.detail = detail;
-    rc = svc_txn_commit(svc, &t, &ev);
-    if (rc != AECS_OK) {
-        rc = write_failed(rc, api);
-        goto out;
-    }
+    GUARD_OUT(commit_action(svc, &t, caller, NULL, "service.unregister", name, detail, api));
     *answer = json_pack("{s:s, s:I}", "name", name, "secrets_destroyed", (json_int_t)n);
     ENSURE_OUT(*answer != NULL, AECS_E_NO_MEMORY, "out of memory");
 out:
@@ -431,13 +412,12 @@ int aecs_service_secrets_create(struct aecs_service *svc, const struct aecs_call
     char path[PATH_MAX_LEN], hash[65], now[32], detail[256];
     struct svc_txn t;
     int in_txn = 0;
-    struct svc_audit_event ev = {0};
 
     *answer = NULL;
     memset(&perr, 0, sizeof(perr));
     pthread_rwlock_rdlock(&svc->state_lock);
     GUARD_OUT(svc_require_working(svc, api));
-    GUARD_OUT(body_object(req, &body, api));
+    GUARD_OUT(svc_body_object(req, &body, api));
     GUARD_OUT(only_fields(body, fields, api));
     text = json_string_value(json_object_get(body, "policy"));
     if (text == NULL) {
@@ -550,18 +530,7 @@ int aecs_service_secrets_create(struct aecs_service *svc, const struct aecs_call
              json_array_size(updated_list),
              flags & AECS_POLICY_INSECURE_ALLOW_ANY_ENCLAVE ? " (insecure-allow-any-enclave)"
                                                             : "");
-    ev.actor = caller->key_id;
-    ev.role = role_name(caller);
-    ev.remote = req->remote;
-    ev.action = "secret.create";
-    ev.target = caller->service;
-    ev.result = "ok";
-    ev.detail = detail;
-    rc = svc_txn_commit(svc, &t, &ev);
-    if (rc != AECS_OK) {
-        rc = write_failed(rc, api);
-        goto out;
-    }
+    GUARD_OUT(commit_action(svc, &t, caller, req, "secret.create", caller->service, detail, api));
     *answer = json_pack("{s:O, s:O}", "created", created_list, "updated", updated_list);
     ENSURE_OUT(*answer != NULL, AECS_E_NO_MEMORY, "out of memory");
 out:
@@ -642,7 +611,6 @@ int aecs_service_secret_destroy(struct aecs_service *svc, const struct aecs_call
     char path[PATH_MAX_LEN], target[160];
     struct svc_txn t;
     int in_txn = 0;
-    struct svc_audit_event ev = {0};
 
     *answer = NULL;
     pthread_rwlock_rdlock(&svc->state_lock);
@@ -659,16 +627,7 @@ int aecs_service_secret_destroy(struct aecs_service *svc, const struct aecs_call
     }
     GUARD_OUT(svc_txn_delete(&t, path));
     snprintf(target, sizeof(target), "%s/%s", service, name);
-    ev.actor = caller->key_id;
-    ev.role = role_name(caller);
-    ev.action = "secret.destroy";
-    ev.target = target;
-    ev.result = "ok";
-    rc = svc_txn_commit(svc, &t, &ev);
-    if (rc != AECS_OK) {
-        rc = write_failed(rc, api);
-        goto out;
-    }
+    GUARD_OUT(commit_action(svc, &t, caller, NULL, "secret.destroy", target, NULL, api));
     *answer = json_pack("{s:s, s:s}", "service", service, "name", name);
     ENSURE_OUT(*answer != NULL, AECS_E_NO_MEMORY, "out of memory");
 out:

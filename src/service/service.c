@@ -17,7 +17,10 @@
 #include "base/timeutil.h"
 #include "crypto/crypto.h"
 #include "crypto/secmem.h"
+#include "attest/verifier.h"
+#include "crypto/envelope.h"
 #include "proto/reqsig.h"
+#include "service/challenge.h"
 #include "service/internal.h"
 
 #define SEALED_KEK_FILE "sealed-root-key"
@@ -49,6 +52,12 @@ static const struct {
     [API_BAD_SHARE] = {"bad_share", 400},
     [API_BUSY] = {"busy", 503},
     [API_STORE_DAMAGED] = {"store_damaged", 500},
+    [API_INVALID_NONCE] = {"invalid_nonce", 401},
+    [API_EXPIRED_NONCE] = {"expired_nonce", 401},
+    [API_ATTESTATION_FAILED] = {"attestation_failed", 401},
+    [API_BINDING_MISMATCH] = {"binding_mismatch", 401},
+    [API_NO_IDENTITY] = {"no_identity", 503},
+    [API_NOT_CONFIGURED] = {"not_configured", 503},
     [API_INTERNAL] = {"internal", 500},
 };
 
@@ -356,6 +365,12 @@ void aecs_service_free(struct aecs_service *svc)
     if (svc == NULL)
         return;
     aecs_kek_free(svc->kek);
+    aecs_verifier_free(svc->verifier);
+    aecs_p256_key_free(svc->identity);
+    free(svc->identity_evidence);
+    free(svc->identity_attester);
+    aecs_challenge_table_free(svc->challenges);
+    aecs_ratelimit_free(svc->ratelimit);
     if (svc->pending != NULL)
         aecs_secure_free(svc->pending, AECS_SHARES_MAX * sizeof(struct aecs_share));
     aecs_sigkey_free(svc->init_admin_key);
@@ -422,6 +437,14 @@ int aecs_service_status(struct aecs_service *svc, json_t **answer)
                   "version", svc->version, "id", svc->id, "store",
                   aecs_store_backend_name(svc->store), "insecure", aecs_service_insecure(svc));
     ENSURE_OUT(a != NULL, AECS_E_NO_MEMORY, "out of memory");
+    if (svc->identity != NULL) {
+        char hex[2 * 65 + 1];
+        aecs_hex_encode(svc->identity_pub, sizeof(svc->identity_pub), hex);
+        json_object_set_new(a, "identity",
+                            json_pack("{s:s, s:s?, s:b}", "pubkey", hex, "attester",
+                                      svc->identity_attester, "evidence",
+                                      svc->identity_evidence != NULL));
+    }
     if (svc->state == AECS_STATE_SEALED)
         json_object_set_new(a, "unseal", json_pack("{s:I, s:I}", "received",
                                                    (json_int_t)svc->pending_count, "threshold",
@@ -449,8 +472,8 @@ out:
 
 /* ---- signed requests ---- */
 
-/* Parses the body as a JSON object. */
-static int body_json(const struct aecs_request *req, json_t **out, enum aecs_api_code *api)
+/* Parses the body as a JSON object (internal.h). */
+int svc_body_object(const struct aecs_request *req, json_t **out, enum aecs_api_code *api)
 {
     json_error_t jerr;
 
@@ -660,7 +683,7 @@ int aecs_service_init(struct aecs_service *svc, const struct aecs_request *req, 
     }
     GUARD_OUT(parse_sig_headers(req, &ts, api));
     GUARD_OUT(check_skew(ts, now, api));
-    GUARD_OUT(body_json(req, &body, api));
+    GUARD_OUT(svc_body_object(req, &body, api));
     GUARD_OUT(init_args(body, &pem, &n, &k, api));
     rc = aecs_sigkey_parse_public(pem, strlen(pem), &key);
     if (rc != AECS_OK) {
@@ -814,7 +837,7 @@ int aecs_service_unseal(struct aecs_service *svc, const struct aecs_request *req
         *api = API_NOT_INITIALIZED;
         BAIL_OUT(AECS_E_USAGE, "the service is not initialized: run `aecs admin init`");
     }
-    GUARD_OUT(body_json(req, &body, api));
+    GUARD_OUT(svc_body_object(req, &body, api));
     if (json_is_true(json_object_get(body, "reset"))) {
         if (svc->state == AECS_STATE_SEALED) {
             log_info("unseal: progress reset (%zu shares dropped)", svc->pending_count);

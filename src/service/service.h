@@ -50,6 +50,12 @@ enum aecs_api_code {
     API_BAD_SHARE,
     API_BUSY,
     API_STORE_DAMAGED,
+    API_INVALID_NONCE,
+    API_EXPIRED_NONCE,
+    API_ATTESTATION_FAILED,
+    API_BINDING_MISMATCH,
+    API_NO_IDENTITY,
+    API_NOT_CONFIGURED,
     API_INTERNAL,
 };
 
@@ -195,6 +201,64 @@ AECS_MUST_CHECK int aecs_service_audit_verify(struct aecs_service *svc,
  */
 void aecs_service_audit_refusal(struct aecs_service *svc, const struct aecs_caller *caller,
                                 const struct aecs_request *req, const char *why);
+
+/* ---- attested release (release.c, docs/protocol-release.md) ---- */
+
+struct aecs_verifier;
+struct aecs_attester_config;
+
+struct aecs_release_config {
+    /* Verifies applications' evidence; taken over by the service (freed with it). NULL: no
+       releases (POST /v1/release answers not_configured). */
+    struct aecs_verifier *verifier;
+    /* The attester that makes the identity evidence ("sim", "gramine", "tsm", ...); NULL or
+       "none": the identity key has no evidence and GET /v1/identity answers no_identity. */
+    const char *attester;
+    const struct aecs_attester_config *attester_cfg;
+    unsigned rate_burst;      /* unauthenticated requests per address: bucket size (0: 20) */
+    unsigned rate_per_second; /* and refill rate (0: 5) */
+    uint64_t challenge_ttl_ms; /* 0: 60 s */
+};
+
+/*
+ * Makes the service identity key pair and, with an attester, evidence whose
+ * report data binds its public key; sets up the nonce table and the rate
+ * limiter. Called once, after aecs_service_open. On failure the service is
+ * unchanged except that the verifier was freed.
+ */
+AECS_MUST_CHECK int aecs_service_release_setup(struct aecs_service *svc,
+                                               const struct aecs_release_config *cfg);
+
+/* An answer whose exact bytes are signed by the identity key (X-Aecs-Answer-Signature). */
+struct aecs_answer {
+    char *body; /* JSON text, NUL-terminated; size bytes without the NUL */
+    size_t size;
+    char signature[100]; /* base64 of the DER signature; "" when the answer is not signed */
+};
+/* Wipes and frees the body and clears *a. */
+void aecs_answer_clear(struct aecs_answer *a);
+
+/* Takes one token of remote's bucket: API_RATE_LIMITED when it is empty. */
+AECS_MUST_CHECK int aecs_service_rate_check(struct aecs_service *svc, const char *remote,
+                                            enum aecs_api_code *api);
+
+/* POST /v1/challenge */
+AECS_MUST_CHECK int aecs_service_challenge(struct aecs_service *svc,
+                                           const struct aecs_request *req,
+                                           struct aecs_answer *out, enum aecs_api_code *api);
+/* POST /v1/release: every decision is audited before the answer is returned. */
+AECS_MUST_CHECK int aecs_service_release(struct aecs_service *svc, const struct aecs_request *req,
+                                         struct aecs_answer *out, enum aecs_api_code *api);
+/* GET /v1/identity?nonce=HEX (nonce_hex as given) */
+AECS_MUST_CHECK int aecs_service_identity(struct aecs_service *svc, const char *nonce_hex,
+                                          struct aecs_answer *out, enum aecs_api_code *api);
+/*
+ * GET /v1/services/{service}/secrets/{name}/public[?nonce=HEX]: the public part,
+ * signed over the caller's nonce when one is given.
+ */
+AECS_MUST_CHECK int aecs_service_public(struct aecs_service *svc, const char *service,
+                                        const char *name, const char *nonce_hex,
+                                        struct aecs_answer *out, enum aecs_api_code *api);
 
 /* 1 when name is a valid service or secret name (docs/api.md). */
 int aecs_service_name_valid(const char *name);

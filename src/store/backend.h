@@ -58,4 +58,44 @@ int aecs_store_mismatch(const char *file, int line, const char *key, uint64_t ex
 /* Backends. Each validates nothing that store.c already checked. */
 AECS_MUST_CHECK int aecs_store_sqlite_open(const char *path, struct aecs_store **out);
 
+/* ---- etcd (etcd_spec.c: the spec, etcd.c: the backend) ---- */
+
+#define AECS_STORE_ETCD_MAX_ENDPOINTS 16
+#define AECS_STORE_ETCD_DEFAULT_TIMEOUT_MS 5000L
+#define AECS_STORE_ETCD_DEFAULT_CONNECT_TIMEOUT_MS 2000L
+
+/* What an etcd spec looks like, for messages (see store.h). */
+#define AECS_STORE_ETCD_FORM                                                                       \
+    "etcd:http[s]://HOST:PORT[,http[s]://HOST:PORT...][?OPTION=VALUE&...] with OPTION one of "   \
+    "cacert, cert, key, user, password-file, timeout, connect-timeout"
+
+/* A piece of the spec string: len bytes at p, not NUL-terminated; len 0 when not given. */
+struct aecs_store_span {
+    const char *p;
+    size_t len;
+};
+
+/* An etcd location ("etcd:" taken off), cut into its parts; every span points into it. */
+struct aecs_store_etcd_spec {
+    size_t endpoint_count;
+    struct aecs_store_span endpoints[AECS_STORE_ETCD_MAX_ENDPOINTS]; /* "http[s]://HOST:PORT" */
+    int tls;                                                          /* 1: every one is https */
+    struct aecs_store_span cacert;        /* CA file to check etcd's certificate with */
+    struct aecs_store_span cert;          /* client certificate (PEM), with key */
+    struct aecs_store_span key;           /* its private key (PEM) */
+    struct aecs_store_span user;          /* etcd user, with password_file */
+    struct aecs_store_span password_file; /* the file that holds the user's password */
+    long timeout_ms;                      /* budget of one store call, all endpoints together */
+    long connect_timeout_ms;              /* budget of one connection attempt */
+};
+
+/*
+ * Parses what follows "etcd:" (the grammar is in store.h). Does no I/O.
+ * Fails with AECS_E_INVALID_ARGUMENT and a message that says what is wrong
+ * and shows AECS_STORE_ETCD_FORM.
+ */
+AECS_MUST_CHECK int aecs_store_etcd_spec_parse(const char *location,
+                                               struct aecs_store_etcd_spec *out);
+AECS_MUST_CHECK int aecs_store_etcd_open(const char *location, struct aecs_store **out);
+
 #endif

@@ -36,7 +36,8 @@ int aecs_store_spec_parse(const char *spec, struct aecs_store_spec *out)
         loc = spec + strlen(SPEC_ETCD);
     }
     ENSURE(loc != NULL, AECS_E_INVALID_ARGUMENT,
-           "store: unknown store spec (expected sqlite:PATH or etcd:ENDPOINTS)");
+           "store: unknown store spec (expected sqlite:PATH or etcd:ENDPOINTS, that is %s)",
+           AECS_STORE_ETCD_FORM);
     size_t len = strnlen(loc, SPEC_LOCATION_MAX + 1);
     ENSURE(len > 0, AECS_E_INVALID_ARGUMENT, "store: spec '%s' names no %s", spec,
            out->kind == AECS_STORE_BACKEND_SQLITE ? "file (sqlite:PATH)"
@@ -48,6 +49,10 @@ int aecs_store_spec_parse(const char *spec, struct aecs_store_spec *out)
         ENSURE(c >= 0x20 && c != 0x7f, AECS_E_INVALID_ARGUMENT,
                "store: spec has a control character (byte 0x%02x at offset %zu)", c,
                (size_t)(loc - spec) + i);
+    }
+    if (out->kind == AECS_STORE_BACKEND_ETCD) {
+        struct aecs_store_etcd_spec etcd;
+        GUARD(aecs_store_etcd_spec_parse(loc, &etcd));
     }
     out->location = loc;
     return AECS_OK;
@@ -174,10 +179,7 @@ int aecs_store_open(const char *spec, struct aecs_store **out)
     case AECS_STORE_BACKEND_SQLITE:
         return aecs_store_sqlite_open(sp.location, out);
     case AECS_STORE_BACKEND_ETCD:
-        return AECS_ERR(AECS_E_UNSUPPORTED,
-                        "store: the etcd backend is not available in this build yet (spec "
-                        "'etcd:%.100s'); use sqlite:PATH",
-                        sp.location);
+        return aecs_store_etcd_open(sp.location, out);
     default:
         return AECS_ERR(AECS_E_INTERNAL, "store: spec kind %d has no backend", (int)sp.kind);
     }

@@ -1,7 +1,7 @@
 /*
  * store.h - the key-value store under the key store: get, put, delete, list
  * by prefix and atomic transactions with compare-and-swap on a per-key
- * version, over pluggable backends (SQLite now, etcd next).
+ * version, over pluggable backends (SQLite, etcd).
  *
  * What is stored: opaque values (the keystore encrypts them before they get
  * here) under printable paths such as "/secrets/service1/data_key_1". The
@@ -34,11 +34,14 @@
  *                            AECS_STORE_TXN_MAX_SIZE
  *   AECS_E_NOT_FOUND         get or unconditional delete of a key that is absent
  *   AECS_E_MISMATCH          a version condition or txn compare did not hold
- *   AECS_E_UNSUPPORTED       a backend not built yet (etcd:), a store written
- *                            by a newer aecs (schema version)
- *   AECS_E_FORMAT            the store file is corrupt or not an aecs store
+ *   AECS_E_UNSUPPORTED       a store written by a newer aecs (schema version)
+ *   AECS_E_FORMAT            the store file is corrupt or not an aecs store;
+ *                            etcd holds a key or value aecs cannot have written
  *   AECS_E_IO                the backend cannot be reached, is busy past its
- *                            timeout, or failed to write
+ *                            timeout, refused the request (etcd's message, cut
+ *                            short), or failed to write; with etcd also a write
+ *                            whose outcome is unknown (it went out and no
+ *                            answer came: read the keys again before retrying)
  *   AECS_E_NO_MEMORY, AECS_E_INTERNAL
  *
  * Keys: 1 to AECS_STORE_KEY_MAX bytes of well-formed UTF-8, starting with
@@ -147,13 +150,34 @@ enum aecs_store_backend_kind {
 /* A parsed store spec; `location` points into the spec string. */
 struct aecs_store_spec {
     enum aecs_store_backend_kind kind;
-    const char *location; /* sqlite: the file path; etcd: the endpoints */
+    const char *location; /* sqlite: the file path; etcd: endpoints and options */
 };
 
 /*
  * Parses "sqlite:PATH" (PATH: a file, created if missing, non-empty, no
- * control characters) or "etcd:ENDPOINTS". Does no I/O. Fails with
- * AECS_E_INVALID_ARGUMENT and a message that lists the accepted forms.
+ * control characters) or "etcd:ENDPOINTS[?OPTIONS]":
+ *
+ *   etcd:http://10.0.0.1:2379,http://10.0.0.2:2379,http://10.0.0.3:2379
+ *   etcd:https://h1:2379,https://h2:2379?cacert=/p/ca.pem&cert=/p/c.pem&key=/p/k.pem
+ *       &user=aecs&password-file=/p/pw&timeout=5000&connect-timeout=2000
+ *
+ * ENDPOINTS: 1 to 16 client URLs, comma-separated, each http:// or https://
+ * (all the same), HOST:PORT with no user, path or query; HOST a name, an
+ * IPv4 address or [IPv6]. OPTIONS, each at most once, '&'-separated:
+ *   cacert=FILE         CA certificates (PEM) etcd's certificate must chain
+ *                       to (default: the system's); https only
+ *   cert=FILE, key=FILE a client certificate and its key (PEM); https only
+ *   user=NAME, password-file=FILE
+ *                       etcd auth: the password is the file's content (one
+ *                       final newline dropped). A password is never part of
+ *                       a spec: specs end up in command lines and logs
+ *   timeout=MS          time budget of one call, all endpoints and retries
+ *                       together (100..600000, default 5000)
+ *   connect-timeout=MS  time for one connection attempt (100..60000,
+ *                       default 2000)
+ * Values are taken as they are (no %-decoding); they cannot hold '&' or '?'.
+ * Does no I/O. Fails with AECS_E_INVALID_ARGUMENT and a message that says
+ * what is wrong and shows the accepted forms.
  */
 AECS_MUST_CHECK int aecs_store_spec_parse(const char *spec, struct aecs_store_spec *out);
 
@@ -162,8 +186,10 @@ AECS_MUST_CHECK int aecs_store_spec_parse(const char *spec, struct aecs_store_sp
 /*
  * Opens the store a spec names. sqlite:PATH creates the file (mode 0600)
  * when it is missing and refuses a file that is corrupt, not an aecs store,
- * or written by a newer aecs. etcd: fails with AECS_E_UNSUPPORTED for now.
- * On success the caller frees *out with aecs_store_free.
+ * or written by a newer aecs. etcd: reads the password file, authenticates
+ * and checks that some endpoint answers and has a leader (AECS_E_IO naming
+ * every endpoint and why it failed when none does). On success the caller
+ * frees *out with aecs_store_free.
  */
 AECS_MUST_CHECK int aecs_store_open(const char *spec, struct aecs_store **out);
 /* Closes the store and frees the handle. NULL is fine. No call may be running on it. */

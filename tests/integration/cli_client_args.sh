@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # cli_client_args.sh - the aecsd client commands (`aecs keygen`, `aecs admin
-# ...`, `aecs secret ...`) as far as they run without a server: --help on
-# every command and subcommand (stdout, exit 0), argument and credential file
-# errors (stderr "aecs: ...", exit 2), a server that cannot be reached (exit
-# 2), shares checked locally and never echoed, and `aecs keygen` fully: files,
+# ...`, `aecs secret ...`) as far as they run without aecsd: --help on every
+# command and subcommand (stdout, exit 0), argument and credential file errors
+# (stderr "aecs: ...", exit 2), a server that cannot be reached (exit 2),
+# shares checked locally and never echoed, and `aecs keygen` fully: files,
 # modes, refusal to overwrite, and the key id equal to what openssl computes.
+# Then every command once against tests/unit/common/tls_server.py --api, an
+# HTTPS stand-in with canned answers that checks signatures on its own: the
+# plain and --json outputs, and exit 1 for its refusals.
 # Exit codes: 0 done, 1 refused by aecsd, 2 usage / unreadable input / no answer.
 . "$(dirname "$0")/lib.sh"
 # The caller's own settings must not leak into the runs below.
@@ -219,5 +222,143 @@ expect_exit 2 "destroy with the file's service" -- "$AECS" secret destroy --conf
 expect_err "cannot reach" "destroy uses the file's service"
 expect_exit 2 "get-public with the file's service" -- "$AECS" secret get-public --config "$C" --name k
 expect_err "cannot reach" "get-public uses the file's service"
+
+# ---- against the HTTPS stand-in (tests/unit/common/tls_server.py --api) ----
+ADMIN_ID=0af213ca5258b339c2d66355a52123edfbcc167faea8237c0a2b29489c834a29
+pids=()
+on_exit() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done; }
+# start_api NAME: a stand-in with tls_server.pem; its URL in $url
+start_api() {
+  python3 tests/unit/common/tls_server.py --api --cert "$KEYS/tls_server.pem" \
+    --key "$KEYS/tls_server.key.pem" --pubkey "$KEYS/admin_p256.pub.pem" --key-id "$ADMIN_ID" \
+    --log "$tmp/$1.log" --lifetime 300 >"$tmp/$1.port" 2>"$tmp/$1.err" &
+  pids+=($!)
+  for _ in $(seq 100); do [[ -s $tmp/$1.port ]] && break; sleep 0.1; done
+  url=https://127.0.0.1:$(head -1 "$tmp/$1.port")
+}
+if ! command -v python3 >/dev/null; then
+  echo "cli_client_args: no python3: the stand-in tests are skipped"
+  finish cli_client_args
+  exit $?
+fi
+start_api api
+api_url=$url
+A=$tmp/api.yaml
+printf 'server: %s\nkey: %s/admin_p256.pem\nca: %s/tls_ca.pem\n' "$url" "$KEYS" "$KEYS" >"$A"
+
+expect_exit 0 "status" -- "$AECS" admin status --config "$A"
+expect_out "state:       working" "status state"
+expect_out "service id:  0123456789abcdef0123456789abcdef" "status id"
+expect_out "certificate: SHA-256 $FP" "status shows the server's fingerprint"
+expect_out "trust:       CA $KEYS/tls_ca.pem" "status shows the trust"
+expect_exit 0 "status --json" -- "$AECS" admin status --config "$A" --json
+check "status --json" "$tmp/out" "d['id'], d['state']" "0123456789abcdef0123456789abcdef working"
+printf 'server: %s\nfingerprint: %s\n' "$url" "$FP" >"$tmp/pinned.yaml"
+expect_exit 0 "status, pinned" -- "$AECS" admin status --config "$tmp/pinned.yaml"
+expect_out "trust:       pinned by \`fingerprint\`" "status, pinned"
+printf 'server: %s\nfingerprint: %s\n' "$url" "6B:AB:E1:30:A5:B8:EC:91:BA:5B:DF:79:75:88:E8:81:FA:81:A8:1F:39:60:96:66:CD:86:94:83:E8:B9:B4:B7" >"$tmp/wrongpin.yaml"
+expect_exit 2 "status, another pin" -- "$AECS" admin status --config "$tmp/wrongpin.yaml"
+expect_err "TLS: the server's certificate (SHA-256 $FP) is not the one pinned" "wrong pin"
+
+# init: shares printed once with the warning; a second init is a refusal (exit 1)
+expect_exit 0 "init" -- "$AECS" admin init --config "$A" --shares 3 --threshold 2
+expect_out "share 1: aecs-share-v1:0a1b2c3d:2:1:fake" "init prints share 1"
+expect_out "share 3: aecs-share-v1:0a1b2c3d:2:3:fake" "init prints share 3"
+expect_out "Store each share separately" "init warns"
+expect_exit 1 "init twice" -- "$AECS" admin init --config "$A" --shares 3 --threshold 2
+expect_err "aecs: already initialized (conflict)" "init twice"
+start_api api2
+printf 'server: %s\nkey: %s/admin_p256.pem\nca: %s/tls_ca.pem\n' "$url" "$KEYS" "$KEYS" >"$tmp/api2.yaml"
+expect_exit 0 "init --json" -- "$AECS" admin init --config "$tmp/api2.yaml" --shares 2 --threshold 2 --json
+check "init --json" "$tmp/out" "sorted(d), d['threshold'], len(d['shares'])" "['shares', 'threshold'] 2 2"
+url=$api_url
+# the key in the body must be the signer's (the stand-in checks it): another key is refused
+printf 'server: %s\nkey: %s/admin_p256_sec1.pem\nca: %s/tls_ca.pem\n' "$url" "$KEYS" "$KEYS" >"$tmp/other.yaml"
+expect_exit 1 "a key the server does not know" -- "$AECS" admin service list --config "$tmp/other.yaml"
+expect_err "aecs: bad signature: unknown key (unauthenticated)" "unknown key"
+
+# unseal: progress, from an argument and from stdin
+expect_exit 0 "unseal 1" -- "$AECS" admin unseal --config "$A" "$share"
+expect_out "1 of 2 shares in; sealed" "unseal progress"
+"$AECS" admin provision --config "$A" - <<<"$share" >"$tmp/out" 2>"$tmp/err"
+[[ $? -eq 0 ]] && ok || bad "provision from stdin: exit"
+expect_out "2 of 2 shares in; working (unsealed)" "unsealed"
+grep -qF -- "$data" "$tmp/out" "$tmp/err" && bad "unseal echoed the share" || ok
+grep -qF -- "$data" "$tmp/api.log" && ok || bad "the share did not reach the server"
+
+# services
+expect_exit 0 "register" -- "$AECS" admin service register --config "$A" --name s2 --pubkey "$tmp/admin.pub.pem"
+expect_out "registered service s2 with admin key $id" "register prints openssl's key id"
+expect_exit 1 "register twice" -- "$AECS" admin service register --config "$A" --name s2 --pubkey "$tmp/admin.pub.pem"
+expect_err "aecs: service s2 already exists (conflict)" "register twice"
+expect_exit 0 "service list" -- "$AECS" admin service list --config "$A"
+grep -qE "^payments +2  2026-11-22T10:00:00Z  $ADMIN_ID$" "$tmp/out" && ok || bad "service list row: $(cat "$tmp/out")"
+expect_out "s2 " "service list has s2"
+expect_exit 0 "service list --json" -- "$AECS" admin service list --config "$A" --json
+check "service list --json" "$tmp/out" "[s['name'] for s in d['services']]" "['payments', 's2']"
+expect_exit 1 "unregister with secrets" -- "$AECS" admin service unregister --config "$A" --name payments
+expect_err "aecs: service payments has 2 secrets: add force (conflict)" "unregister without --force"
+expect_exit 0 "unregister --force" -- "$AECS" admin service unregister --config "$A" --name payments --force
+expect_out "unregistered service payments (2 secrets destroyed)" "unregister --force"
+expect_exit 1 "unregister a missing service" -- "$AECS" admin service unregister --config "$A" --name nope
+expect_err "(not_found)" "unregister nope"
+
+# audit
+expect_exit 0 "audit list" -- "$AECS" admin audit list --config "$A"
+[[ $(grep -c '^seq=' "$tmp/out") -eq 5 ]] && ok || bad "audit list follows the pages: $(cat "$tmp/out")"
+expect_out "seq=3  ts=2026-11-22T10:00:03Z  action=test  key=0af213ca" "audit entry line"
+expect_exit 0 "audit list --limit 2" -- "$AECS" admin audit list --config "$A" --from 2 --limit 2
+[[ $(grep -c '^seq=' "$tmp/out") -eq 2 ]] && ok || bad "audit list --limit 2"
+expect_out "more: aecs admin audit list --from 4 --limit 2" "audit list names the next page"
+expect_exit 0 "audit list --json" -- "$AECS" admin audit list --config "$A" --json
+check "audit list --json" "$tmp/out" "[e['seq'] for e in d['entries']], d['next']" "[1, 2, 3, 4, 5] None"
+expect_exit 0 "audit verify" -- "$AECS" admin audit verify --config "$A"
+expect_out "audit chain holds: 5 entries, head abab" "audit verify ok"
+curl -s --cacert "$KEYS/tls_ca.pem" -X POST "$url/_break" >/dev/null
+expect_exit 1 "audit verify, broken" -- "$AECS" admin audit verify --config "$A"
+expect_out "audit chain BROKEN at entry 3: hash mismatch (5 entries)" "audit verify broken"
+expect_exit 1 "audit verify --json, broken" -- "$AECS" admin audit verify --config "$A" --json
+check "audit verify --json" "$tmp/out" "d['ok'], d['first_broken']" "False 3"
+
+# secrets
+printf 'server: %s\nkey: %s/admin_p256.pem\nca: %s/tls_ca.pem\nservice: payments\n' "$url" "$KEYS" "$KEYS" >"$tmp/svc.yaml"
+expect_exit 0 "secret create" -- "$AECS" secret create --config "$tmp/svc.yaml" --policy tests/data/policy/seeds_sample.yaml
+expect_out "created: data_key_1, tls_cert" "secret create"
+python3 - "$tmp/api.log" <<'PY' && ok || bad "the policy was sent as is"
+import json, sys
+last = [json.loads(l) for l in open(sys.argv[1])][-1]
+body = json.loads(last["body"])
+assert last["verified"] and last["target"] == "/v1/secrets"
+assert body["policy"] == open("tests/data/policy/seeds_sample.yaml").read()
+assert body["update"] is False and body["insecure_allow_any_enclave"] is False
+PY
+expect_exit 0 "secret create --update" -- "$AECS" secret create --config "$tmp/svc.yaml" --policy tests/data/policy/seeds_sample.yaml --update
+expect_out "updated: data_key_1, tls_cert" "secret create --update"
+printf 'kind: nothing\n' >"$tmp/empty-policy.yaml"
+expect_exit 1 "secret create, invalid policy" -- "$AECS" secret create --config "$tmp/svc.yaml" --policy "$tmp/empty-policy.yaml"
+expect_err "aecs: line 1: no secrets (invalid_policy)" "invalid policy"
+expect_exit 0 "secret list" -- "$AECS" secret list --config "$tmp/svc.yaml"
+grep -qE "^data_key_1 +SECRET_TYPE_AES256_KEY +private$" "$tmp/out" && ok || bad "secret list row: $(cat "$tmp/out")"
+grep -q '"target": "/v1/services/payments/secrets"' "$tmp/api.log" && ok || bad "secret list target"
+expect_exit 0 "secret list --json --service other" -- "$AECS" secret list --config "$tmp/svc.yaml" --service other --json
+check "secret list --json" "$tmp/out" "d['secrets'][0]['service']" "other"
+expect_exit 0 "secret destroy" -- "$AECS" secret destroy --config "$tmp/svc.yaml" --name data_key_1
+expect_out "destroyed secret data_key_1 of service payments" "secret destroy"
+expect_exit 1 "secret destroy, missing" -- "$AECS" secret destroy --config "$tmp/svc.yaml" --name nope
+expect_err "aecs: no secret nope in service payments (not_found)" "destroy nope"
+expect_exit 0 "get-public" -- "$AECS" secret get-public --config "$tmp/svc.yaml" --name pub_key
+cmp -s "$tmp/out" "$KEYS/admin_p256.pub.pem" && ok || bad "get-public prints the PEM"
+expect_exit 0 "get-public --out" -- "$AECS" secret get-public --config "$tmp/svc.yaml" --service s9 --name pub_key --out "$tmp/pub.pem"
+cmp -s "$tmp/pub.pem" "$KEYS/admin_p256.pub.pem" && ok || bad "get-public --out writes the PEM"
+expect_out "wrote $tmp/pub.pem: the public part of s9/pub_key (SECRET_TYPE_EC_KEY_PAIR)" "get-public --out"
+# every signed request verified at the stand-in
+python3 - "$tmp/api.log" <<'PY' && ok || bad "a signed request did not verify"
+import json, sys
+reqs = [json.loads(l) for l in open(sys.argv[1])]
+# (all but the one made on purpose with a key the stand-in does not know)
+failed = [r for r in reqs if r["signed"] and not r["verified"] and r["why"] != "unknown key"]
+assert not failed, failed
+assert sum(r["signed"] for r in reqs) >= 15
+PY
 
 finish cli_client_args

@@ -184,6 +184,14 @@ static void test_tls_verification_is_on(void **state)
     assert_non_null(strstr(aecs_err_last()->message, url));
 }
 
+/* Global set-up runs once and may be asked for again from anywhere. */
+static void test_init_is_idempotent(void **state)
+{
+    (void)state;
+    assert_int_equal(aecs_http_init(), AECS_OK);
+    assert_int_equal(aecs_http_init(), AECS_OK);
+}
+
 static void test_url_decode(void **state)
 {
     (void)state;
@@ -213,6 +221,7 @@ int main(void)
         cmocka_unit_test(test_retries),
         cmocka_unit_test(test_only_http),
         cmocka_unit_test(test_tls_verification_is_on),
+        cmocka_unit_test(test_init_is_idempotent),
         cmocka_unit_test(test_url_decode),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

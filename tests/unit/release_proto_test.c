@@ -425,6 +425,8 @@ static void test_release_request_refusals(void **state)
         {"{\"evidence\":\"ZmFrZSBldmlkZW5jZQ\",\"pubkey\":\"" V_CLIENT_PUB "\"," REQ_NONCE REQ_ONE
          "}",
          AECS_E_FORMAT, "multiple of 4"},
+        {"{\"evidence\":\"AA\",\"pubkey\":\"" V_CLIENT_PUB "\"," REQ_NONCE REQ_ONE "}",
+         AECS_E_FORMAT, "multiple of 4"},
         {"{\"evidence\":\"ZmFr ZSB\",\"pubkey\":\"" V_CLIENT_PUB "\"," REQ_NONCE REQ_ONE "}",
          AECS_E_FORMAT, "not a base64 character"},
         /* pubkey: upper case, short, compressed, off the curve */

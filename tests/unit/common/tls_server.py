@@ -24,6 +24,11 @@
 #   GET  /v1/big               200, 9 MiB of JSON
 #   GET  /v1/slow              answers after 3 s
 #   GET  /v1/redirect          302 to /v1/health
+# With --api it also answers the admin routes of docs/api.md with canned,
+# stateful answers (for tests/integration/cli_client_args.sh): init (once),
+# unseal (threshold 2), services, audit (5 entries, pages of --page), audit
+# verify (broken after POST /_break), secrets. Those routes need a signature
+# that verifies, as aecsd's do.
 # It exits after --lifetime seconds (default 120) so a forgotten server ends.
 import argparse
 import base64
@@ -119,6 +124,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if signed and why is not None:
             return self.error(401, "unauthenticated", "bad signature: " + why)
         path = target.split("?", 1)[0]
+        if args.api:
+            done = api(self, args, path, target, body, signed)
+            if done:
+                return None
         if path == "/v1/status" and self.command == "GET":
             return self.send(200, {"state": "working", "version": "0.1.0", "id": args.service_id,
                                    "store": "sqlite", "insecure": []})
@@ -162,6 +171,127 @@ class Handler(http.server.BaseHTTPRequestHandler):
     do_DELETE = handle_any
 
 
+API_STATE = {"initialized": False, "received": 0, "broken": False,
+             "services": {"payments": {"secrets": 2}}}
+
+
+def key_id_of(pem):
+    r = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=pem.encode(),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return hashlib.sha256(r.stdout).hexdigest() if r.returncode == 0 else None
+
+
+def api(h, args, path, target, body, signed):
+    """Answers an admin route of docs/api.md; False when path is not one."""
+    st = API_STATE
+    query = target.split("?", 1)[1] if "?" in target else ""
+    params = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
+    try:
+        req = json.loads(body) if body else {}
+    except ValueError:
+        h.error(400, "bad_request", "malformed JSON")
+        return True
+    if path == "/_break" and h.command == "POST":
+        st["broken"] = True
+        h.send(200, {})
+        return True
+    if path == "/v1/admin/unseal" and h.command == "POST":
+        if not str(req.get("share", "")).startswith("aecs-share-v1:"):
+            h.error(400, "bad_share", "share 1: not an aecs share")
+            return True
+        st["received"] += 1
+        h.send(200, {"state": "working" if st["received"] >= 2 else "sealed",
+                     "received": st["received"], "threshold": 2})
+        return True
+    routes = ("/v1/admin/", "/v1/secrets", "/v1/services/")
+    if not path.startswith(routes) or path.endswith("/public"):
+        if path.endswith("/public") and h.command == "GET":
+            parts = path.split("/")
+            h.send(200, {"service": parts[3], "name": parts[5], "type": "SECRET_TYPE_EC_KEY_PAIR",
+                         "content_type": "application/x-pem-file",
+                         "public": open(args.pubkey).read()})
+            return True
+        return False
+    if not signed:
+        h.error(401, "unauthenticated", "this route needs a signed request")
+        return True
+    if path == "/v1/admin/init" and h.command == "POST":
+        if st["initialized"]:
+            h.error(409, "conflict", "already initialized")
+            return True
+        if key_id_of(req.get("pubkey", "")) != args.key_id:
+            h.error(400, "bad_request", "pubkey is not the signing key")
+            return True
+        st["initialized"] = True
+        n, k = req.get("shares"), req.get("threshold")
+        h.send(200, {"shares": ["aecs-share-v1:0a1b2c3d:%d:%d:fake" % (k, i + 1)
+                                for i in range(n)], "threshold": k, "id": args.service_id})
+        return True
+    if path == "/v1/admin/services" and h.command == "GET":
+        h.send(200, {"services": [{"name": n, "key_id": args.key_id, "secrets": v["secrets"],
+                                   "created": "2026-11-22T10:00:00Z"}
+                                  for n, v in sorted(st["services"].items())]})
+        return True
+    if path == "/v1/admin/services" and h.command == "POST":
+        name = req.get("name")
+        if name in st["services"]:
+            h.error(409, "conflict", "service %s already exists" % name)
+            return True
+        st["services"][name] = {"secrets": 0}
+        h.send(200, {"name": name, "key_id": key_id_of(req.get("pubkey", ""))})
+        return True
+    m = re.match(r"^/v1/admin/services/([A-Za-z0-9._-]+)$", path)
+    if m and h.command == "DELETE":
+        svc = st["services"].get(m.group(1))
+        if svc is None:
+            h.error(404, "not_found", "no service %s" % m.group(1))
+        elif svc["secrets"] and params.get("force") != "1":
+            h.error(409, "conflict", "service %s has %d secrets: add force" %
+                    (m.group(1), svc["secrets"]))
+        else:
+            del st["services"][m.group(1)]
+            h.send(200, {"name": m.group(1), "secrets_destroyed": svc["secrets"]})
+        return True
+    if path == "/v1/admin/audit" and h.command == "GET":
+        start = int(params.get("from", "1"))
+        limit = int(params.get("limit", str(args.page)))
+        seqs = [s for s in range(start, 6)][:limit]
+        nxt = seqs[-1] + 1 if seqs and seqs[-1] < 5 else None
+        h.send(200, {"entries": [{"seq": s, "ts": "2026-11-22T10:00:0%dZ" % s,
+                                  "action": "test", "key": args.key_id[:8]} for s in seqs],
+                     "next": nxt})
+        return True
+    if path == "/v1/admin/audit/verify" and h.command == "POST":
+        if st["broken"]:
+            h.send(200, {"ok": False, "entries": 5, "first_broken": 3,
+                         "reason": "hash mismatch"})
+        else:
+            h.send(200, {"ok": True, "entries": 5, "head": "ab" * 32})
+        return True
+    if path == "/v1/secrets" and h.command == "POST":
+        if "secrets:" not in req.get("policy", ""):
+            h.error(400, "invalid_policy", "line 1: no secrets")
+            return True
+        names = ["data_key_1", "tls_cert"]
+        h.send(200, {"created": [] if req.get("update") else names,
+                     "updated": names if req.get("update") else []})
+        return True
+    m = re.match(r"^/v1/services/([A-Za-z0-9._-]+)/secrets$", path)
+    if m and h.command == "GET":
+        h.send(200, {"secrets": [{"name": "data_key_1", "service": m.group(1),
+                                  "type": "SECRET_TYPE_AES256_KEY", "share": "private"}]})
+        return True
+    m = re.match(r"^/v1/services/([A-Za-z0-9._-]+)/secrets/([A-Za-z0-9._-]+)$", path)
+    if m and h.command == "DELETE":
+        if m.group(2) != "data_key_1":
+            h.error(404, "not_found", "no secret %s in service %s" % (m.group(2), m.group(1)))
+        else:
+            h.send(200, {"service": m.group(1), "name": m.group(2)})
+        return True
+    h.error(404, "not_found", "no such route")
+    return True
+
+
 class Server(http.server.ThreadingHTTPServer):
     def handle_error(self, request, client_address):  # quiet: refused handshakes are expected
         pass
@@ -176,6 +306,8 @@ def main():
     p.add_argument("--key-id", required=True)
     p.add_argument("--service-id", default="0123456789abcdef0123456789abcdef")
     p.add_argument("--lifetime", type=float, default=120)
+    p.add_argument("--api", action="store_true")
+    p.add_argument("--page", type=int, default=2)
     args = p.parse_args()
 
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
