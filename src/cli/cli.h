@@ -59,6 +59,7 @@ int cli_not_yet(const char *what);
 int cmd_keygen(int argc, char **argv); /* cmd_keygen.c */
 int cmd_admin(int argc, char **argv);  /* cmd_admin.c */
 int cmd_secret(int argc, char **argv); /* cmd_secret.c */
+int cmd_fetch(int argc, char **argv);  /* cmd_fetch.c */
 
 struct aecs_cred;
 struct aecs_conn;

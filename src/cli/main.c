@@ -22,6 +22,7 @@ static const struct cli_command k_commands[] = {
     {"keygen", cmd_keygen, "make an admin key pair (ECDSA P-256) for signing requests to aecsd"},
     {"admin", cmd_admin, "run aecsd: init, unseal, status, services, audit log"},
     {"secret", cmd_secret, "create, list and destroy a service's secrets on aecsd"},
+    {"fetch", cmd_fetch, "get secrets from aecsd for this TEE application (attested)"},
     {NULL, NULL, NULL},
 };
 

@@ -7,6 +7,8 @@
  * capped buffer that is wiped before it is freed, since some carry shares.
  * Signing builds the string of proto/reqsig.h from exactly the target and
  * body bytes handed to libcurl (CURLOPT_PATH_AS_IS: the path is sent as is).
+ * Raw requests (aecs_conn_request_raw) keep the answer's bytes as they came
+ * and one response header, for answers whose signature covers the body.
  */
 #include "client/conn.h"
 
@@ -58,6 +60,10 @@ struct answer {
     size_t alloc;
     size_t cap;
     int over;
+    /* The one response header kept (raw requests), or NULL. */
+    const char *hdr_name;
+    char hdr[AECS_CONN_HEADER_MAX + 1];
+    int hdr_count; /* times it came in the final response */
 };
 
 static void answer_release(struct answer *a)
@@ -96,6 +102,42 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
     memcpy(a->data + a->size, p, n);
     a->size += n;
     a->data[a->size] = '\0';
+    return n;
+}
+
+/*
+ * Keeps the value of a->hdr_name (blanks around it dropped). A status line
+ * starts a new response (an interim 1xx one came first): what the earlier one
+ * said is forgotten. A value too long to keep is counted but left empty, so
+ * the caller sees a header it cannot use.
+ */
+static size_t on_header(char *p, size_t size, size_t nmemb, void *arg)
+{
+    struct answer *a = arg;
+    size_t n = size * nmemb;
+    size_t name_len = strlen(a->hdr_name);
+
+    if (n >= 5 && memcmp(p, "HTTP/", 5) == 0) {
+        a->hdr_count = 0;
+        a->hdr[0] = '\0';
+        return n;
+    }
+    if (n <= name_len || p[name_len] != ':' || strncasecmp(p, a->hdr_name, name_len) != 0)
+        return n;
+    const char *v = p + name_len + 1;
+    size_t len = n - name_len - 1;
+    while (len > 0 && (v[0] == ' ' || v[0] == '\t')) {
+        v++;
+        len--;
+    }
+    while (len > 0 &&
+           (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' ' || v[len - 1] == '\t'))
+        len--;
+    a->hdr_count++;
+    if (len > AECS_CONN_HEADER_MAX)
+        len = 0;
+    memcpy(a->hdr, v, len);
+    a->hdr[len] = '\0';
     return n;
 }
 
@@ -439,6 +481,10 @@ static int configure(struct aecs_conn *c, const char *url, struct answer *a)
     } else {
         SETOPT(CURLOPT_SSL_CTX_DATA, &c->tls);
     }
+    if (a->hdr_name != NULL) {
+        SETOPT(CURLOPT_HEADERFUNCTION, on_header);
+        SETOPT(CURLOPT_HEADERDATA, a);
+    }
     if (c->tls.pinned) {
         SETOPT(CURLOPT_SSL_VERIFYPEER, 0L);
         SETOPT(CURLOPT_SSL_VERIFYHOST, 0L);
@@ -496,20 +542,22 @@ out:
     (void)curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
     (void)curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, (char *)NULL);
     (void)curl_easy_setopt(c->h, CURLOPT_WRITEDATA, (void *)NULL);
+    (void)curl_easy_setopt(c->h, CURLOPT_HEADERDATA, (void *)NULL);
     curl_slist_free_all(headers);
     return rc;
 }
 
-int aecs_conn_request(struct aecs_conn *c, const char *method, const char *target, const char *body,
-                      size_t body_size, unsigned flags, struct aecs_reply *reply)
+/*
+ * Checks the request, then sends it to the current server, moving on to the
+ * next one when a server cannot be reached at all. On return *status is the
+ * HTTP status of the answer in a (0: none arrived, and the error says why).
+ */
+static int perform(struct aecs_conn *c, const char *method, const char *target, const char *body,
+                   size_t body_size, unsigned flags, struct answer *a, long *status)
 {
-    int rc = AECS_OK;
-    struct answer a = {0};
-    json_error_t jerr;
     CURLcode cc = CURLE_OK;
-    long status = 0;
 
-    memset(reply, 0, sizeof(*reply));
+    *status = 0;
     ENSURE(c != NULL && method != NULL, AECS_E_INVALID_ARGUMENT, "no connection or method");
     ENSURE(strcmp(method, "GET") == 0 || strcmp(method, "POST") == 0 ||
                strcmp(method, "DELETE") == 0,
@@ -522,9 +570,11 @@ int aecs_conn_request(struct aecs_conn *c, const char *method, const char *targe
            "a GET request has no body");
 
     for (size_t tried = 0;; tried++) {
-        answer_release(&a);
-        a.cap = c->opts.max_response_size;
-        GUARD_OUT(exchange(c, method, target, body, body_size, flags, &a, &status, &cc));
+        const char *keep = a->hdr_name;
+        answer_release(a);
+        a->hdr_name = keep;
+        a->cap = c->opts.max_response_size;
+        GUARD(exchange(c, method, target, body, body_size, flags, a, status, &cc));
         if (cc == CURLE_OK || !unreachable(cc) || tried + 1 >= c->cred->server_count)
             break;
         log_info("%.200s: %s; trying %.200s", aecs_conn_server(c),
@@ -533,15 +583,37 @@ int aecs_conn_request(struct aecs_conn *c, const char *method, const char *targe
         c->server = (c->server + 1) % c->cred->server_count;
     }
     if (cc != CURLE_OK)
-        GUARD_OUT(transport_error(c, cc, &a));
-    reply->status = status;
-    if (a.size > 0) {
-        reply->body = json_loadb(a.data, a.size, JSON_REJECT_DUPLICATES, &jerr);
-        if (reply->body != NULL && !json_is_object(reply->body)) {
-            json_decref(reply->body);
-            reply->body = NULL;
-        }
+        return transport_error(c, cc, a);
+    return AECS_OK;
+}
+
+/* The answer's JSON object, or NULL when it is empty or something else. */
+static json_t *answer_json(const struct answer *a)
+{
+    json_error_t jerr;
+    json_t *v;
+
+    if (a->size == 0)
+        return NULL;
+    v = json_loadb(a->data, a->size, JSON_REJECT_DUPLICATES, &jerr);
+    if (v != NULL && !json_is_object(v)) {
+        json_decref(v);
+        v = NULL;
     }
+    return v;
+}
+
+int aecs_conn_request(struct aecs_conn *c, const char *method, const char *target, const char *body,
+                      size_t body_size, unsigned flags, struct aecs_reply *reply)
+{
+    int rc = AECS_OK;
+    struct answer a = {0};
+    long status = 0;
+
+    memset(reply, 0, sizeof(*reply));
+    GUARD_OUT(perform(c, method, target, body, body_size, flags, &a, &status));
+    reply->status = status;
+    reply->body = answer_json(&a);
     if (status < 200 || status >= 300)
         GUARD_OUT(error_answer(c, reply));
     ENSURE_OUT(reply->body != NULL, AECS_E_FORMAT,
@@ -550,6 +622,54 @@ int aecs_conn_request(struct aecs_conn *c, const char *method, const char *targe
 out:
     answer_release(&a);
     return rc;
+}
+
+int aecs_conn_request_raw(struct aecs_conn *c, const char *method, const char *target,
+                          const char *body, size_t body_size, const char *header,
+                          struct aecs_raw_reply *reply)
+{
+    int rc = AECS_OK;
+    struct answer a = {0};
+    struct aecs_reply err = {0};
+    long status = 0;
+
+    memset(reply, 0, sizeof(*reply));
+    ENSURE(header == NULL || (header[0] != '\0' && strchr(header, ':') == NULL),
+           AECS_E_INVALID_ARGUMENT, "a header name is a non-empty word");
+    a.hdr_name = header;
+    GUARD_OUT(perform(c, method, target, body, body_size, 0, &a, &status));
+    reply->status = status;
+    reply->header_count = a.hdr_count;
+    memcpy(reply->header, a.hdr, sizeof(reply->header));
+    if (a.size > 0) {
+        /* The buffer moves to the reply; aecs_raw_reply_clear wipes it. */
+        reply->body = a.data;
+        reply->body_size = a.size;
+        reply->body_alloc = a.alloc;
+        a.data = NULL;
+        a.size = a.alloc = 0;
+    }
+    if (status < 200 || status >= 300) {
+        struct answer view = {.data = reply->body, .size = reply->body_size};
+        err.status = status;
+        err.body = answer_json(&view);
+        rc = error_answer(c, &err);
+        memcpy(reply->code, err.code, sizeof(reply->code));
+    }
+out:
+    aecs_reply_clear(&err);
+    answer_release(&a);
+    return rc;
+}
+
+void aecs_raw_reply_clear(struct aecs_raw_reply *reply)
+{
+    if (reply == NULL)
+        return;
+    if (reply->body != NULL)
+        aecs_cleanse(reply->body, reply->body_alloc);
+    free(reply->body);
+    memset(reply, 0, sizeof(*reply));
 }
 
 int aecs_conn_request_json(struct aecs_conn *c, const char *method, const char *target,

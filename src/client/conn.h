@@ -95,6 +95,38 @@ AECS_MUST_CHECK int aecs_conn_request(struct aecs_conn *c, const char *method, c
                                       const char *body, size_t body_size, unsigned flags,
                                       struct aecs_reply *reply);
 
+/* The longest response header value aecs_conn_request_raw keeps. */
+#define AECS_CONN_HEADER_MAX 256
+
+/* What the server answered, as bytes. */
+struct aecs_raw_reply {
+    long status; /* HTTP status; 0 when no answer arrived */
+    char *body;  /* body_size bytes as received and a NUL (not counted); NULL when empty */
+    size_t body_size;
+    size_t body_alloc; /* the buffer's size, for wiping */
+    /* The asked-for header's value, blanks around it dropped ("" when absent, or when it was
+       longer than AECS_CONN_HEADER_MAX), and how many times it came in the answer. */
+    char header[AECS_CONN_HEADER_MAX + 1];
+    int header_count;
+    char code[32]; /* the error code of an error answer ("invalid_nonce", ...), else "" */
+};
+
+/*
+ * Sends one unsigned request like aecs_conn_request, but keeps the answer as
+ * the bytes that came (for answers whose signature covers the exact body)
+ * and the value of the response header `header` (NULL: none). The body of a
+ * 2xx answer is not parsed. Returns AECS_OK for a 2xx answer; otherwise the
+ * errors of aecs_conn_request, with reply->status, reply->code and the
+ * message taken from the error answer (its raw body is kept too). The caller
+ * always clears reply with aecs_raw_reply_clear (also on failure).
+ */
+AECS_MUST_CHECK int aecs_conn_request_raw(struct aecs_conn *c, const char *method,
+                                          const char *target, const char *body, size_t body_size,
+                                          const char *header, struct aecs_raw_reply *reply);
+
+/* Wipes and frees the body, and zeroes the reply. NULL is fine. */
+void aecs_raw_reply_clear(struct aecs_raw_reply *reply);
+
 /* The same with a JSON body (NULL: none); the serialized text is wiped after sending. */
 AECS_MUST_CHECK int aecs_conn_request_json(struct aecs_conn *c, const char *method,
                                            const char *target, const json_t *body, unsigned flags,

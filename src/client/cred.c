@@ -89,44 +89,59 @@ static int printable(const char *s, size_t len)
     return 1;
 }
 
-/*
- * Checks one server URL (len bytes at s, blanks already trimmed) and appends
- * it without a trailing '/'. Only the scheme, host and port: no user, path,
- * query or fragment (the API's paths are appended to it).
- */
-static int add_server(const struct cparse *p, int line, const char *s, size_t len)
+int aecs_cred_server_url(const char *s, size_t len, const char *what, char **out)
 {
-    struct aecs_cred *c = p->cred;
     size_t scheme;
-    char *url;
 
-    if (len == 0)
-        return fail_at(p, line, "`server` has an empty entry");
-    if (len > AECS_CRED_VALUE_MAX)
-        return fail_at(p, line, "`server` is longer than %d characters", AECS_CRED_VALUE_MAX);
+    *out = NULL;
+    ENSURE(len > 0, AECS_E_INVALID_ARGUMENT, "%s has no value", what);
+    ENSURE(len <= AECS_CRED_VALUE_MAX, AECS_E_INVALID_ARGUMENT, "%s is longer than %d characters",
+           what, AECS_CRED_VALUE_MAX);
     if (len >= 8 && strncasecmp(s, "https://", 8) == 0)
         scheme = 8;
     else if (len >= 7 && strncasecmp(s, "http://", 7) == 0)
         scheme = 7;
     else
-        return fail_at(p, line, "`server` must be an https:// URL (https://HOST:PORT)");
+        return AECS_ERR(AECS_E_INVALID_ARGUMENT, "%s must be an https:// URL (https://HOST:PORT)",
+                        what);
     if (len > scheme && s[len - 1] == '/')
         len--;
-    if (len == scheme)
-        return fail_at(p, line, "`server` has no host name");
+    ENSURE(len > scheme, AECS_E_INVALID_ARGUMENT, "%s has no host name", what);
     for (size_t i = scheme; i < len; i++) {
         unsigned char ch = (unsigned char)s[i];
-        if (ch <= 0x20 || ch >= 0x7f || ch == '/' || ch == '?' || ch == '#' || ch == '@' ||
-            ch == '\\')
-            return fail_at(p, line,
-                           "`server` must be just https://HOST[:PORT], without a path, query, "
-                           "user or spaces (character %zu)",
-                           i + 1);
+        ENSURE(!(ch <= 0x20 || ch >= 0x7f || ch == '/' || ch == '?' || ch == '#' || ch == '@' ||
+                 ch == '\\'),
+               AECS_E_INVALID_ARGUMENT,
+               "%s must be just https://HOST[:PORT], without a path, query, user or spaces "
+               "(character %zu)",
+               what, i + 1);
     }
-    if (c->server_count >= AECS_CRED_MAX_SERVERS)
+    *out = strndup(s, len);
+    ENSURE(*out != NULL, AECS_E_NO_MEMORY, "out of memory");
+    return AECS_OK;
+}
+
+/*
+ * Checks one server URL (len bytes at s, blanks already trimmed) with
+ * aecs_cred_server_url and appends it.
+ */
+static int add_server(const struct cparse *p, int line, const char *s, size_t len)
+{
+    struct aecs_cred *c = p->cred;
+    char *url = NULL;
+    int rc;
+
+    if (len == 0)
+        return fail_at(p, line, "`server` has an empty entry");
+    rc = aecs_cred_server_url(s, len, "`server`", &url);
+    if (rc == AECS_E_NO_MEMORY)
+        return rc;
+    if (rc != AECS_OK)
+        return fail_at(p, line, "%s", aecs_err_last()->message);
+    if (c->server_count >= AECS_CRED_MAX_SERVERS) {
+        free(url);
         return fail_at(p, line, "`server` lists more than %d servers", AECS_CRED_MAX_SERVERS);
-    url = strndup(s, len);
-    ENSURE(url != NULL, AECS_E_NO_MEMORY, "out of memory");
+    }
     c->servers[c->server_count++] = url;
     return AECS_OK;
 }

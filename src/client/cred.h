@@ -68,6 +68,16 @@ AECS_MUST_CHECK int aecs_cred_parse(const char *text, size_t size, const char *n
  */
 AECS_MUST_CHECK int aecs_cred_load(const char *path, unsigned flags, struct aecs_cred **out);
 
+/*
+ * Checks one server URL, len bytes at s (blanks already trimmed): https://
+ * (or http://, which aecs_conn_open refuses unless told otherwise), a host
+ * and an optional port, nothing after them but one trailing '/', which is
+ * dropped. On success *out is a fresh copy the caller frees. On failure
+ * AECS_E_INVALID_ARGUMENT with a message that starts with `what` ("`server`")
+ * and does not quote the value.
+ */
+AECS_MUST_CHECK int aecs_cred_server_url(const char *s, size_t len, const char *what, char **out);
+
 /* The required-keys check of aecs_cred_load, on its own. */
 AECS_MUST_CHECK int aecs_cred_check(const struct aecs_cred *cred, unsigned flags);
 

@@ -24,7 +24,6 @@
 
 /* ---- names ---- */
 
-
 static const char *const g_tcb_names[] = {
     "UpToDate",
     "SWHardeningNeeded",
@@ -812,45 +811,57 @@ out:
     return rc;
 }
 
-static int parse_rules(struct pctx *c, const struct pnode *spec, struct aecs_secret_spec *s)
+/*
+ * The rules under parent[key], a mapping with exactly enclaveMatchAnyRules,
+ * into *rules (whose items the caller frees, also on failure). `missing` is
+ * the reason given when parent has no such key.
+ */
+static int rules_under(struct pctx *c, const struct pnode *parent, const char *key,
+                       const char *missing, struct aecs_policy_rules *rules)
 {
     static const char *const policy_keys[] = {"enclaveMatchAnyRules"};
-    const struct pnode *policy = map_get(spec, "policy");
-    size_t mark = push_field(c, "policy");
+    const struct pnode *policy = map_get(parent, key);
+    size_t mark = push_field(c, key);
     int rc = AECS_OK;
 
     if (is_null(policy))
-        GUARD_OUT(pctx_fail(c, policy != NULL ? policy : spec, AECS_E_FORMAT,
-                            "required: a secret without a policy would be released to no one "
-                            "(or, in the seeds' AECS, to anyone)"));
+        GUARD_OUT(pctx_fail(c, policy != NULL ? policy : parent, AECS_E_FORMAT, "%s", missing));
     GUARD_OUT(expect_kind(c, policy, PNODE_MAP));
     GUARD_OUT(check_keys(c, policy, policy_keys, 1));
-    const struct pnode *rules = map_get(policy, "enclaveMatchAnyRules");
+    const struct pnode *list = map_get(policy, "enclaveMatchAnyRules");
     size_t m2 = push_field(c, "enclaveMatchAnyRules");
-    if (is_null(rules))
-        rc = pctx_fail(c, rules != NULL ? rules : policy, AECS_E_FORMAT, "required");
+    if (is_null(list))
+        rc = pctx_fail(c, list != NULL ? list : policy, AECS_E_FORMAT, "required");
     if (rc == AECS_OK)
-        rc = expect_kind(c, rules, PNODE_SEQ);
-    if (rc == AECS_OK && rules->count == 0)
-        rc = pctx_fail(c, rules, AECS_E_FORMAT, "must hold at least one rule");
-    if (rc == AECS_OK && rules->count > AECS_POLICY_MAX_RULES)
-        rc = pctx_fail(c, rules, AECS_E_FORMAT, "more than %d rules", AECS_POLICY_MAX_RULES);
+        rc = expect_kind(c, list, PNODE_SEQ);
+    if (rc == AECS_OK && list->count == 0)
+        rc = pctx_fail(c, list, AECS_E_FORMAT, "must hold at least one rule");
+    if (rc == AECS_OK && list->count > AECS_POLICY_MAX_RULES)
+        rc = pctx_fail(c, list, AECS_E_FORMAT, "more than %d rules", AECS_POLICY_MAX_RULES);
     if (rc == AECS_OK) {
-        s->rules.items = calloc(rules->count, sizeof(*s->rules.items));
-        if (s->rules.items == NULL)
+        rules->items = calloc(list->count, sizeof(*rules->items));
+        if (rules->items == NULL)
             rc = AECS_ERR(AECS_E_NO_MEMORY, "policy: out of memory");
     }
-    for (size_t i = 0; rc == AECS_OK && i < rules->count; i++) {
+    for (size_t i = 0; rc == AECS_OK && i < list->count; i++) {
         size_t m3 = pctx_push(c, "[%zu]", i);
-        rc = rule_from_tree(c, rules->kids[i], &s->rules.items[i]);
+        rc = rule_from_tree(c, list->kids[i], &rules->items[i]);
         pctx_pop(c, m3);
         if (rc == AECS_OK)
-            s->rules.count = i + 1;
+            rules->count = i + 1;
     }
     pctx_pop(c, m2);
 out:
     pctx_pop(c, mark);
     return rc;
+}
+
+static int parse_rules(struct pctx *c, const struct pnode *spec, struct aecs_secret_spec *s)
+{
+    return rules_under(c, spec, "policy",
+                       "required: a secret without a policy would be released to no one "
+                       "(or, in the seeds' AECS, to anyone)",
+                       &s->rules);
 }
 
 static const char *const g_spec_keys[] = {"name",  "type",   "service", "readonly",
@@ -1047,6 +1058,36 @@ int aecs_policy_parse(const char *text, size_t size, const char *source, unsigne
 out:
     pnode_free(root);
     return rc;
+}
+
+int aecs_policy_rules_parse(const char *text, size_t size, const char *source, const char *key,
+                            unsigned flags, struct aecs_policy_rules *out,
+                            struct aecs_policy_error *err)
+{
+    struct pctx c;
+    struct pnode *root = NULL;
+    int rc = AECS_OK;
+
+    memset(out, 0, sizeof(*out));
+    pctx_init(&c, source, flags, 0, err);
+    ENSURE(text != NULL || size == 0, AECS_E_INVALID_ARGUMENT, "policy: no text");
+    ENSURE(key != NULL && key[0] != '\0', AECS_E_INVALID_ARGUMENT, "policy: no key");
+    GUARD_OUT(pnode_from_yaml(&c, text != NULL ? text : "", size, &root));
+    GUARD_OUT(expect_kind(&c, root, PNODE_MAP));
+    GUARD_OUT(rules_under(&c, root, key, "required: the enclaveMatchAnyRules to check", out));
+out:
+    if (rc != AECS_OK)
+        aecs_policy_rules_clear(out);
+    pnode_free(root);
+    return rc;
+}
+
+void aecs_policy_rules_clear(struct aecs_policy_rules *rules)
+{
+    if (rules == NULL)
+        return;
+    free(rules->items);
+    memset(rules, 0, sizeof(*rules));
 }
 
 int aecs_policy_load(const char *path, unsigned flags, struct aecs_policy **out,

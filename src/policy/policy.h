@@ -187,6 +187,26 @@ AECS_MUST_CHECK int aecs_policy_parse(const char *text, size_t size, const char 
 AECS_MUST_CHECK int aecs_policy_load(const char *path, unsigned flags, struct aecs_policy **out,
                                      struct aecs_policy_error *err);
 
+/*
+ * Parses the rules held by a YAML document that is not a SecretPolicy: under
+ * its top-level key `key`, a mapping with exactly `enclaveMatchAnyRules`, as
+ * a secret's `policy` (the server policy of a client's configuration file,
+ * say). The rules are checked exactly as a secret's; the document's other
+ * top-level keys are the caller's to check. Errors as for aecs_policy_parse,
+ * the path starting with `key` ("client.yaml:7:
+ * server_policy.enclaveMatchAnyRules[0].mrenclave: must be 64 hex digits
+ * ..."); a missing `key` is an error. On success *out holds 1 to
+ * AECS_POLICY_MAX_RULES rules: release them with aecs_policy_rules_clear. On
+ * failure *out is empty.
+ */
+AECS_MUST_CHECK int aecs_policy_rules_parse(const char *text, size_t size, const char *source,
+                                            const char *key, unsigned flags,
+                                            struct aecs_policy_rules *out,
+                                            struct aecs_policy_error *err);
+
+/* Frees the rules of aecs_policy_rules_parse and empties *rules. NULL is fine. */
+void aecs_policy_rules_clear(struct aecs_policy_rules *rules);
+
 /* Frees a parsed file; params and data are wiped first. NULL is fine. */
 void aecs_policy_free(struct aecs_policy *policy);
 

@@ -1494,6 +1494,84 @@ static void test_names(void **state)
     assert_null(aecs_policy_tcb_name(3));
 }
 
+/* A rules list under a key of another document (a client's server policy). */
+static void test_rules_parse(void **state)
+{
+    static const char doc[] = "server: https://a\n"       /* 1 */
+                              "server_policy:\n"          /* 2 */
+                              "  enclaveMatchAnyRules:\n" /* 3 */
+                              "  - " SGX_FIRST "\n"       /* 4 */
+                              "    allow_sim: true\n"     /* 5 */
+                              "  - " TDX_FIRST "\n"       /* 6 */
+                              "other: [1, {x: y}]\n";     /* 7 */
+    struct aecs_policy_rules rules;
+    struct aecs_policy_error err;
+    uint8_t want[48];
+
+    (void)state;
+    assert_int_equal(
+        aecs_policy_rules_parse(doc, strlen(doc), "client.yaml", "server_policy", 0, &rules, &err),
+        AECS_OK);
+    assert_int_equal(rules.count, 2);
+    tu_hex(HEX32_22, want, 32);
+    assert_int_equal(rules.items[0].platform, AECS_TEE_SGX);
+    assert_int_equal(rules.items[0].fields, AECS_RULE_MRSIGNER);
+    assert_memory_equal(rules.items[0].mrsigner, want, 32);
+    assert_int_equal(rules.items[0].allow_sim, 1);
+    assert_int_equal(rules.items[0].line, 4);
+    assert_int_equal(rules.items[0].tcb_statuses, AECS_POLICY_TCB_DEFAULT);
+    tu_hex(HEX48_33, want, 48);
+    assert_int_equal(rules.items[1].platform, AECS_TEE_TDX);
+    assert_memory_equal(rules.items[1].mrtd, want, 48);
+    aecs_policy_rules_clear(&rules);
+    assert_int_equal(rules.count, 0);
+    assert_null(rules.items);
+    aecs_policy_rules_clear(NULL);
+
+    /* the same checks as a secret's rules, the path under the key */
+    static const char bad[] = "server_policy:\n  enclaveMatchAnyRules:\n  - mrsigner: abc\n";
+    rules.count = 7;
+    assert_int_equal(
+        aecs_policy_rules_parse(bad, strlen(bad), "client.yaml", "server_policy", 0, &rules, &err),
+        AECS_E_FORMAT);
+    assert_int_equal(rules.count, 0);
+    assert_null(rules.items);
+    assert_int_equal(err.line, 3);
+    assert_string_equal(err.path, "server_policy.enclaveMatchAnyRules[0].mrsigner");
+    assert_string_equal(aecs_err_last()->message,
+                        "client.yaml:3: server_policy.enclaveMatchAnyRules[0].mrsigner: must be "
+                        "64 hex digits (got 3 characters)");
+    static const char any[] = "p:\n  enclaveMatchAnyRules:\n  - prodID: 1\n";
+    assert_int_equal(aecs_policy_rules_parse(any, strlen(any), "c.yaml", "p", 0, &rules, &err),
+                     AECS_E_FORMAT);
+    assert_string_equal(err.path, "p.enclaveMatchAnyRules[0]");
+    assert_non_null(strstr(err.reason, "this rule names no enclave identity"));
+    assert_int_equal(aecs_policy_rules_parse(any, strlen(any), "c.yaml", "p",
+                                             AECS_POLICY_INSECURE_ALLOW_ANY_ENCLAVE, &rules, &err),
+                     AECS_OK);
+    assert_int_equal(rules.items[0].insecure_allow_any_enclave, 1);
+    aecs_policy_rules_clear(&rules);
+    /* the key missing, empty, of the wrong kind, with other keys */
+    static const char none[] = "server: x\n";
+    assert_int_equal(aecs_policy_rules_parse(none, strlen(none), "c.yaml", "p", 0, &rules, &err),
+                     AECS_E_FORMAT);
+    assert_string_equal(err.path, "p");
+    assert_string_equal(err.reason, "required: the enclaveMatchAnyRules to check");
+    static const char list[] = "p: [1]\n";
+    assert_int_equal(aecs_policy_rules_parse(list, strlen(list), "c.yaml", "p", 0, &rules, &err),
+                     AECS_E_FORMAT);
+    assert_string_equal(err.reason, "must be a mapping, not a list");
+    static const char extra[] = "p:\n  enclaveMatchAnyRules:\n  - " SGX_FIRST "\n  rules: []\n";
+    assert_int_equal(aecs_policy_rules_parse(extra, strlen(extra), "c.yaml", "p", 0, &rules, &err),
+                     AECS_E_FORMAT);
+    assert_string_equal(err.path, "p.rules");
+    static const char top[] = "- p\n";
+    assert_int_equal(aecs_policy_rules_parse(top, strlen(top), "c.yaml", "p", 0, &rules, &err),
+                     AECS_E_FORMAT);
+    assert_int_equal(aecs_policy_rules_parse(none, strlen(none), "c.yaml", "", 0, &rules, &err),
+                     AECS_E_INVALID_ARGUMENT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1522,6 +1600,7 @@ int main(void)
         cmocka_unit_test(test_json_form),
         cmocka_unit_test(test_json_errors),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_rules_parse),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
