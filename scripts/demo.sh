@@ -63,7 +63,8 @@ server: $url
 key: $work/admin.pem
 ca: $work/data/tls/cert.pem
 EOF
-show "$AECS" admin init --config "$work/admin.yaml" --shares 3 --threshold 2 --json >"$work/init.json" ||
+echo "\$ $AECS admin init --config $work/admin.yaml --shares 3 --threshold 2 --json"
+"$AECS" admin init --config "$work/admin.yaml" --shares 3 --threshold 2 --json >"$work/init.json" ||
   die "admin init"
 share() { python3 -c "import json; print(json.load(open('$work/init.json'))['shares'][$1])"; }
 echo "3 shares made (each goes to a different person; printed once, kept here in $work/init.json)"

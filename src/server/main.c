@@ -458,6 +458,7 @@ static int release_setup(struct settings *s, struct aecs_service *svc)
     rc.attester_cfg = &ac;
     rc.rate_burst = s->rate_burst;
     rc.rate_per_second = s->rate_per_second;
+    rc.insecure_trust_sim = s->insecure_trust_sim != NULL;
     if (aecs_service_release_setup(svc, &rc) == AECS_OK)
         return AECS_OK;
     if (strcmp(attester, "auto") != 0)

@@ -115,6 +115,7 @@ struct aecs_service {
     uint8_t *identity_evidence;           /* NULL: no TEE evidence for the identity */
     size_t identity_evidence_size;
     char *identity_attester;              /* the attester's name, or NULL */
+    int insecure_trust_sim;
     struct aecs_challenge_table *challenges;
     struct aecs_ratelimit *ratelimit;
 };

@@ -46,6 +46,8 @@ int aecs_service_release_setup(struct aecs_service *svc, const struct aecs_relea
     uint8_t report_data[AECS_RELEASE_REPORT_DATA_SIZE];
     enum aecs_evidence_kind kind = AECS_EVIDENCE_UNKNOWN;
 
+    if (cfg->insecure_trust_sim)
+        svc->insecure_trust_sim = 1;
     /* A second call (to go on without an attester) keeps what the first one made. */
     if (cfg->verifier != NULL) {
         aecs_verifier_free(svc->verifier);

@@ -435,6 +435,11 @@ json_t *aecs_service_insecure(const struct aecs_service *svc)
 
     if (a != NULL && svc->auto_unseal == AECS_AUTO_UNSEAL_SIM_INSECURE)
         json_array_append_new(a, json_string("sim-auto-unseal"));
+    if (a != NULL && svc->insecure_trust_sim)
+        json_array_append_new(a, json_string("trust-sim"));
+    if (a != NULL && svc->identity_attester != NULL &&
+        strcmp(svc->identity_attester, "sim") == 0)
+        json_array_append_new(a, json_string("sim-attester"));
     return a;
 }
 

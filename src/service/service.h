@@ -218,6 +218,7 @@ struct aecs_release_config {
     unsigned rate_burst;      /* unauthenticated requests per address: bucket size (0: 20) */
     unsigned rate_per_second; /* and refill rate (0: 5) */
     uint64_t challenge_ttl_ms; /* 0: 60 s */
+    int insecure_trust_sim;    /* the verifier trusts a simulated TEE (listed in status) */
 };
 
 /*
