@@ -32,6 +32,7 @@
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "crypto/crypto.h"
+#include "proto/json_wipe.h"
 #include "proto/release.h"
 #include "proto/reqsig.h"
 #include "server/server.h"
@@ -482,6 +483,7 @@ done:
         json_decref(err);
     }
     access_log(d, &c, path, status, ms_since(&start));
+    aecs_json_wipe(c.answer); /* init answers hold the shares */
     json_decref(c.answer);
     aecs_answer_clear(&c.raw);
     evhttp_clear_headers(&c.query);
@@ -573,7 +575,7 @@ static int worker_start(struct aecsd *d, struct worker *w)
     evhttp_set_bevcb(w->http, new_tls_bev, d);
     evhttp_set_gencb(w->http, handle, d);
     evhttp_set_max_headers_size(w->http, AECSD_HEADERS_MAX);
-    evhttp_set_max_body_size(w->http, AECSD_BODY_HARD_MAX);
+    evhttp_set_max_body_size(w->http, AECSD_BODY_HARD_MAX); /* bounds what is buffered */
     evhttp_set_timeout(w->http, AECSD_REQUEST_TIMEOUT_S);
     evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE |
                                             EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);

@@ -83,6 +83,10 @@ struct aecs_service {
     unsigned threshold;
     unsigned share_count;
     char share_set[9]; /* the set id of the init's shares; "" for stores without one */
+    /* SHA-256(set || index || data) of each share (index 1..share_count), made at init so
+       unseal refuses a forged share at once; has_commitments 0 for older stores */
+    uint8_t commitments[16][32];
+    int has_commitments;
 
     /* unseal progress (under state_lock as a writer) */
     struct aecs_share *pending; /* AECS_SHARES_MAX entries, secure heap */
@@ -116,7 +120,9 @@ struct aecs_service {
     size_t identity_evidence_size;
     char *identity_attester;              /* the attester's name, or NULL */
     int insecure_trust_sim;
+    int insecure_intel_root;
     struct aecs_challenge_table *challenges;
+    uint64_t challenge_ttl_ms;
     struct aecs_ratelimit *ratelimit;
 };
 

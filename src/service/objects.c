@@ -22,6 +22,7 @@
 #include "crypto/crypto.h"
 #include "keystore/secret.h"
 #include "policy/policy.h"
+#include "proto/json_wipe.h"
 #include "service/internal.h"
 
 #define PATH_MAX_LEN 256
@@ -546,8 +547,7 @@ out:
     json_decref(created_list);
     json_decref(updated_list);
     aecs_policy_free(pol);
-    if (body != NULL)
-        wipe_member(body, "policy");
+    aecs_json_wipe(body); /* the policy text may hold imported data */
     json_decref(body);
     pthread_rwlock_unlock(&svc->state_lock);
     return rc;

@@ -19,6 +19,7 @@
 #include "crypto/secmem.h"
 #include "attest/verifier.h"
 #include "crypto/envelope.h"
+#include "proto/json_wipe.h"
 #include "proto/reqsig.h"
 #include "service/challenge.h"
 #include "service/internal.h"
@@ -154,6 +155,19 @@ int svc_require_working(struct aecs_service *svc, enum aecs_api_code *api)
     default:
         return REFUSE(api, API_INTERNAL, AECS_E_INTERNAL, "unknown state");
     }
+}
+
+/* The commitment to one share: SHA-256 over its set id, index and data. */
+static int share_commitment(const struct aecs_share *sh, uint8_t out[32])
+{
+    uint8_t index = (uint8_t)sh->index;
+    struct aecs_bytes parts[3] = {
+        {sh->set, 8},
+        {&index, 1},
+        {sh->data, sizeof(sh->data)},
+    };
+
+    return aecs_sha256_parts(parts, 3, out);
 }
 
 /* ---- local files ---- */
@@ -307,6 +321,7 @@ static int load_init(struct aecs_service *svc)
     struct aecs_store_value v = {0};
     json_t *j = NULL;
     const char *check, *set;
+    json_t *commitments;
     json_int_t k, n;
 
     rc = aecs_store_get(svc->store, SVC_META_INIT, &v);
@@ -329,6 +344,15 @@ static int load_init(struct aecs_service *svc)
         svc->threshold = (unsigned)k;
         svc->share_count = (unsigned)n;
         snprintf(svc->share_set, sizeof(svc->share_set), "%s", set != NULL ? set : "");
+        commitments = json_object_get(j, "commitments"); /* absent in older stores */
+        svc->has_commitments = json_is_array(commitments) &&
+                               json_array_size(commitments) == (size_t)n;
+        for (size_t i = 0; svc->has_commitments && i < (size_t)n; i++) {
+            const char *hex = json_string_value(json_array_get(commitments, i));
+            svc->has_commitments = hex != NULL && strlen(hex) == 64 &&
+                                   aecs_hex_decode_exact(hex, 64, svc->commitments[i], 32) ==
+                                       AECS_OK;
+        }
         svc->state = AECS_STATE_SEALED;
         aecs_err_clear();
         rc = AECS_OK;
@@ -437,6 +461,10 @@ json_t *aecs_service_insecure(const struct aecs_service *svc)
         json_array_append_new(a, json_string("sim-auto-unseal"));
     if (a != NULL && svc->insecure_trust_sim)
         json_array_append_new(a, json_string("trust-sim"));
+    if (a != NULL && svc->insecure_intel_root)
+        json_array_append_new(a, json_string("intel-root"));
+    if (a != NULL && svc->attest_root != NULL && svc->attest_root[0] != '\0')
+        json_array_append_new(a, json_string("attest-root"));
     if (a != NULL && svc->identity_attester != NULL &&
         strcmp(svc->identity_attester, "sim") == 0)
         json_array_append_new(a, json_string("sim-attester"));
@@ -524,8 +552,9 @@ int svc_body_object(const struct aecs_request *req, json_t **out, enum aecs_api_
                       MAX_BODY_JSON);
     *out = json_loadb((const char *)req->body, req->body_size, JSON_REJECT_DUPLICATES, &jerr);
     if (*out == NULL)
-        return REFUSE(api, API_BAD_REQUEST, AECS_E_FORMAT, "the body is not JSON: %.200s",
-                      jerr.text);
+        /* not jansson's text: it quotes the body, which may hold secrets */
+        return REFUSE(api, API_BAD_REQUEST, AECS_E_FORMAT,
+                      "the body is not JSON (line %d, column %d)", jerr.line, jerr.column);
     if (!json_is_object(*out)) {
         json_decref(*out);
         *out = NULL;
@@ -765,10 +794,20 @@ int aecs_service_init(struct aecs_service *svc, const struct aecs_request *req, 
     aecs_cleanse(&first, sizeof(first));
     aecs_hex_encode(svc->check, sizeof(svc->check), check_hex);
     aecs_time_format(now, created);
-    meta = json_pack("{s:i, s:s, s:I, s:I, s:s, s:s}", "format", 1, "check", check_hex,
+    meta = json_pack("{s:i, s:s, s:I, s:I, s:s, s:s, s:[]}", "format", 1, "check", check_hex,
                      "threshold", (json_int_t)k, "shares", (json_int_t)n, "set", set, "created",
-                     created);
+                     created, "commitments");
     ENSURE_OUT(meta != NULL, AECS_E_NO_MEMORY, "out of memory");
+    for (unsigned i = 0; i < n; i++) {
+        char hex[65];
+        GUARD_OUT(aecs_share_parse(shares[i], i + 1, &first));
+        rc = share_commitment(&first, svc->commitments[i]);
+        aecs_cleanse(&first, sizeof(first));
+        GUARD_OUT(rc);
+        aecs_hex_encode(svc->commitments[i], 32, hex);
+        json_array_append_new(json_object_get(meta, "commitments"), json_string(hex));
+    }
+    svc->has_commitments = 1;
     meta_text = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS);
     rec = json_pack("{s:s, s:s, s:s, s:s}", "key_id", key_id, "pubkey", pem, "role",
                     "cluster-admin", "created", created);
@@ -825,6 +864,7 @@ out:
         aecs_kek_free(kek);
     }
     aecs_shares_free(shares, n);
+    aecs_json_wipe(shares_json);
     json_decref(shares_json);
     json_decref(body);
     json_decref(rec);
@@ -924,17 +964,32 @@ int aecs_service_unseal(struct aecs_service *svc, const struct aecs_request *req
     if (svc->share_set[0] != '\0' && strcmp(share.set, svc->share_set) != 0) {
         *api = API_BAD_SHARE;
         BAIL_OUT(AECS_E_INVALID_ARGUMENT,
-                 "this share is from another split (set %s) than this service's shares (set "
-                 "%s): it is not one of this service's shares",
-                 share.set, svc->share_set);
+                 "this share is from another split than this service's shares: it is not one "
+                 "of this service's shares");
+    }
+    if (svc->has_commitments) {
+        uint8_t c[32];
+        if (share.index < 1 || share.index > svc->share_count) {
+            *api = API_BAD_SHARE;
+            BAIL_OUT(AECS_E_INVALID_ARGUMENT, "this service has %u shares; there is no share %u",
+                     svc->share_count, share.index);
+        }
+        GUARD_OUT(share_commitment(&share, c));
+        if (aecs_ct_memcmp(c, svc->commitments[share.index - 1], 32) != 0) {
+            *api = API_BAD_SHARE;
+            BAIL_OUT(AECS_E_BAD_SIGNATURE,
+                     "this is not share %u of this service: it does not match the commitment "
+                     "made at init (mistyped data with a recomputed checksum, or a forged share)",
+                     share.index);
+        }
     }
     for (size_t i = 0; i < svc->pending_count; i++) {
         if (strcmp(svc->pending[i].set, share.set) != 0) {
             *api = API_BAD_SHARE;
             BAIL_OUT(AECS_E_INVALID_ARGUMENT,
-                     "this share is from another split (set %s) than the %zu already given "
-                     "(set %s): it is not one of this service's shares",
-                     share.set, svc->pending_count, svc->pending[i].set);
+                     "this share is from another split than the %zu already given: it is not "
+                     "one of this service's shares",
+                     svc->pending_count);
         }
         if (svc->pending[i].index == share.index) {
             *api = API_BAD_SHARE;
@@ -986,6 +1041,7 @@ answer:
 out:
     aecs_cleanse(&share, sizeof(share));
     aecs_kek_free(kek);
+    aecs_json_wipe(body); /* the share */
     json_decref(body);
     pthread_rwlock_unlock(&svc->state_lock);
     return rc;

@@ -219,6 +219,7 @@ struct aecs_release_config {
     unsigned rate_per_second; /* and refill rate (0: 5) */
     uint64_t challenge_ttl_ms; /* 0: 60 s */
     int insecure_trust_sim;    /* the verifier trusts a simulated TEE (listed in status) */
+    int insecure_intel_root;   /* the verifier trusts another root than Intel's (listed) */
 };
 
 /*

@@ -1208,10 +1208,10 @@ static void test_unseal(void **state)
     expect_received(f, 1);
     fx_delete(g);
 
-    /* A share with a valid checksum and the wrong data. */
+    /* A share with a valid checksum and the wrong data: refused by the init's commitment. */
     wrong = share_with_other_data(f->shares[1]);
     EXPECT_REFUSED(fx_unseal_text(f, wrong), AECS_E_BAD_SIGNATURE, API_BAD_SHARE,
-                   "does not combine");
+                   "this is not share 2 of this service: it does not match the commitment");
     expect_received(f, 1);
     free(wrong);
 
@@ -1285,6 +1285,7 @@ static void test_unseal_store_without_set(void **state)
     meta = json_loadb((const char *)v.data, v.size, 0, NULL);
     assert_non_null(meta);
     assert_int_equal(json_object_del(meta, "set"), 0);
+    assert_int_equal(json_object_del(meta, "commitments"), 0);
     text = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS);
     assert_int_equal(aecs_store_put(st, "/meta/init", text, strlen(text), AECS_STORE_ANY, NULL),
                      AECS_OK);
@@ -1298,6 +1299,14 @@ static void test_unseal_store_without_set(void **state)
     /* Without the set in the store, a foreign share is still caught against the first. */
     EXPECT_REFUSED(fx_unseal_text(f, g->shares[0]), AECS_E_INVALID_ARGUMENT, API_BAD_SHARE,
                    "is from another split");
+    /* Without commitments, a wrong share is found when the shares are combined. */
+    {
+        char *wrong = share_with_other_data(f->shares[0]);
+        EXPECT_REFUSED(fx_unseal_text(f, wrong), AECS_E_BAD_SIGNATURE, API_BAD_SHARE,
+                       "does not combine");
+        free(wrong);
+    }
+    expect_received(f, 1);
     EXPECT_OK(fx_unseal(f, 0));
     assert_int_equal(aecs_service_state(f->svc), AECS_STATE_WORKING);
     fx_delete(g);
@@ -1379,7 +1388,11 @@ static void test_auto_unseal_gramine(void **state)
     f->cfg.auto_unseal = AECS_AUTO_UNSEAL_GRAMINE;
     f->cfg.attest_root = f->tee;
     fx_reopen(f);
-    assert_int_equal(json_array_size(json_object_get(fx_status(f), "insecure")), 0);
+    /* the fake device tree is a test setting, and status says so */
+    assert_int_equal(json_array_size(json_object_get(fx_status(f), "insecure")), 1);
+    assert_string_equal(
+        json_string_value(json_array_get(json_object_get(fx_status(f), "insecure"), 0)),
+        "attest-root");
     fx_init(f, 3, 2);
 
     fx_reopen(f);
