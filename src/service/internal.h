@@ -220,6 +220,12 @@ void svc_txn_end(struct aecs_service *svc, struct svc_txn *t);
 
 /* ---- the audit log (audit.c) ---- */
 
+/* Tries of one audit batch, or of one admin write, when other replicas write first. */
+#define SVC_AUDIT_TRIES 8
+#define SVC_WRITE_TRIES 4
+/* Sleeps 1..20 ms at random (between tries of a write another replica won). */
+void svc_retry_backoff(void);
+
 /* Most entries one audit transaction writes (group commit). */
 #define SVC_AUDIT_BATCH_MAX 48
 
