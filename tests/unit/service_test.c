@@ -2593,6 +2593,6 @@ int main(void)
     };
 #undef T
 
-    aecs_log_set_level(AECS_LOG_ERROR);
+    aecs_log_set_level(getenv("AECS_TEST_DEBUG") ? AECS_LOG_DEBUG : AECS_LOG_ERROR);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
