@@ -63,6 +63,21 @@ AECS_MUST_CHECK int svc_replay_check_and_add(struct svc_replay *r, const char *n
 
 struct svc_audit_waiter;
 
+/* ---- nonces in the store, shared by replicas (nonces.c) ---- */
+
+/* Stores a fresh challenge nonce until expires (Unix seconds). */
+AECS_MUST_CHECK int svc_nonce_issue(struct aecs_service *svc, const uint8_t nonce[32],
+                                    int64_t expires);
+/*
+ * Takes a challenge nonce out of the store, once across every replica:
+ * AECS_E_NOT_FOUND when unknown or already used, AECS_E_EXPIRED when past its
+ * expiry; store failures as they come.
+ */
+AECS_MUST_CHECK int svc_nonce_consume(struct aecs_service *svc, const uint8_t nonce[32]);
+/* Remembers an admin request's nonce until expires: AECS_E_MISMATCH when seen already. */
+AECS_MUST_CHECK int svc_nonce_remember(struct aecs_service *svc, const char *nonce,
+                                       int64_t expires);
+
 /* ---- the service ---- */
 
 struct aecs_service {
@@ -93,6 +108,8 @@ struct aecs_service {
     uint64_t max_audit_seq;     /* highest audit sequence seen */
 
     struct svc_replay replay;
+    int shared_nonces;     /* nonces in the store (nonces.c), not in replay/challenges */
+    uint64_t nonce_issued; /* counts issues, to sweep expired nonces now and then */
 
     /* the last index opened, reused while its store version is unchanged (index.c) */
     pthread_mutex_t index_lock;

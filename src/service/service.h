@@ -89,6 +89,9 @@ struct aecs_service_config {
     enum aecs_auto_unseal auto_unseal;
     const char *attest_root;  /* prefix for device paths (tests); NULL or "" for "/" */
     const char *version;      /* reported in status */
+    /* Challenge and admin-request nonces in the store, so that every replica sharing it
+       accepts each once. Always on with an etcd store; with SQLite only when set (tests). */
+    int shared_nonces;
 };
 
 struct aecs_service;

@@ -38,10 +38,12 @@
 #include "base/codec.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "base/timeutil.h"
 #include "crypto/crypto.h"
 #include "crypto/sigkey.h"
 #include "keystore/shares.h"
 #include "proto/reqsig.h"
+#include "service/internal.h"
 #include "service/service.h"
 #include "store/store.h"
 #include "testutil.h"
@@ -2555,6 +2557,43 @@ static void test_concurrent_replicas(void **state)
     assert_int_equal(tu_json_int(g_ans, "entries"), entries + WRITERS + NOISE);
 }
 
+/*
+ * Nonces in the store (as with etcd): a challenge issued by one replica is
+ * consumed once by any, expiry is the stored one, and an admin request
+ * accepted by one replica is a replay at the other.
+ */
+static void test_shared_nonces(void **state)
+{
+    struct fx *f = *state;
+    struct aecs_service *b = NULL;
+    uint8_t n1[32], n2[32];
+    struct treq q;
+    struct aecs_caller c;
+
+    f->cfg.shared_nonces = 1;
+    fx_reopen(f);
+    fx_init(f, 2, 2);
+    b = replica_open_working(f);
+    assert_int_equal(getrandom(n1, sizeof(n1), 0), (ssize_t)sizeof(n1));
+    assert_int_equal(getrandom(n2, sizeof(n2), 0), (ssize_t)sizeof(n2));
+    EXPECT_OK(svc_nonce_issue(f->svc, n1, aecs_time_now() + 60));
+    EXPECT_OK(svc_nonce_consume(b, n1));
+    assert_int_equal(svc_nonce_consume(f->svc, n1), AECS_E_NOT_FOUND);
+    assert_int_equal(svc_nonce_consume(b, n1), AECS_E_NOT_FOUND);
+    assert_int_equal(svc_nonce_consume(b, n2), AECS_E_NOT_FOUND); /* never issued */
+    EXPECT_OK(svc_nonce_issue(b, n2, aecs_time_now() - 1));
+    assert_int_equal(svc_nonce_consume(f->svc, n2), AECS_E_EXPIRED);
+    assert_int_equal(svc_nonce_consume(f->svc, n2), AECS_E_NOT_FOUND); /* and gone */
+
+    fx_sign(f, &q, &f->admin, "GET", "/v1/admin/services", NULL);
+    reset_call();
+    EXPECT_OK(aecs_service_authenticate(f->svc, &q.r, &c, &g_api));
+    EXPECT_REFUSED(aecs_service_authenticate(b, &q.r, &c, &g_api), AECS_E_MISMATCH,
+                   API_REPLAYED_REQUEST, "already used");
+    req_free(&q);
+    aecs_service_free(b);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -2566,6 +2605,7 @@ int main(void)
         T(test_init_refused),
         T(test_init_by_another_replica),
         T(test_concurrent_replicas),
+        T(test_shared_nonces),
         T(test_init_admin_key_file),
         T(test_signed_requests_refused),
         T(test_unseal),
