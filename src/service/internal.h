@@ -63,6 +63,10 @@ AECS_MUST_CHECK int svc_replay_check_and_add(struct svc_replay *r, const char *n
 
 struct svc_audit_waiter;
 
+struct aecs_claims;
+/* What the audit log keeps of the claims a decision was made on (release.c; new reference). */
+json_t *svc_claims_summary(const struct aecs_claims *c);
+
 /* ---- nonces in the store, shared by replicas (nonces.c) ---- */
 
 /* Stores a fresh challenge nonce until expires (Unix seconds). */

@@ -152,7 +152,7 @@ static void hex_member(json_t *o, const char *key, const uint8_t *data, size_t s
 }
 
 /* What the audit log keeps of the claims a decision was made on. */
-static json_t *claims_summary(const struct aecs_claims *c)
+json_t *svc_claims_summary(const struct aecs_claims *c)
 {
     json_t *o = json_object();
 
@@ -382,7 +382,7 @@ int aecs_service_release(struct aecs_service *svc, const struct aecs_request *re
         (void)audit_release(svc, req, "refused", aecs_err_last()->message, NULL, NULL, 0, rq);
         goto out;
     }
-    summary = claims_summary(&claims);
+    summary = svc_claims_summary(&claims);
     if (aecs_release_binding_check(claims.report_data, rq->nonce, rq->pubkey) != AECS_OK) {
         *api = API_BINDING_MISMATCH;
         rc = AECS_ERR(AECS_E_MISMATCH,
