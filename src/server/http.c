@@ -182,6 +182,11 @@ static int h_release(struct call *c)
     return aecs_service_release(c->d->svc, &c->req, &c->raw, &c->api);
 }
 
+static int h_join(struct call *c)
+{
+    return aecs_service_join(c->d->svc, &c->req, &c->raw, &c->api);
+}
+
 static int h_identity(struct call *c)
 {
     return aecs_service_identity(c->d->svc, evhttp_find_header(&c->query, "nonce"), &c->raw,
@@ -201,6 +206,7 @@ static const struct route {
     {"POST", "/v1/admin/unseal", AUTH_LIMITED, h_unseal},
     {"POST", "/v1/challenge", AUTH_LIMITED, h_challenge},
     {"POST", "/v1/release", AUTH_LIMITED, h_release},
+    {"POST", "/v1/cluster/join", AUTH_LIMITED, h_join},
     {"GET", "/v1/identity", AUTH_LIMITED, h_identity},
     {"GET", "/v1/admin/services", AUTH_SIGNED, h_services_list},
     {"POST", "/v1/admin/services", AUTH_SIGNED, h_service_register},

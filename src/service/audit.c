@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/codec.h"
 #include "base/log.h"
@@ -213,27 +214,59 @@ struct svc_audit_waiter {
     char message[512];
 };
 
-/* Commits a batch of queued entries in one transaction (write_lock held inside). */
+/* Sleeps 1..20 ms, at random: replicas that raced for the head do not race again in step. */
+void svc_retry_backoff(void)
+{
+    uint8_t r = 0;
+    struct timespec ts;
+
+    if (aecs_random_bytes(&r, 1) != AECS_OK)
+        r = 7;
+    ts.tv_sec = 0;
+    ts.tv_nsec = (long)(1 + r % 20) * 1000000L;
+    nanosleep(&ts, NULL);
+}
+
+/*
+ * Commits a batch of queued entries in one transaction (write_lock held
+ * inside). When another replica appended to the log first (the head or an
+ * entry key is not where it was read: AECS_E_MISMATCH), the head is read
+ * again and the batch chained after the other replica's entries, up to
+ * SVC_AUDIT_TRIES times, with a short random pause in between, the lock
+ * released.
+ */
 static int commit_batch(struct aecs_service *svc, struct svc_audit_waiter **batch, size_t n)
 {
     const struct svc_audit_event *evs[SVC_AUDIT_BATCH_MAX];
     struct svc_audit_add *add = malloc(sizeof(*add));
     uint64_t versions[SVC_AUDIT_BATCH_MAX + 1];
-    int rc;
+    int rc = AECS_OK;
 
     ENSURE(add != NULL, AECS_E_NO_MEMORY, "audit: out of memory");
     for (size_t i = 0; i < n; i++)
         evs[i] = batch[i]->ev;
-    pthread_mutex_lock(&svc->write_lock);
-    rc = svc_audit_prepare_many(svc, evs, n,
-                                __atomic_load_n(&svc->max_generation, __ATOMIC_SEQ_CST), add);
-    if (rc == AECS_OK) {
-        rc = aecs_store_txn(svc->store, add->cmps, add->count, add->ops, add->count, versions);
-        if (rc == AECS_OK)
-            svc_audit_committed(svc, add);
-        svc_audit_add_free(add);
+    for (int attempt = 1; attempt <= SVC_AUDIT_TRIES; attempt++) {
+        if (attempt > 1)
+            svc_retry_backoff();
+        pthread_mutex_lock(&svc->write_lock);
+        rc = svc_audit_prepare_many(svc, evs, n,
+                                    __atomic_load_n(&svc->max_generation, __ATOMIC_SEQ_CST), add);
+        if (rc == AECS_OK) {
+            rc = aecs_store_txn(svc->store, add->cmps, add->count, add->ops, add->count,
+                                versions);
+            if (rc == AECS_OK)
+                svc_audit_committed(svc, add);
+            svc_audit_add_free(add);
+        }
+        pthread_mutex_unlock(&svc->write_lock);
+        if (rc != AECS_E_MISMATCH)
+            break;
+        log_debug("audit: another replica appended first (try %d of %d): %s", attempt,
+                  SVC_AUDIT_TRIES, aecs_err_last()->message);
     }
-    pthread_mutex_unlock(&svc->write_lock);
+    if (rc == AECS_E_MISMATCH)
+        rc = AECS_ERR(AECS_E_MISMATCH, "audit: other writers appended first %d times in a row",
+                      SVC_AUDIT_TRIES);
     free(add);
     return rc;
 }

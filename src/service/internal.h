@@ -63,6 +63,25 @@ AECS_MUST_CHECK int svc_replay_check_and_add(struct svc_replay *r, const char *n
 
 struct svc_audit_waiter;
 
+struct aecs_claims;
+/* What the audit log keeps of the claims a decision was made on (release.c; new reference). */
+json_t *svc_claims_summary(const struct aecs_claims *c);
+
+/* ---- nonces in the store, shared by replicas (nonces.c) ---- */
+
+/* Stores a fresh challenge nonce until expires (Unix seconds). */
+AECS_MUST_CHECK int svc_nonce_issue(struct aecs_service *svc, const uint8_t nonce[32],
+                                    int64_t expires);
+/*
+ * Takes a challenge nonce out of the store, once across every replica:
+ * AECS_E_NOT_FOUND when unknown or already used, AECS_E_EXPIRED when past its
+ * expiry; store failures as they come.
+ */
+AECS_MUST_CHECK int svc_nonce_consume(struct aecs_service *svc, const uint8_t nonce[32]);
+/* Remembers an admin request's nonce until expires: AECS_E_MISMATCH when seen already. */
+AECS_MUST_CHECK int svc_nonce_remember(struct aecs_service *svc, const char *nonce,
+                                       int64_t expires);
+
 /* ---- the service ---- */
 
 struct aecs_service {
@@ -97,6 +116,8 @@ struct aecs_service {
     uint64_t max_audit_seq;     /* highest audit sequence seen */
 
     struct svc_replay replay;
+    int shared_nonces;     /* nonces in the store (nonces.c), not in replay/challenges */
+    uint64_t nonce_issued; /* counts issues, to sweep expired nonces now and then */
 
     /* the last index opened, reused while its store version is unchanged (index.c) */
     pthread_mutex_t index_lock;
@@ -226,6 +247,12 @@ AECS_MUST_CHECK int svc_txn_commit(struct aecs_service *svc, struct svc_txn *t,
 void svc_txn_end(struct aecs_service *svc, struct svc_txn *t);
 
 /* ---- the audit log (audit.c) ---- */
+
+/* Tries of one audit batch, or of one admin write, when other replicas write first. */
+#define SVC_AUDIT_TRIES 8
+#define SVC_WRITE_TRIES 4
+/* Sleeps 1..20 ms at random (between tries of a write another replica won). */
+void svc_retry_backoff(void);
 
 /* Most entries one audit transaction writes (group commit). */
 #define SVC_AUDIT_BATCH_MAX 48

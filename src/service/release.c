@@ -134,7 +134,13 @@ int aecs_service_challenge(struct aecs_service *svc, const struct aecs_request *
     if (aecs_challenge_request_check((const char *)req->body, req->body_size) != AECS_OK)
         return REFUSE(api, API_BAD_REQUEST, AECS_E_FORMAT,
                       "the body of a challenge request is empty or {}");
-    rc = aecs_challenge_issue(svc->challenges, nonce, &expires_ms);
+    if (svc->shared_nonces) {
+        GUARD(aecs_random_bytes(nonce, sizeof(nonce)));
+        rc = svc_nonce_issue(svc, nonce,
+                             aecs_time_now() + (int64_t)(AECS_CHALLENGE_DEFAULT_TTL_MS / 1000));
+    } else {
+        rc = aecs_challenge_issue(svc->challenges, nonce, &expires_ms);
+    }
     if (rc == AECS_E_NO_MEMORY)
         return REFUSE(api, API_BUSY, rc, "too many open challenges: retry in a minute");
     GUARD(rc);
@@ -155,7 +161,7 @@ static void hex_member(json_t *o, const char *key, const uint8_t *data, size_t s
 }
 
 /* What the audit log keeps of the claims a decision was made on. */
-static json_t *claims_summary(const struct aecs_claims *c)
+json_t *svc_claims_summary(const struct aecs_claims *c)
 {
     json_t *o = json_object();
 
@@ -357,7 +363,12 @@ int aecs_service_release(struct aecs_service *svc, const struct aecs_request *re
         *api = rc == AECS_E_TOO_LARGE ? API_TOO_LARGE : API_BAD_REQUEST;
         goto out;
     }
-    rc = aecs_challenge_consume(svc->challenges, rq->nonce);
+    rc = svc->shared_nonces ? svc_nonce_consume(svc, rq->nonce)
+                            : aecs_challenge_consume(svc->challenges, rq->nonce);
+    if (rc != AECS_OK && rc != AECS_E_EXPIRED && rc != AECS_E_NOT_FOUND) {
+        *api = API_INTERNAL;
+        goto out;
+    }
     if (rc != AECS_OK) {
         *api = rc == AECS_E_EXPIRED ? API_EXPIRED_NONCE : API_INVALID_NONCE;
         rc = AECS_ERR(rc, rc == AECS_E_EXPIRED
@@ -384,7 +395,7 @@ int aecs_service_release(struct aecs_service *svc, const struct aecs_request *re
                  aecs_err_last()->message);
         goto out;
     }
-    summary = claims_summary(&claims);
+    summary = svc_claims_summary(&claims);
     if (aecs_release_binding_check(claims.report_data, rq->nonce, rq->pubkey) != AECS_OK) {
         *api = API_BINDING_MISMATCH;
         rc = AECS_ERR(AECS_E_MISMATCH,

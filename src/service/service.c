@@ -383,6 +383,7 @@ int aecs_service_open(const struct aecs_service_config *cfg, struct aecs_service
     svc->attest_root = strdup(cfg->attest_root != NULL ? cfg->attest_root : "");
     svc->version = strdup(cfg->version != NULL ? cfg->version : "?");
     svc->auto_unseal = cfg->auto_unseal;
+    svc->shared_nonces = cfg->shared_nonces || strncmp(cfg->store_spec, "etcd:", 5) == 0;
     svc->pending = aecs_secure_alloc(AECS_SHARES_MAX * sizeof(struct aecs_share));
     ENSURE_OUT(svc->store_spec != NULL && svc->data_dir != NULL && svc->attest_root != NULL &&
                    svc->version != NULL && svc->pending != NULL,
@@ -634,7 +635,10 @@ static int check_signature(struct aecs_service *svc, const struct aecs_request *
         return REFUSE(api, API_UNAUTHENTICATED, AECS_E_BAD_SIGNATURE,
                       "the request's signature does not verify with key %.16s...",
                       req->key_id);
-    rc = svc_replay_check_and_add(&svc->replay, req->nonce, now, ts + AECS_REQSIG_NONCE_TTL);
+    if (svc->shared_nonces)
+        rc = svc_nonce_remember(svc, req->nonce, ts + AECS_REQSIG_NONCE_TTL);
+    else
+        rc = svc_replay_check_and_add(&svc->replay, req->nonce, now, ts + AECS_REQSIG_NONCE_TTL);
     if (rc == AECS_E_MISMATCH)
         return refuse_recorded(api, API_REPLAYED_REQUEST, rc);
     if (rc == AECS_E_TOO_LARGE)

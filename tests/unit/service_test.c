@@ -38,10 +38,12 @@
 #include "base/codec.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "base/timeutil.h"
 #include "crypto/crypto.h"
 #include "crypto/sigkey.h"
 #include "keystore/shares.h"
 #include "proto/reqsig.h"
+#include "service/internal.h"
 #include "service/service.h"
 #include "store/store.h"
 #include "testutil.h"
@@ -2465,6 +2467,146 @@ static void test_concurrent_creates(void **state)
     assert_int_equal(json_array_size(json_object_get(g_ans, "secrets")), WRITERS);
 }
 
+/* Unseals another service object (a replica) on the fixture's store with shares 0 and 1. */
+static struct aecs_service *replica_open_working(struct fx *f)
+{
+    struct aecs_service *rep = NULL;
+
+    expect_ok(aecs_service_open(&f->cfg, &rep), "open", __FILE__, __LINE__);
+    for (size_t i = 0; i < 2; i++) {
+        struct treq q;
+        char *body = body_share(f->shares[i]);
+        req_unsigned(&q, "POST", "/v1/admin/unseal", body);
+        reset_call();
+        EXPECT_OK(aecs_service_unseal(rep, &q.r, &g_ans, &g_api));
+        free(body);
+        req_free(&q);
+    }
+    assert_int_equal(aecs_service_state(rep), AECS_STATE_WORKING);
+    return rep;
+}
+
+#define NOISE 40
+
+struct noise {
+    struct aecs_service *svc;
+    pthread_barrier_t *start;
+    struct aecs_caller caller;
+    struct treq q;
+};
+
+/* Appends audit entries on another replica while the writers write. */
+static void *noise_main(void *arg)
+{
+    struct noise *n = arg;
+
+    pthread_barrier_wait(n->start);
+    for (int i = 0; i < NOISE; i++)
+        aecs_service_audit_refusal(n->svc, &n->caller, &n->q.r, "noise");
+    return NULL;
+}
+
+/*
+ * Three replicas on one store: writers on two of them and audit appends on
+ * the third race for the index and the audit head. Every write and every
+ * entry must land (the losers run again), and the chain must verify.
+ */
+static void test_concurrent_replicas(void **state)
+{
+    struct fx *f = *state;
+    struct tkey *s1 = fx_working_with_service(f);
+    struct aecs_service *reps[3];
+    struct writer w[WRITERS];
+    struct noise nz;
+    pthread_t wt[WRITERS], nt;
+    pthread_barrier_t start;
+    long long entries;
+
+    reps[0] = f->svc;
+    reps[1] = replica_open_working(f);
+    reps[2] = replica_open_working(f);
+    EXPECT_OK(fx_audit_verify(f));
+    entries = tu_json_int(g_ans, "entries");
+
+    assert_int_equal(pthread_barrier_init(&start, NULL, WRITERS + 1), 0);
+    for (int i = 0; i < WRITERS; i++) {
+        char name[32], *yaml, *body;
+        memset(&w[i], 0, sizeof(w[i]));
+        snprintf(name, sizeof(name), "rkey_%d", i);
+        yaml = yaml_aes("service1", name);
+        body = body_secrets(yaml, 0, 0);
+        fx_sign(f, &w[i].q, s1, "POST", "/v1/secrets", body);
+        free(body);
+        free(yaml);
+        w[i].svc = reps[i % 2];
+        w[i].start = &start;
+    }
+    memset(&nz, 0, sizeof(nz));
+    nz.svc = reps[2];
+    nz.start = &start;
+    snprintf(nz.caller.key_id, sizeof(nz.caller.key_id), "%s", s1->id);
+    nz.caller.role = AECS_ROLE_SERVICE_ADMIN;
+    req_unsigned(&nz.q, "POST", "/v1/secrets", "{}");
+    assert_int_equal(pthread_create(&nt, NULL, noise_main, &nz), 0);
+    for (int i = 0; i < WRITERS; i++)
+        assert_int_equal(pthread_create(&wt[i], NULL, writer_main, &w[i]), 0);
+    for (int i = 0; i < WRITERS; i++)
+        pthread_join(wt[i], NULL);
+    pthread_join(nt, NULL);
+    pthread_barrier_destroy(&start);
+    req_free(&nz.q);
+    for (int i = 0; i < WRITERS; i++) {
+        if (w[i].rc != AECS_OK)
+            fail_msg("writer %d: %s (%s): %s", i, aecs_err_name(w[i].rc),
+                     aecs_api_code_name(w[i].api), w[i].msg);
+        req_free(&w[i].q);
+    }
+    aecs_service_free(reps[1]);
+    aecs_service_free(reps[2]);
+
+    assert_int_equal(tu_json_int(fx_status(f), "counts.secrets"), WRITERS);
+    EXPECT_OK(fx_audit_verify(f));
+    assert_true(json_is_true(json_object_get(g_ans, "ok")));
+    assert_int_equal(tu_json_int(g_ans, "entries"), entries + WRITERS + NOISE);
+}
+
+/*
+ * Nonces in the store (as with etcd): a challenge issued by one replica is
+ * consumed once by any, expiry is the stored one, and an admin request
+ * accepted by one replica is a replay at the other.
+ */
+static void test_shared_nonces(void **state)
+{
+    struct fx *f = *state;
+    struct aecs_service *b = NULL;
+    uint8_t n1[32], n2[32];
+    struct treq q;
+    struct aecs_caller c;
+
+    f->cfg.shared_nonces = 1;
+    fx_reopen(f);
+    fx_init(f, 2, 2);
+    b = replica_open_working(f);
+    assert_int_equal(getrandom(n1, sizeof(n1), 0), (ssize_t)sizeof(n1));
+    assert_int_equal(getrandom(n2, sizeof(n2), 0), (ssize_t)sizeof(n2));
+    EXPECT_OK(svc_nonce_issue(f->svc, n1, aecs_time_now() + 60));
+    EXPECT_OK(svc_nonce_consume(b, n1));
+    assert_int_equal(svc_nonce_consume(f->svc, n1), AECS_E_NOT_FOUND);
+    assert_int_equal(svc_nonce_consume(b, n1), AECS_E_NOT_FOUND);
+    assert_int_equal(svc_nonce_consume(b, n2), AECS_E_NOT_FOUND); /* never issued */
+    EXPECT_OK(svc_nonce_issue(b, n2, aecs_time_now() - 1));
+    assert_int_equal(svc_nonce_consume(f->svc, n2), AECS_E_EXPIRED);
+    assert_int_equal(svc_nonce_consume(f->svc, n2), AECS_E_NOT_FOUND); /* and gone */
+
+    fx_sign(f, &q, &f->admin, "GET", "/v1/admin/services", NULL);
+    reset_call();
+    EXPECT_OK(aecs_service_authenticate(f->svc, &q.r, &c, &g_api));
+    EXPECT_REFUSED(aecs_service_authenticate(b, &q.r, &c, &g_api), AECS_E_MISMATCH,
+                   API_REPLAYED_REQUEST, "already used");
+    req_free(&q);
+    aecs_service_free(b);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -2475,6 +2617,8 @@ int main(void)
         T(test_init),
         T(test_init_refused),
         T(test_init_by_another_replica),
+        T(test_concurrent_replicas),
+        T(test_shared_nonces),
         T(test_init_admin_key_file),
         T(test_signed_requests_refused),
         T(test_unseal),
@@ -2502,6 +2646,6 @@ int main(void)
     };
 #undef T
 
-    aecs_log_set_level(AECS_LOG_ERROR);
+    aecs_log_set_level(getenv("AECS_TEST_DEBUG") ? AECS_LOG_DEBUG : AECS_LOG_ERROR);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
