@@ -13,8 +13,10 @@
  * leaves src/crypto only inside an envelope sealed to the joiner's key
  * (crypto/kek.h), bound to the nonce and the service id; the answer is signed
  * by the identity key with the label aecs-join-answer-v1 over the nonce, the
- * joiner's key and the body. Every decision, refusals included, is audited
- * with the claims.
+ * joiner's key and the body. Every decision on evidence that verifies,
+ * refusals included, is audited with the claims; refusals before that (a bad
+ * nonce, evidence that does not verify) go to the process log only, since
+ * anyone can send them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,7 +139,9 @@ int aecs_service_join(struct aecs_service *svc, const struct aecs_request *req,
         rc = AECS_ERR(rc, rc == AECS_E_EXPIRED ? "the challenge expired: ask for a new one"
                                                : "the nonce was not issued by this cluster, or "
                                                  "was already used: ask for a new challenge");
-        (void)audit_join(svc, req, "refused", aecs_err_last()->message, NULL);
+        /* not audited: anyone can send these (as for releases); the log has them */
+        log_info("join refused to %.64s: %s", req->remote != NULL ? req->remote : "?",
+                 aecs_err_last()->message);
         goto out;
     }
     GUARD_OUT(aecs_p256_pub_import(rq->pubkey, sizeof(rq->pubkey), &joiner));
@@ -149,7 +153,8 @@ int aecs_service_join(struct aecs_service *svc, const struct aecs_request *req,
         rc = AECS_ERR(rc, "the joiner's evidence does not verify (stage %s, %s): %.400s",
                       why.stage != NULL ? why.stage : "?",
                       why.code_name != NULL ? why.code_name : "?", why.message);
-        (void)audit_join(svc, req, "refused", aecs_err_last()->message, NULL);
+        log_info("join refused to %.64s: %s", req->remote != NULL ? req->remote : "?",
+                 aecs_err_last()->message);
         goto out;
     }
     summary = svc_claims_summary(&claims);
