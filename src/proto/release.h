@@ -97,7 +97,7 @@ enum aecs_answer_kind {
 /*
  * The signed string of an answer: label || 0x00 || nonce [|| client_pub] ||
  * SHA-256(body), into out (*size bytes). client_pub (65 bytes) is required for
- * AECS_ANSWER_RELEASE and must be NULL for the others; body may be NULL when
+ * AECS_ANSWER_RELEASE and AECS_ANSWER_JOIN and must be NULL for the others; body may be NULL when
  * body_size is 0. AECS_E_INVALID_ARGUMENT otherwise.
  */
 AECS_MUST_CHECK int aecs_answer_signed_bytes(enum aecs_answer_kind kind,

@@ -475,6 +475,15 @@ done:
     } else {
         if (c.api == API_OK)
             c.api = aecs_api_code_from_err(rc);
+        if (c.api == API_INTERNAL && rc == AECS_E_IO &&
+            strncmp(aecs_err_last()->message, "store:", 6) == 0) {
+            /* the store (etcd without a quorum, say) is down: worth a retry, not a bug */
+            log_error("%s %.100s: %s", c.req.method, path, aecs_err_last()->message);
+            c.api = API_BUSY;
+            (void)AECS_ERR(AECS_E_IO, "the store is unavailable (etcd without a leader, or "
+                                      "unreachable): retry later, after a list shows whether the "
+                                      "change was made (the server's log has the details)");
+        }
         status = aecs_api_code_status(c.api);
         if (c.api == API_INTERNAL) {
             log_error("%s %.100s: %s (%s:%d)", c.req.method, path, aecs_err_last()->message,

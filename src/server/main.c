@@ -26,6 +26,7 @@
 #include "crypto/tls.h"
 #include "server/server.h"
 #include "service/config.h"
+#include "service/join_client.h"
 #include "service/service.h"
 
 #define AECSD_VERSION "0.1.0"
@@ -56,6 +57,9 @@ struct settings {
     char *pccs;
     char *collateral_cache;
     char *snp_collateral;
+    char **join; /* peers' URLs, in order */
+    size_t join_count;
+    char *join_ca;
     unsigned threads;
     unsigned max_connections;
     unsigned rate_burst;
@@ -93,6 +97,8 @@ enum {
     OPT_KDS,
     OPT_RATE_BURST,
     OPT_RATE_PER_SECOND,
+    OPT_JOIN,
+    OPT_JOIN_CA,
     OPT_HELP,
     OPT_VERSION,
 };
@@ -126,6 +132,8 @@ static const struct option k_options[] = {
     {"kds", no_argument, NULL, OPT_KDS},
     {"rate-burst", required_argument, NULL, OPT_RATE_BURST},
     {"rate-per-second", required_argument, NULL, OPT_RATE_PER_SECOND},
+    {"join", required_argument, NULL, OPT_JOIN},
+    {"join-ca", required_argument, NULL, OPT_JOIN_CA},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -183,6 +191,14 @@ static void usage(FILE *out)
             "                            (anyone with its keys can make them)\n"
             "  --rate-burst N            unauthenticated requests per client address: burst\n"
             "  --rate-per-second N       and sustained rate (defaults 20 and 5)\n"
+            "\n"
+            "A cluster (replicas sharing an etcd store):\n"
+            "  --join URL                when sealed at start, get the root key from the working\n"
+            "                            replica at URL by attestation (same enclave required on\n"
+            "                            both sides); repeat, or separate with commas, to try\n"
+            "                            several in turn. Stays sealed when none answers.\n"
+            "  --join-ca FILE            the CA (PEM) the peers' TLS certificates must chain to\n"
+            "                            (default: this replica's own --tls-cert)\n"
             "  --help, --version\n");
 }
 
@@ -208,6 +224,30 @@ static int parse_uint(const char *name, const char *value, unsigned lo, unsigned
            AECS_E_INVALID_ARGUMENT, "--%s: '%.40s' is not a number in %u..%u", name, value, lo,
            hi);
     *out = (unsigned)v;
+    return AECS_OK;
+}
+
+/* Adds each comma-separated URL of value to the join list. */
+static int add_join(struct settings *s, const char *value)
+{
+    const char *p = value;
+
+    while (*p != '\0') {
+        size_t n = strcspn(p, ",");
+        if (n > 0) {
+            char **list = realloc(s->join, (s->join_count + 1) * sizeof(*list));
+            ENSURE(list != NULL, AECS_E_NO_MEMORY, "out of memory");
+            s->join = list;
+            ENSURE(n < 2048 && strncmp(p, "https://", 8) == 0, AECS_E_INVALID_ARGUMENT,
+                   "--join: '%.*s' is not an https:// URL", (int)(n < 200 ? n : 200), p);
+            s->join[s->join_count] = strndup(p, n);
+            ENSURE(s->join[s->join_count] != NULL, AECS_E_NO_MEMORY, "out of memory");
+            s->join_count++;
+        }
+        p += n;
+        if (*p == ',')
+            p++;
+    }
     return AECS_OK;
 }
 
@@ -257,6 +297,10 @@ static int apply(struct settings *s, int opt, const char *value)
         return set_string(&s->collateral_cache, value);
     case OPT_SNP_COLLATERAL:
         return set_string(&s->snp_collateral, value);
+    case OPT_JOIN:
+        return add_join(s, value);
+    case OPT_JOIN_CA:
+        return set_string(&s->join_ca, value);
     case OPT_KDS:
         if (value == NULL || strcmp(value, "true") == 0) {
             s->kds = 1;
@@ -345,6 +389,10 @@ static void settings_free(struct settings *s)
     free(s->pccs);
     free(s->collateral_cache);
     free(s->snp_collateral);
+    for (size_t i = 0; i < s->join_count; i++)
+        free(s->join[i]);
+    free(s->join);
+    free(s->join_ca);
 }
 
 static int mkdir_private(const char *path)
@@ -410,14 +458,17 @@ static int hex_option(const char *name, const char *hex, uint8_t *out, size_t si
     return AECS_OK;
 }
 
-/* The verifier of applications' evidence and the service identity. */
-static int release_setup(struct settings *s, struct aecs_service *svc)
+/*
+ * The verifier of applications' evidence and the service identity. The
+ * attester configuration (ac, with ident for the sim) stays the caller's, for
+ * the joins that follow.
+ */
+static int release_setup(struct settings *s, struct aecs_service *svc,
+                         struct aecs_attester_config *acp, struct aecs_sim_quote_params *identp)
 {
     struct aecs_verifier_config vc;
     struct aecs_verifier *v = NULL;
     struct aecs_release_config rc;
-    struct aecs_attester_config ac;
-    struct aecs_sim_quote_params ident;
     char sim_root[PATH_MAX + 16], cache[PATH_MAX + 16];
     const char *attester = s->attester != NULL ? s->attester : "auto";
 
@@ -444,24 +495,24 @@ static int release_setup(struct settings *s, struct aecs_service *svc)
     vc.use_kds = s->kds;
     GUARD(aecs_verifier_new(&vc, &v));
 
-    memset(&ac, 0, sizeof(ac));
-    memset(&ident, 0, sizeof(ident));
-    ac.sim_dir = s->sim_dir;
+    memset(acp, 0, sizeof(*acp));
+    memset(identp, 0, sizeof(*identp));
+    acp->sim_dir = s->sim_dir;
     if (strcmp(attester, "sim") == 0) {
         GUARD(hex_option("sim-mrenclave",
                          s->sim_mrenclave != NULL ? s->sim_mrenclave : DEFAULT_SIM_MRENCLAVE,
-                         ident.mrenclave, sizeof(ident.mrenclave)));
+                         identp->mrenclave, sizeof(identp->mrenclave)));
         if (s->sim_mrsigner != NULL)
-            GUARD(hex_option("sim-mrsigner", s->sim_mrsigner, ident.mrsigner,
-                             sizeof(ident.mrsigner)));
-        ac.sim_identity = &ident;
+            GUARD(hex_option("sim-mrsigner", s->sim_mrsigner, identp->mrsigner,
+                             sizeof(identp->mrsigner)));
+        acp->sim_identity = identp;
         log_warn("INSECURE: --attester sim: this service's identity evidence comes from the "
                  "simulated TEE");
     }
     memset(&rc, 0, sizeof(rc));
     rc.verifier = v;
     rc.attester = attester;
-    rc.attester_cfg = &ac;
+    rc.attester_cfg = acp;
     rc.rate_burst = s->rate_burst;
     rc.rate_per_second = s->rate_per_second;
     rc.insecure_trust_sim = s->insecure_trust_sim != NULL;
@@ -491,6 +542,8 @@ int main(int argc, char **argv)
     struct aecs_tls_server *tls = NULL;
     struct aecsd *d = NULL;
     struct aecs_service_config cfg;
+    struct aecs_attester_config att_cfg;
+    struct aecs_sim_quote_params att_ident;
     struct aecsd_options hopts;
     char store_spec[PATH_MAX + 16], host[256] = "", fp[65];
     sigset_t sigs;
@@ -628,7 +681,7 @@ int main(int argc, char **argv)
         fail("");
         goto out;
     }
-    if (release_setup(&s, svc) != AECS_OK) {
+    if (release_setup(&s, svc, &att_cfg, &att_ident) != AECS_OK) {
         fail("");
         goto out;
     }
@@ -656,6 +709,14 @@ int main(int argc, char **argv)
              AECSD_VERSION, s.listen, aecsd_port(d), s.threads, (int)strcspn(s.store, ":"),
              s.store, aecs_service_state_name(aecs_service_state(svc)), aecs_service_id(svc));
     log_info("TLS certificate %s, SHA-256 fingerprint %s", s.tls_cert, fp);
+    if (s.join_count > 0) {
+        /* Serving (sealed) meanwhile; the join takes the state lock to become working. */
+        struct aecs_join_transport jt;
+        aecsd_join_transport(s.join_ca != NULL ? s.join_ca : s.tls_cert, &jt);
+        if (aecs_service_join_peers(svc, &att_cfg, &jt, (const char *const *)s.join,
+                                    s.join_count) != AECS_OK)
+            log_warn("state %s", aecs_service_state_name(aecs_service_state(svc)));
+    }
     sigwait(&sigs, &sig);
     log_info("signal %d: stopping", sig);
     exit_code = 0;

@@ -39,4 +39,11 @@ int aecsd_port(const struct aecsd *d);
 /* Stops every thread, waits for them, and frees the server. NULL is fine. */
 void aecsd_stop(struct aecsd *d);
 
+struct aecs_join_transport;
+/*
+ * The HTTPS transport of `aecsd --join` (join_http.c): peers' certificates
+ * are checked against ca_file (borrowed: it must outlive the transport).
+ */
+void aecsd_join_transport(const char *ca_file, struct aecs_join_transport *t);
+
 #endif

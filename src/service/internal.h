@@ -67,6 +67,16 @@ struct aecs_claims;
 /* What the audit log keeps of the claims a decision was made on (release.c; new reference). */
 json_t *svc_claims_summary(const struct aecs_claims *c);
 
+/*
+ * The join policy (join.c): AECS_OK when c is the same enclave as own (same
+ * TEE, simulated or not, debug attribute and identity measurements);
+ * AECS_E_UNTRUSTED with the first difference in why otherwise. Both sides of
+ * a join apply it: the answering replica to the joiner, the joiner to the
+ * answering replica's identity.
+ */
+AECS_MUST_CHECK int svc_same_identity(const struct aecs_claims *own, const struct aecs_claims *c,
+                                      char *why, size_t why_size);
+
 /* ---- nonces in the store, shared by replicas (nonces.c) ---- */
 
 /* Stores a fresh challenge nonce until expires (Unix seconds). */

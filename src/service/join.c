@@ -62,8 +62,8 @@ static int audit_join(struct aecs_service *svc, const struct aecs_request *req, 
  * measurements (SGX MRENCLAVE and MRSIGNER, ISVPRODID; TDX MRTD and RTMRs;
  * SNP MEASUREMENT). why gets the first difference.
  */
-static int same_identity(const struct aecs_claims *own, const struct aecs_claims *c, char *why,
-                         size_t why_size)
+int svc_same_identity(const struct aecs_claims *own, const struct aecs_claims *c, char *why,
+                      size_t why_size)
 {
     const char *diff = NULL;
 
@@ -175,7 +175,7 @@ int aecs_service_join(struct aecs_service *svc, const struct aecs_request *req,
                       why.stage != NULL ? why.stage : "?", why.message);
         goto out;
     }
-    if (same_identity(&own, &claims, reason, sizeof(reason)) != AECS_OK) {
+    if (svc_same_identity(&own, &claims, reason, sizeof(reason)) != AECS_OK) {
         *api = API_FORBIDDEN;
         rc = AECS_ERR(AECS_E_UNTRUSTED, "%s", reason);
         log_warn("join: refused a joiner from %.64s: %s", req->remote != NULL ? req->remote : "?",

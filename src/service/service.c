@@ -1051,6 +1051,48 @@ out:
     return rc;
 }
 
+int aecs_service_join_apply(struct aecs_service *svc, struct aecs_kek *kek, const char *peer)
+{
+    int rc = AECS_OK;
+    struct svc_audit_event ev = {0};
+    char detail[320];
+
+    pthread_rwlock_wrlock(&svc->state_lock);
+    if (svc->state == AECS_STATE_WORKING)
+        goto out; /* unsealed meanwhile (shares): the key it has is the right one */
+    ENSURE_OUT(svc->state == AECS_STATE_SEALED, AECS_E_USAGE,
+               "join: the service is not initialized");
+    rc = aecs_kek_verify(kek, svc->check);
+    if (rc != AECS_OK)
+        BAIL_OUT(AECS_E_BAD_SIGNATURE, "join: the key the peer sent does not match this store's "
+                                       "check value: refused (a rogue or misconfigured peer)");
+    svc->kek = kek;
+    kek = NULL;
+    svc->state = AECS_STATE_WORKING;
+    pending_wipe(svc);
+    {
+        struct svc_index ix;
+        if (svc_index_load(svc, &ix) == AECS_OK)
+            svc_index_clear(&ix);
+        else
+            log_error("join: the store's index does not open: %s", aecs_err_last()->message);
+    }
+    if (seal_root_key(svc) != AECS_OK)
+        log_error("auto-unseal: could not seal the root key: %s", aecs_err_last()->message);
+    snprintf(detail, sizeof(detail), "root key received by attestation from %.200s",
+             peer != NULL ? peer : "a peer");
+    ev.action = "cluster.joined";
+    ev.result = "ok";
+    ev.detail = detail;
+    ev.target = peer;
+    if (svc_audit_append(svc, &ev) != AECS_OK)
+        log_error("audit: could not record the join: %s", aecs_err_last()->message);
+out:
+    aecs_kek_free(kek);
+    pthread_rwlock_unlock(&svc->state_lock);
+    return rc;
+}
+
 void aecs_service_audit_refusal(struct aecs_service *svc, const struct aecs_caller *caller,
                                 const struct aecs_request *req, const char *why)
 {

@@ -275,6 +275,17 @@ AECS_MUST_CHECK int aecs_service_public(struct aecs_service *svc, const char *se
 AECS_MUST_CHECK int aecs_service_join(struct aecs_service *svc, const struct aecs_request *req,
                                       struct aecs_answer *out, enum aecs_api_code *api);
 
+/*
+ * The end of a join (join_client.c): a sealed service becomes working with
+ * kek, which it takes over (freed on failure too), once kek matches the
+ * store's check value (AECS_E_BAD_SIGNATURE otherwise: it stays sealed).
+ * Seals a copy for auto-unseal when configured and audits `cluster.joined`
+ * naming peer (a URL). A service already working keeps its key (AECS_OK).
+ */
+struct aecs_kek;
+AECS_MUST_CHECK int aecs_service_join_apply(struct aecs_service *svc, struct aecs_kek *kek,
+                                            const char *peer);
+
 /* 1 when name is a valid service or secret name (docs/api.md). */
 int aecs_service_name_valid(const char *name);
 

@@ -1,0 +1,360 @@
+/*
+ * join_client_test.c - the joining side of the cluster join
+ * (src/service/join_client.c) against the answering side (join.c) in the
+ * same process: two services on one SQLite store with shared nonces, both
+ * with sim identity evidence and a verifier that trusts the sim. The
+ * transport calls the peer service's handlers directly, and can tamper with
+ * what they answer.
+ *
+ *   - a joiner of the same enclave becomes working, and a record made by the
+ *     peer opens with its key; cluster.join and cluster.joined are audited;
+ *   - a joiner of another MRENCLAVE refuses the peer's identity and stays
+ *     sealed (nothing but GET /v1/identity is sent);
+ *   - an answer whose signature, body or envelope is changed is refused, and
+ *     the joiner stays sealed;
+ *   - a peer that does not answer, then one that does: the second is used;
+ *   - a joiner of an uninitialized store tries nothing.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "attest/attester.h"
+#include "attest/sim.h"
+#include "attest/verifier.h"
+#include "base/codec.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "crypto/sigkey.h"
+#include "proto/reqsig.h"
+#include "service/join_client.h"
+#include "service/service.h"
+#include "testutil.h"
+
+#define PEER_URL "https://peer.test:1"
+#define DEAD_URL "https://dead.test:1"
+
+enum tamper { T_NONE, T_SIGNATURE, T_BODY, T_ENVELOPE, T_DEAD };
+
+struct fx {
+    char dir[256], sim[300], spec[320], data_a[300], data_b[300];
+    struct aecs_attester_config ac_a, ac_b;
+    struct aecs_sim_quote_params id_a, id_b;
+    struct aecs_service *a, *b;
+    enum tamper tamper;
+    unsigned requests; /* how many requests reached the peer */
+    unsigned joins;    /* how many of them were POST /v1/cluster/join */
+};
+
+static struct aecs_service *open_service(struct fx *f, const char *data)
+{
+    struct aecs_service_config cfg = {
+        .store_spec = f->spec,
+        .data_dir = data,
+        .auto_unseal = AECS_AUTO_UNSEAL_NONE,
+        .version = "test",
+        .shared_nonces = 1,
+    };
+    struct aecs_service *svc = NULL;
+
+    assert_int_equal(aecs_service_open(&cfg, &svc), AECS_OK);
+    return svc;
+}
+
+static void setup_release(struct fx *f, struct aecs_service *svc, struct aecs_attester_config *ac,
+                          struct aecs_sim_quote_params *id, uint8_t mr)
+{
+    struct aecs_verifier_config vc;
+    struct aecs_verifier *v = NULL;
+    struct aecs_release_config rc;
+    char root[400];
+
+    memset(&vc, 0, sizeof(vc));
+    snprintf(root, sizeof(root), "%s/root.der", f->sim);
+    vc.sim_root_file = root;
+    vc.sim_dir = f->sim;
+    assert_int_equal(aecs_verifier_new(&vc, &v), AECS_OK);
+    memset(id, 0, sizeof(*id));
+    memset(id->mrenclave, mr, sizeof(id->mrenclave));
+    memset(ac, 0, sizeof(*ac));
+    ac->sim_dir = f->sim;
+    ac->sim_identity = id;
+    memset(&rc, 0, sizeof(rc));
+    rc.verifier = v;
+    rc.attester = "sim";
+    rc.attester_cfg = ac;
+    rc.rate_burst = 1000;
+    rc.rate_per_second = 1000;
+    rc.insecure_trust_sim = 1;
+    assert_int_equal(aecs_service_release_setup(svc, &rc), AECS_OK);
+}
+
+/* Signs and sends POST /v1/admin/init to f->a with a fresh admin key. */
+static void init_a(struct fx *f)
+{
+    char base[300], path[320], kid[AECS_SIGKEY_ID_HEX + 1], ts[32], nonce[33], sig_b64[200];
+    struct aecs_sigkey *key = NULL;
+    struct aecs_reqsig_fields fields;
+    struct aecs_request r;
+    uint8_t raw[16], sig[AECS_SIGKEY_SIG_MAX];
+    size_t size = 0, sig_size = 0, canonical_size = 0;
+    char *pem, *body, *canonical = NULL;
+    int64_t now = (int64_t)time(NULL);
+    json_t *ans = NULL;
+    enum aecs_api_code api = API_OK;
+
+    snprintf(base, sizeof(base), "%s/admin", f->dir);
+    assert_int_equal(aecs_sigkey_generate_files(base, kid), AECS_OK);
+    snprintf(path, sizeof(path), "%s.pem", base);
+    assert_int_equal(aecs_sigkey_load_private(path, &key), AECS_OK);
+    snprintf(path, sizeof(path), "%s.pub.pem", base);
+    pem = (char *)tu_read_file(path, &size);
+    body = json_dumps(json_pack("{s:s, s:i, s:i}", "pubkey", pem, "shares", 2, "threshold", 2),
+                      JSON_COMPACT);
+    assert_int_equal(getrandom(raw, sizeof(raw), 0), (ssize_t)sizeof(raw));
+    tu_hex_encode(raw, sizeof(raw), nonce);
+    snprintf(ts, sizeof(ts), "%lld", (long long)now);
+    fields = (struct aecs_reqsig_fields){
+        .method = "POST",
+        .target = "/v1/admin/init",
+        .service_id = aecs_service_id(f->a),
+        .body = (const uint8_t *)body,
+        .body_size = strlen(body),
+        .timestamp = now,
+        .nonce = nonce,
+        .key_id = kid,
+    };
+    assert_int_equal(aecs_reqsig_canonical(&fields, &canonical, &canonical_size), AECS_OK);
+    assert_int_equal(aecs_sigkey_sign(key, canonical, canonical_size, sig, &sig_size), AECS_OK);
+    aecs_base64_encode(sig, sig_size, sig_b64);
+    memset(&r, 0, sizeof(r));
+    r.method = "POST";
+    r.target = "/v1/admin/init";
+    r.body = (const uint8_t *)body;
+    r.body_size = strlen(body);
+    r.key_id = kid;
+    r.timestamp = ts;
+    r.nonce = nonce;
+    r.signature = sig_b64;
+    r.remote = "127.0.0.1";
+    assert_int_equal(aecs_service_init(f->a, &r, &ans, &api), AECS_OK);
+    json_decref(ans);
+    free(canonical);
+    free(body);
+    free(pem);
+    aecs_sigkey_free(key);
+}
+
+/* The peer: f->a's handlers, answers as the HTTP layer would send them. */
+static int fake_request(void *ctx, const char *url, const char *method, const char *target,
+                        const char *body, size_t body_size, struct aecs_join_reply *reply)
+{
+    struct fx *f = ctx;
+    struct aecs_answer out;
+    struct aecs_request r;
+    enum aecs_api_code api = API_OK;
+    int rc;
+
+    memset(&out, 0, sizeof(out));
+    memset(&r, 0, sizeof(r));
+    if (strcmp(url, DEAD_URL) == 0 || f->tamper == T_DEAD)
+        return AECS_ERR(AECS_E_IO, "%s: connection refused", url);
+    f->requests++;
+    r.method = method;
+    r.target = target;
+    r.body = (const uint8_t *)body;
+    r.body_size = body_size;
+    r.remote = "127.0.0.2";
+    if (strncmp(target, "/v1/identity?nonce=", 19) == 0) {
+        rc = aecs_service_identity(f->a, target + 19, &out, &api);
+    } else if (strcmp(target, "/v1/challenge") == 0) {
+        rc = aecs_service_challenge(f->a, &r, &out, &api);
+    } else {
+        assert_string_equal(target, "/v1/cluster/join");
+        f->joins++;
+        rc = aecs_service_join(f->a, &r, &out, &api);
+    }
+    if (rc != AECS_OK) {
+        json_t *e = json_pack("{s:{s:s, s:s}}", "error", "code", aecs_api_code_name(api),
+                              "message", aecs_err_last()->message);
+        reply->status = aecs_api_code_status(api);
+        reply->body = json_dumps(e, JSON_COMPACT);
+        reply->body_size = strlen(reply->body);
+        json_decref(e);
+        return AECS_OK;
+    }
+    reply->status = 200;
+    reply->body = out.body;
+    reply->body_size = out.size;
+    out.body = NULL;
+    snprintf(reply->signature, sizeof(reply->signature), "%s", out.signature);
+    reply->signature_count = out.signature[0] != '\0';
+    if (strcmp(target, "/v1/cluster/join") == 0) {
+        char *p;
+        switch (f->tamper) {
+        case T_SIGNATURE:
+            reply->signature[5] = reply->signature[5] == 'A' ? 'B' : 'A';
+            break;
+        case T_BODY: /* a change the JSON still carries: the id's last digit */
+            p = strstr(reply->body, "\"id\":\"");
+            assert_non_null(p);
+            p[6 + 31] = p[6 + 31] == '0' ? '1' : '0';
+            break;
+        case T_ENVELOPE: /* the tag's first digit */
+            p = strstr(reply->body, "\"tag\":\"");
+            assert_non_null(p);
+            p[7] = p[7] == '0' ? '1' : '0';
+            break;
+        default:
+            break;
+        }
+    }
+    aecs_answer_clear(&out);
+    return AECS_OK;
+}
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+
+    assert_non_null(f);
+    tu_mkdtemp(f->dir, sizeof(f->dir));
+    snprintf(f->sim, sizeof(f->sim), "%s/sim", f->dir);
+    snprintf(f->spec, sizeof(f->spec), "sqlite:%s/store.db", f->dir);
+    snprintf(f->data_a, sizeof(f->data_a), "%s/a", f->dir);
+    snprintf(f->data_b, sizeof(f->data_b), "%s/b", f->dir);
+    assert_int_equal(aecs_sim_init(f->sim, NULL), AECS_OK);
+    f->a = open_service(f, f->data_a);
+    setup_release(f, f->a, &f->ac_a, &f->id_a, 0x5e);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+
+    aecs_service_free(f->b);
+    aecs_service_free(f->a);
+    tu_rmtree(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Opens replica b (sealed, on the store a initialized) as enclave mr. */
+static void open_b(struct fx *f, uint8_t mr)
+{
+    f->b = open_service(f, f->data_b);
+    setup_release(f, f->b, &f->ac_b, &f->id_b, mr);
+}
+
+static int join(struct fx *f, const char *const *urls, size_t n)
+{
+    struct aecs_join_transport t = {f, fake_request};
+    return aecs_service_join_peers(f->b, &f->ac_b, &t, urls, n);
+}
+
+static void test_join_ok(void **state)
+{
+    struct fx *f = *state;
+    const char *urls[] = {DEAD_URL, PEER_URL};
+    json_t *st = NULL;
+
+    init_a(f);
+    open_b(f, 0x5e);
+    assert_int_equal(aecs_service_state(f->b), AECS_STATE_SEALED);
+    assert_int_equal(join(f, urls, 2), AECS_OK);
+    assert_int_equal(aecs_service_state(f->b), AECS_STATE_WORKING);
+    assert_int_equal(f->joins, 1);
+    /* b reads the store with the key it got: its status and index open */
+    assert_int_equal(aecs_service_status(f->b, &st), AECS_OK);
+    assert_string_equal(json_string_value(json_object_get(st, "state")), "working");
+    json_decref(st);
+    /* a second call does nothing */
+    assert_int_equal(join(f, urls + 1, 1), AECS_OK);
+    assert_int_equal(f->joins, 1);
+}
+
+static void test_join_other_enclave(void **state)
+{
+    struct fx *f = *state;
+    const char *urls[] = {PEER_URL};
+
+    init_a(f);
+    open_b(f, 0x07);
+    assert_int_not_equal(join(f, urls, 1), AECS_OK);
+    assert_int_equal(aecs_service_state(f->b), AECS_STATE_SEALED);
+    assert_int_equal(f->requests, 1); /* the identity only */
+    assert_int_equal(f->joins, 0);
+    /* the refusal is named */
+    assert_int_equal(aecs_service_join_peer(f->b, &f->ac_b,
+                                            &(struct aecs_join_transport){f, fake_request},
+                                            PEER_URL),
+                     AECS_E_UNTRUSTED);
+    assert_non_null(strstr(aecs_err_last()->message, "another MRENCLAVE"));
+}
+
+static void tampered(void **state, enum tamper how, int code, const char *needle)
+{
+    struct fx *f = *state;
+    struct aecs_join_transport t = {f, fake_request};
+
+    init_a(f);
+    open_b(f, 0x5e);
+    f->tamper = how;
+    assert_int_equal(aecs_service_join_peer(f->b, &f->ac_b, &t, PEER_URL), code);
+    assert_non_null(strstr(aecs_err_last()->message, needle));
+    assert_int_equal(aecs_service_state(f->b), AECS_STATE_SEALED);
+    /* the same peer, honest again: the join works */
+    f->tamper = T_NONE;
+    assert_int_equal(aecs_service_join_peer(f->b, &f->ac_b, &t, PEER_URL), AECS_OK);
+    assert_int_equal(aecs_service_state(f->b), AECS_STATE_WORKING);
+}
+
+static void test_tampered_signature(void **state)
+{
+    tampered(state, T_SIGNATURE, AECS_E_BAD_SIGNATURE, "signature");
+}
+
+static void test_tampered_body(void **state)
+{
+    tampered(state, T_BODY, AECS_E_BAD_SIGNATURE, "signature");
+}
+
+static void test_dead_peer(void **state)
+{
+    tampered(state, T_DEAD, AECS_E_IO, "no answer");
+}
+
+static void test_uninitialized(void **state)
+{
+    struct fx *f = *state;
+    const char *urls[] = {PEER_URL};
+
+    open_b(f, 0x5e);
+    assert_int_equal(join(f, urls, 1), AECS_E_USAGE);
+    assert_int_equal(f->requests, 0);
+    assert_int_equal(aecs_service_state(f->b), AECS_STATE_UNINITIALIZED);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_join_ok, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_join_other_enclave, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tampered_signature, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tampered_body, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dead_peer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_uninitialized, setup, teardown),
+    };
+
+    aecs_log_set_level(AECS_LOG_ERROR);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
