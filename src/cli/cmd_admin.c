@@ -45,6 +45,7 @@ enum {
     OPT_FORCE,
     OPT_FROM,
     OPT_LIMIT,
+    OPT_JOIN_POLICY,
 };
 
 static const char k_config_help[] =
@@ -77,7 +78,8 @@ static int check_name_option(const char *name, const char *option, const char *w
 static void init_usage(FILE *out)
 {
     fprintf(out,
-            "usage: aecs admin init --config CRED --shares N --threshold K [--json]\n\n"
+            "usage: aecs admin init --config CRED --shares N --threshold K\n"
+            "                       [--join-policy FILE] [--json]\n\n"
             "Initializes a new aecsd: it makes the root key of its key store, splits it\n"
             "into N shares of which any K unseal it, and registers the credential file's\n"
             "key as the first cluster admin. The request is signed by that key; aecsd\n"
@@ -88,6 +90,11 @@ static void init_usage(FILE *out)
             "%s"
             "  --shares N      how many shares to make (%d to %d)\n"
             "  --threshold K   how many unseal aecsd (%d to N)\n"
+            "  --join-policy FILE\n"
+            "                  the replicas that may join the cluster by attestation: a YAML\n"
+            "                  file `join_policy: {enclaveMatchAnyRules: [...]}` with the rule\n"
+            "                  fields of secret policies (default: the measurements of the\n"
+            "                  replica that answers)\n"
             "  --json          print exactly {\"shares\": [...], \"threshold\": K}\n"
             "  -h, --help      this help\n",
             k_config_help, AECS_SHARES_MIN_THRESHOLD, AECS_SHARES_MAX, AECS_SHARES_MIN_THRESHOLD);
@@ -99,11 +106,14 @@ static int admin_init(int argc, char **argv)
         {"config", required_argument, NULL, OPT_CONFIG},
         {"shares", required_argument, NULL, OPT_SHARES},
         {"threshold", required_argument, NULL, OPT_THRESHOLD},
+        {"join-policy", required_argument, NULL, OPT_JOIN_POLICY},
         {"json", no_argument, NULL, OPT_JSON},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *config = NULL;
+    const char *config = NULL, *join_policy_file = NULL;
+    uint8_t *join_policy = NULL;
+    size_t join_policy_size = 0;
     const char *shares_text = NULL, *threshold_text = NULL;
     long n = 0, k = 0;
     int json = 0, c, rc;
@@ -125,6 +135,9 @@ static int admin_init(int argc, char **argv)
             break;
         case OPT_THRESHOLD:
             threshold_text = optarg;
+            break;
+        case OPT_JOIN_POLICY:
+            join_policy_file = optarg;
             break;
         case OPT_JSON:
             json = 1;
@@ -153,9 +166,16 @@ static int admin_init(int argc, char **argv)
                 AECS_SHARES_MIN_THRESHOLD, n);
         return EXIT_USAGE;
     }
+    if (join_policy_file != NULL &&
+        aecs_file_read(join_policy_file, 1u << 20, &join_policy, &join_policy_size) != AECS_OK) {
+        cli_report_error(join_policy_file);
+        return EXIT_USAGE;
+    }
     rc = cli_client_open(config, AECS_CRED_NEED_KEY, &cl);
-    if (rc != EXIT_OK)
+    if (rc != EXIT_OK) {
+        free(join_policy);
         return rc;
+    }
     if (aecs_conn_key(cl.conn, &key) != AECS_OK || aecs_sigkey_public_pem(key, &pem) != AECS_OK) {
         cli_report_error(NULL);
         rc = EXIT_USAGE;
@@ -163,6 +183,12 @@ static int admin_init(int argc, char **argv)
     }
     body = json_pack("{s:s, s:i, s:i}", "pubkey", pem, "shares", (json_int_t)n, "threshold",
                      (json_int_t)k);
+    if (body != NULL && join_policy != NULL &&
+        json_object_set_new(body, "join_policy",
+                            json_stringn((const char *)join_policy, join_policy_size)) != 0) {
+        json_decref(body);
+        body = NULL;
+    }
     if (body == NULL) {
         fprintf(stderr, "aecs: out of memory\n");
         rc = EXIT_USAGE;
@@ -210,6 +236,7 @@ out:
     }
     json_decref(body);
     free(pem);
+    free(join_policy);
     aecs_reply_clear(&r);
     cli_client_close(&cl);
     return rc;

@@ -27,6 +27,7 @@
 #define SVC_SERVICES "/k/services/"
 #define SVC_SECRETS "/k/secrets/"
 #define SVC_AUDIT "/audit/"
+#define SVC_JOIN_POLICY "/k/join-policy"
 
 /* Record types (the AAD of each sealed record). */
 #define SVC_T_INDEX "index"
@@ -35,6 +36,10 @@
 #define SVC_T_KEY "key"
 #define SVC_T_SERVICE "service"
 #define SVC_T_SECRET "secret"
+#define SVC_T_JOIN_POLICY "join-policy"
+
+/* The top-level key of a join policy document (aecs admin init --join-policy FILE). */
+#define SVC_JOIN_POLICY_KEY "join_policy"
 
 /* Most secrets one policy file may create (one store transaction). */
 #define SVC_MAX_SECRETS_PER_FILE 100

@@ -28,6 +28,7 @@
 #include "crypto/envelope.h"
 #include "crypto/kek.h"
 #include "policy/claims.h"
+#include "policy/policy.h"
 #include "proto/release.h"
 #include "service/challenge.h"
 #include "service/internal.h"
@@ -54,6 +55,48 @@ static int audit_join(struct aecs_service *svc, const struct aecs_request *req, 
     if (rc != AECS_OK)
         log_error("audit: could not record a join decision: %s", aecs_err_last()->message);
     return rc;
+}
+
+/*
+ * The join policy the cluster admin set at init (aecs admin init
+ * --join-policy), matched on the joiner's claims like a secret's policy:
+ * *found 0 when there is none; AECS_E_UNTRUSTED with why filled when it
+ * refuses the claims.
+ */
+static int stored_join_policy(struct aecs_service *svc, const struct aecs_claims *claims,
+                              char *why, size_t why_size, int *found)
+{
+    struct svc_index ix = {0};
+    json_t *rec = NULL;
+    const char *yaml;
+    struct aecs_policy_rules rules;
+    struct aecs_policy_error perr;
+    int rc;
+
+    *found = 0;
+    memset(&rules, 0, sizeof(rules));
+    GUARD(svc_index_load(svc, &ix));
+    rc = svc_record_read(svc, &ix, SVC_JOIN_POLICY, SVC_T_JOIN_POLICY, &rec);
+    svc_index_clear(&ix);
+    if (rc == AECS_E_NOT_FOUND) {
+        aecs_err_clear();
+        return AECS_OK;
+    }
+    GUARD(rc);
+    *found = 1;
+    yaml = json_string_value(json_object_get(rec, "yaml"));
+    rc = yaml != NULL ? aecs_policy_rules_parse(yaml, strlen(yaml), "join-policy",
+                                                SVC_JOIN_POLICY_KEY, 0, &rules, &perr)
+                      : AECS_ERR(AECS_E_FORMAT, "the stored join policy is malformed");
+    json_decref(rec);
+    GUARD(rc);
+    if (aecs_policy_match(&rules, claims, why, why_size) != AECS_OK) {
+        aecs_policy_rules_clear(&rules);
+        return AECS_ERR(AECS_E_UNTRUSTED, "the cluster's join policy refuses this replica: %.300s",
+                        why);
+    }
+    aecs_policy_rules_clear(&rules);
+    return AECS_OK;
 }
 
 /*
@@ -106,7 +149,8 @@ int aecs_service_join(struct aecs_service *svc, const struct aecs_request *req,
     struct aecs_envelope env;
     struct aecs_envelope_binding b;
     json_t *summary = NULL;
-    char reason[256];
+    char reason[512];
+    int has_policy = 0;
 
     memset(out, 0, sizeof(*out));
     memset(&env, 0, sizeof(env));
@@ -165,7 +209,20 @@ int aecs_service_join(struct aecs_service *svc, const struct aecs_request *req,
         (void)audit_join(svc, req, "refused", aecs_err_last()->message, summary);
         goto out;
     }
-    /* The join policy: this replica's own identity, verified as any evidence is. */
+    /* The join policy set at init, when there is one. */
+    rc = stored_join_policy(svc, &claims, reason, sizeof(reason), &has_policy);
+    if (rc != AECS_OK && rc != AECS_E_UNTRUSTED)
+        goto out;
+    if (has_policy && rc == AECS_E_UNTRUSTED) {
+        *api = API_FORBIDDEN;
+        log_warn("join: refused a joiner from %.64s: %s", req->remote != NULL ? req->remote : "?",
+                 reason);
+        (void)audit_join(svc, req, "refused", reason, summary);
+        goto out;
+    }
+    if (has_policy)
+        goto allowed;
+    /* Else: this replica's own identity, verified as any evidence is. */
     rc = aecs_verifier_verify(svc->verifier, svc->identity_evidence, svc->identity_evidence_size,
                               AECS_VERIFIER_NOW, &own, &why);
     if (rc != AECS_OK) {
@@ -183,6 +240,7 @@ int aecs_service_join(struct aecs_service *svc, const struct aecs_request *req,
         (void)audit_join(svc, req, "refused", reason, summary);
         goto out;
     }
+allowed:
     b.nonce = rq->nonce;
     b.service = svc->id;
     b.name = AECS_JOIN_ENVELOPE_NAME;

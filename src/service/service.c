@@ -19,6 +19,7 @@
 #include "crypto/secmem.h"
 #include "attest/verifier.h"
 #include "crypto/envelope.h"
+#include "policy/policy.h"
 #include "proto/json_wipe.h"
 #include "proto/reqsig.h"
 #include "service/challenge.h"
@@ -698,7 +699,7 @@ out:
 /* ---- init ---- */
 
 static int init_args(const json_t *body, const char **pem, unsigned *n, unsigned *k,
-                     enum aecs_api_code *api)
+                     const char **join_policy, enum aecs_api_code *api)
 {
     json_t *jn = json_object_get(body, "shares");
     json_t *jk = json_object_get(body, "threshold");
@@ -708,10 +709,14 @@ static int init_args(const json_t *body, const char **pem, unsigned *n, unsigned
     json_object_foreach((json_t *)body, key, value)
     {
         if (strcmp(key, "pubkey") != 0 && strcmp(key, "shares") != 0 &&
-            strcmp(key, "threshold") != 0)
+            strcmp(key, "threshold") != 0 && strcmp(key, "join_policy") != 0)
             return REFUSE(api, API_BAD_REQUEST, AECS_E_INVALID_ARGUMENT,
                           "init: unknown field '%.40s'", key);
     }
+    *join_policy = json_string_value(json_object_get(body, "join_policy"));
+    if (json_object_get(body, "join_policy") != NULL && *join_policy == NULL)
+        return REFUSE(api, API_BAD_REQUEST, AECS_E_INVALID_ARGUMENT,
+                      "init: join_policy must be the policy file's YAML text");
     *pem = json_string_value(json_object_get(body, "pubkey"));
     if (*pem == NULL)
         return REFUSE(api, API_BAD_REQUEST, AECS_E_INVALID_ARGUMENT,
@@ -739,7 +744,7 @@ int aecs_service_init(struct aecs_service *svc, const struct aecs_request *req, 
     struct aecs_kek *kek = NULL;
     char **shares = NULL;
     char *meta_text = NULL;
-    const char *pem = NULL;
+    const char *pem = NULL, *join_policy = NULL;
     unsigned n = 0, k = 0;
     int64_t ts = 0, now = aecs_time_now();
     char key_id[AECS_SIGKEY_ID_HEX + 1], check_hex[65], created[32], path[128];
@@ -765,7 +770,18 @@ int aecs_service_init(struct aecs_service *svc, const struct aecs_request *req, 
     GUARD_OUT(parse_sig_headers(req, &ts, api));
     GUARD_OUT(check_skew(ts, now, api));
     GUARD_OUT(svc_body_object(req, &body, api));
-    GUARD_OUT(init_args(body, &pem, &n, &k, api));
+    GUARD_OUT(init_args(body, &pem, &n, &k, &join_policy, api));
+    if (join_policy != NULL) {
+        struct aecs_policy_rules rules;
+        struct aecs_policy_error perr;
+        rc = aecs_policy_rules_parse(join_policy, strlen(join_policy), "join-policy",
+                                     SVC_JOIN_POLICY_KEY, 0, &rules, &perr);
+        if (rc != AECS_OK) {
+            *api = API_INVALID_POLICY;
+            goto out;
+        }
+        aecs_policy_rules_clear(&rules);
+    }
     rc = aecs_sigkey_parse_public(pem, strlen(pem), &key);
     if (rc != AECS_OK) {
         *api = API_BAD_REQUEST;
@@ -822,6 +838,13 @@ int aecs_service_init(struct aecs_service *svc, const struct aecs_request *req, 
     GUARD_OUT(svc_txn_begin(svc, &t, 1));
     snprintf(path, sizeof(path), SVC_KEYS "%s", key_id);
     GUARD_OUT(svc_txn_put(svc, &t, path, SVC_T_KEY, rec));
+    if (join_policy != NULL) {
+        json_t *jp = json_pack("{s:s}", "yaml", join_policy);
+        ENSURE_OUT(jp != NULL, AECS_E_NO_MEMORY, "out of memory");
+        rc = svc_txn_put(svc, &t, SVC_JOIN_POLICY, SVC_T_JOIN_POLICY, jp);
+        json_decref(jp);
+        GUARD_OUT(rc);
+    }
     GUARD_OUT(svc_txn_create_clear(&t, SVC_META_INIT, meta_text));
     ev.actor = key_id;
     ev.role = "cluster-admin";

@@ -97,7 +97,7 @@ static void setup_release(struct fx *f, struct aecs_service *svc, struct aecs_at
 }
 
 /* Signs and sends POST /v1/admin/init to f->a with a fresh admin key. */
-static void init_a(struct fx *f)
+static void init_a_with(struct fx *f, const char *join_policy, enum aecs_api_code want)
 {
     char base[300], path[320], kid[AECS_SIGKEY_ID_HEX + 1], ts[32], nonce[33], sig_b64[200];
     struct aecs_sigkey *key = NULL;
@@ -116,8 +116,13 @@ static void init_a(struct fx *f)
     assert_int_equal(aecs_sigkey_load_private(path, &key), AECS_OK);
     snprintf(path, sizeof(path), "%s.pub.pem", base);
     pem = (char *)tu_read_file(path, &size);
-    body = json_dumps(json_pack("{s:s, s:i, s:i}", "pubkey", pem, "shares", 2, "threshold", 2),
-                      JSON_COMPACT);
+    {
+        json_t *b = json_pack("{s:s, s:i, s:i}", "pubkey", pem, "shares", 2, "threshold", 2);
+        if (join_policy != NULL)
+            json_object_set_new(b, "join_policy", json_string(join_policy));
+        body = json_dumps(b, JSON_COMPACT);
+        json_decref(b);
+    }
     assert_int_equal(getrandom(raw, sizeof(raw), 0), (ssize_t)sizeof(raw));
     tu_hex_encode(raw, sizeof(raw), nonce);
     snprintf(ts, sizeof(ts), "%lld", (long long)now);
@@ -144,12 +149,22 @@ static void init_a(struct fx *f)
     r.nonce = nonce;
     r.signature = sig_b64;
     r.remote = "127.0.0.1";
-    assert_int_equal(aecs_service_init(f->a, &r, &ans, &api), AECS_OK);
+    if (want == API_OK) {
+        assert_int_equal(aecs_service_init(f->a, &r, &ans, &api), AECS_OK);
+    } else {
+        assert_int_not_equal(aecs_service_init(f->a, &r, &ans, &api), AECS_OK);
+        assert_int_equal(api, want);
+    }
     json_decref(ans);
     free(canonical);
     free(body);
     free(pem);
     aecs_sigkey_free(key);
+}
+
+static void init_a(struct fx *f)
+{
+    init_a_with(f, NULL, API_OK);
 }
 
 /* The peer: f->a's handlers, answers as the HTTP layer would send them. */
@@ -344,6 +359,51 @@ static void test_uninitialized(void **state)
     assert_int_equal(aecs_service_state(f->b), AECS_STATE_UNINITIALIZED);
 }
 
+/* A join policy set at init replaces the default: here it names another MRENCLAVE. */
+static void test_join_policy_refuses(void **state)
+{
+    struct fx *f = *state;
+    const char *urls[] = {PEER_URL};
+    const char *policy = "join_policy:\n  enclaveMatchAnyRules:\n"
+                         "  - mrenclave: \"0707070707070707070707070707070707070707070707070707070707070707\"\n"
+                         "    allow_sim: true\n";
+
+    init_a_with(f, policy, API_OK);
+    open_b(f, 0x5e); /* a's own measurements: the default policy would let it in */
+    assert_int_not_equal(join(f, urls, 1), AECS_OK);
+    assert_int_equal(aecs_service_state(f->b), AECS_STATE_SEALED);
+    assert_int_equal(f->joins, 1);
+    /* the refusal is named (one peer, asked directly) */
+    assert_int_not_equal(aecs_service_join_peer(f->b, &f->ac_b,
+                                                &(struct aecs_join_transport){f, fake_request},
+                                                PEER_URL),
+                         AECS_OK);
+    assert_non_null(strstr(aecs_err_last()->message, "join policy refuses this replica"));
+}
+
+static void test_join_policy_allows(void **state)
+{
+    struct fx *f = *state;
+    const char *urls[] = {PEER_URL};
+    const char *policy = "join_policy:\n  enclaveMatchAnyRules:\n"
+                         "  - mrenclave: \"5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e\"\n"
+                         "    allow_sim: true\n";
+
+    init_a_with(f, policy, API_OK);
+    open_b(f, 0x5e);
+    assert_int_equal(join(f, urls, 1), AECS_OK);
+    assert_int_equal(aecs_service_state(f->b), AECS_STATE_WORKING);
+}
+
+/* A join policy whose rule names no identity is refused at init. */
+static void test_join_policy_invalid(void **state)
+{
+    struct fx *f = *state;
+
+    init_a_with(f, "join_policy:\n  enclaveMatchAnyRules:\n  - mrenclave: \"\"\n",
+                API_INVALID_POLICY);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -353,6 +413,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tampered_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dead_peer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_uninitialized, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_join_policy_refuses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_join_policy_allows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_join_policy_invalid, setup, teardown),
     };
 
     aecs_log_set_level(AECS_LOG_ERROR);
