@@ -17,7 +17,7 @@ SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
            AECS_BIN=$(CURDIR)/$(SAN_DIR)/aecs
 
 .PHONY: all build deps check test check-sanitize build-sanitize fuzz fuzz-smoke \
-        bench demo clean format
+        bench demo demo-attestation clean format
 
 all: build
 
@@ -38,7 +38,7 @@ build: $(BUILD_DIR)/CMakeCache.txt
 	cmake --build $(BUILD_DIR) -j$(JOBS)
 
 deps:
-	@if [ "$$(id -u)" = 0 ]; then bash scripts/deps.sh; fi
+	@bash scripts/deps.sh
 
 # --- tests ------------------------------------------------------------------
 check: deps build test check-sanitize
@@ -99,6 +99,9 @@ bench: build
 # --- misc -------------------------------------------------------------------
 demo: deps build
 	bash scripts/demo.sh
+
+demo-attestation: deps build
+	bash scripts/demo-attestation.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(SAN_DIR) $(FUZZ_DIR)

@@ -11,6 +11,7 @@ REQUIRED=(
   libsqlite3-dev libcmocka-dev
   libgfshare-dev    # Shamir secret sharing of the key store's root key (GF(2^8))
   etcd-server etcd-client  # store_etcd_test runs real etcd members (and etcdctl) on loopback
+  python3 curl openssl sqlite3  # the integration tests: JSON checks, hand-made requests, file edits
 )
 # Nice to have: skipped with a warning when the archive lacks them.
 OPTIONAL=(clang-format)

@@ -466,6 +466,8 @@ static int write_key(const char *dir, const char *name, const struct aecs_privke
     return aecs_privkey_save_pem(key, path);
 }
 
+static int write_qe_signatures(const char *dir, const struct sim_pki *k);
+
 int aecs_sim_init(const char *dir, const struct aecs_sim_options *opts)
 {
     static const struct aecs_sim_options defaults = {0};
@@ -507,6 +509,7 @@ int aecs_sim_init(const char *dir, const struct aecs_sim_options *opts)
     GUARD_OUT(write_key(dir, "pck_ca.key.pem", k.ca_key));
     GUARD_OUT(write_key(dir, "tcb_signing.key.pem", k.tcb_key));
     GUARD_OUT(write_key(dir, "pck.key.pem", k.pck_key));
+    GUARD_OUT(write_qe_signatures(dir, &k));
     /* Last: its presence is what makes the folder an initialised sim. */
     GUARD_OUT(write_key(dir, SIM_MARKER, k.att_key));
 out:
@@ -629,6 +632,50 @@ static int load_quote_keys(const char *dir, struct sim_quote_keys *k)
     return rc;
 }
 
+/*
+ * The PCK's signature over a QE report. Real hardware certifies its
+ * attestation key once, so every quote of a platform carries the same QE
+ * report and signature, which is what verifiers cache; `aecs sim init` signs
+ * both reports once and keeps the signatures (qe_report_{sgx,tdx}.sig, r||s),
+ * and quotes reuse them. A sim made before that file existed signs each time.
+ */
+#define QE_SIG_SGX "qe_report_sgx.sig"
+#define QE_SIG_TDX "qe_report_tdx.sig"
+
+static int qe_signature(const char *dir, int tdx, const struct aecs_privkey *pck,
+                        const uint8_t report[AECS_SGX_REPORT_SIZE], uint8_t rs[64])
+{
+    char path[MAX_PATH];
+    uint8_t *data = NULL;
+    size_t size = 0;
+
+    GUARD(path_in(path, sizeof(path), dir, tdx ? QE_SIG_TDX : QE_SIG_SGX));
+    if (aecs_file_exists(path) && aecs_file_read(path, 64, &data, &size) == AECS_OK &&
+        size == 64) {
+        memcpy(rs, data, 64);
+        free(data);
+        return AECS_OK;
+    }
+    free(data);
+    aecs_err_clear();
+    return aecs_ecdsa_sign_p256_rs(pck, report, AECS_SGX_REPORT_SIZE, rs);
+}
+
+static int write_qe_signatures(const char *dir, const struct sim_pki *k)
+{
+    uint8_t att_xy[64], auth[QE_AUTH_SIZE], report[AECS_SGX_REPORT_SIZE], rs[64];
+
+    GUARD(aecs_privkey_p256_xy(k->att_key, att_xy));
+    for (int i = 0; i < QE_AUTH_SIZE; i++)
+        auth[i] = (uint8_t)i;
+    for (int tdx = 0; tdx <= 1; tdx++) {
+        qe_report(tdx ? &k_td_qe : &k_qe, att_xy, auth, report);
+        GUARD(aecs_ecdsa_sign_p256_rs(k->pck_key, report, sizeof(report), rs));
+        GUARD(write_in(dir, tdx ? QE_SIG_TDX : QE_SIG_SGX, rs, sizeof(rs), 0644));
+    }
+    return AECS_OK;
+}
+
 int aecs_sim_quote(const char *dir, const struct aecs_sim_quote_params *p, uint8_t **quote,
                    size_t *size)
 {
@@ -690,7 +737,7 @@ int aecs_sim_quote(const char *dir, const struct aecs_sim_quote_params *p, uint8
         w += 6;
     }
     qe_report(qe, att_xy, auth, w);
-    GUARD_OUT(aecs_ecdsa_sign_p256_rs(k.pck, w, AECS_SGX_REPORT_SIZE, w + AECS_SGX_REPORT_SIZE));
+    GUARD_OUT(qe_signature(dir, tdx, k.pck, w, w + AECS_SGX_REPORT_SIZE));
     w += AECS_SGX_REPORT_SIZE + 64;
     put_le16(w, QE_AUTH_SIZE);
     memcpy(w + 2, auth, QE_AUTH_SIZE);

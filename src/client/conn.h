@@ -28,6 +28,7 @@
 #include <stddef.h>
 
 #include "base/err.h"
+#include "proto/json_wipe.h"
 #include "client/cred.h"
 #include "crypto/sigkey.h"
 
@@ -140,8 +141,7 @@ AECS_MUST_CHECK int aecs_conn_request_json(struct aecs_conn *c, const char *meth
  */
 void aecs_reply_clear(struct aecs_reply *reply);
 
-/* Wipes every string in a JSON value in place (before json_decref of secrets). */
-void aecs_json_wipe(json_t *value);
+/* aecs_json_wipe (wiping every string of a JSON value) is in proto/json_wipe.h. */
 
 /*
  * The service id from GET /v1/status (fetched on first use, then kept):

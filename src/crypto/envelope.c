@@ -5,13 +5,17 @@
  * Each key object keeps its EVP_PKEY and a copy of its public point, so
  * exporting the point cannot fail. Imported points are checked twice: OpenSSL
  * decodes them (coordinates below the prime, point on the curve), then
- * EVP_PKEY_public_check checks them as a key (not infinity, in the group).
+ * EVP_PKEY_public_check_quick checks them as a key (not infinity). P-256's
+ * cofactor is 1, so a point of the curve that is not infinity is in the
+ * prime-order group, and the full check's extra n*P = O multiplication (as
+ * dear as an ECDH) proves nothing more.
  * The shared secret Z and the derived key K live in fixed arrays on this
  * file's stack and are wiped on every path out of the function that made them.
  */
 #include "crypto/envelope.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -96,14 +100,14 @@ static int check_point_form(const uint8_t *data, size_t size)
     return AECS_OK;
 }
 
-/* Runs EVP_PKEY_public_check (and the full key pair check when pair is set). */
+/* Runs EVP_PKEY_public_check_quick (the full key pair check when pair is set). */
 static int check_key(EVP_PKEY *pkey, int pair)
 {
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
     int ok;
 
     ENSURE(ctx != NULL, AECS_E_NO_MEMORY, "out of memory");
-    ok = pair ? EVP_PKEY_check(ctx) : EVP_PKEY_public_check(ctx);
+    ok = pair ? EVP_PKEY_check(ctx) : EVP_PKEY_public_check_quick(ctx);
     EVP_PKEY_CTX_free(ctx);
     if (ok != 1)
         return OSSL_FAIL(AECS_E_FORMAT, pair ? "P-256 key pair check (scalar out of range, or "
@@ -178,6 +182,31 @@ void aecs_p256_key_public(const struct aecs_p256_key *key, uint8_t pub[AECS_P256
     memcpy(pub, key->pub, AECS_P256_PUB_SIZE);
 }
 
+/* A public-only P-256 key (the generator) that imports copy; NULL if it cannot be made. */
+static EVP_PKEY *g_template;
+static pthread_once_t g_template_once = PTHREAD_ONCE_INIT;
+
+static void template_init(void)
+{
+    static const uint8_t generator[AECS_P256_PUB_SIZE] = {
+        0x04, 0x6b, 0x17, 0xd1, 0xf2, 0xe1, 0x2c, 0x42, 0x47, 0xf8, 0xbc, 0xe6, 0xe5,
+        0x63, 0xa4, 0x40, 0xf2, 0x77, 0x03, 0x7d, 0x81, 0x2d, 0xeb, 0x33, 0xa0, 0xf4,
+        0xa1, 0x39, 0x45, 0xd8, 0x98, 0xc2, 0x96, 0x4f, 0xe3, 0x42, 0xe2, 0xfe, 0x1a,
+        0x7f, 0x9b, 0x8e, 0xe7, 0xeb, 0x4a, 0x7c, 0x0f, 0x9e, 0x16, 0x2b, 0xce, 0x33,
+        0x57, 0x6b, 0x31, 0x5e, 0xce, 0xcb, 0xb6, 0x40, 0x68, 0x37, 0xbf, 0x51, 0xf5};
+    uint8_t point[AECS_P256_PUB_SIZE];
+    OSSL_PARAM params[3];
+
+    memcpy(point, generator, sizeof(point));
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)"P-256", 0);
+    params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point));
+    params[2] = OSSL_PARAM_construct_end();
+    if (pkey_from(params, EVP_PKEY_PUBLIC_KEY, &g_template) != AECS_OK) {
+        aecs_err_clear();
+        g_template = NULL;
+    }
+}
+
 int aecs_p256_pub_import(const uint8_t *data, size_t size, struct aecs_p256_pub **out)
 {
     int rc = AECS_OK;
@@ -189,10 +218,25 @@ int aecs_p256_pub_import(const uint8_t *data, size_t size, struct aecs_p256_pub 
     *out = NULL;
     GUARD(check_point_form(data, size));
     memcpy(point, data, sizeof(point)); /* OSSL_PARAM wants a non-const pointer */
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)"P-256", 0);
-    params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point));
-    params[2] = OSSL_PARAM_construct_end();
-    GUARD_OUT(pkey_from(params, EVP_PKEY_PUBLIC_KEY, &pkey));
+    pthread_once(&g_template_once, template_init);
+    if (g_template != NULL) {
+        /* Copying a ready key reuses its curve; building one from the curve's name
+           costs about as much as the ECDH the key is for. */
+        pkey = EVP_PKEY_dup(g_template);
+        ENSURE_OUT(pkey != NULL, AECS_E_NO_MEMORY, "out of memory");
+        if (EVP_PKEY_set1_encoded_public_key(pkey, point, sizeof(point)) != 1) {
+            ERR_clear_error();
+            BAIL_OUT(AECS_E_FORMAT, "public key: not a point of P-256 (off the curve, or a "
+                                    "coordinate not below the field prime)");
+        }
+    } else {
+        params[0] =
+            OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)"P-256", 0);
+        params[1] =
+            OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point));
+        params[2] = OSSL_PARAM_construct_end();
+        GUARD_OUT(pkey_from(params, EVP_PKEY_PUBLIC_KEY, &pkey));
+    }
     GUARD_OUT(check_key(pkey, 0));
     pub = calloc(1, sizeof(*pub));
     ENSURE_OUT(pub != NULL, AECS_E_NO_MEMORY, "out of memory");

@@ -7,6 +7,7 @@
  * returns; nothing outside src/crypto ever sees a key byte.
  */
 #include "crypto/kek.h"
+#include "crypto/envelope.h"
 
 #include <limits.h>
 #include <openssl/core_names.h>
@@ -226,4 +227,32 @@ int aecs_kek_unwrap(const struct aecs_kek *wrapping, const void *info, size_t in
     }
     *out = kek;
     return AECS_OK;
+}
+
+/* ---- handing the KEK to a joining replica ---- */
+
+int aecs_kek_envelope_seal(const struct aecs_kek *kek, const struct aecs_p256_pub *to,
+                           const struct aecs_envelope_binding *b, struct aecs_envelope *out)
+{
+    ENSURE(kek != NULL && to != NULL && b != NULL, AECS_E_INVALID_ARGUMENT,
+           "kek envelope: missing argument");
+    return aecs_envelope_seal(to, b, kek->key, sizeof(kek->key), out);
+}
+
+int aecs_kek_envelope_open(const struct aecs_p256_key *key, const struct aecs_envelope_binding *b,
+                           const struct aecs_envelope *env, struct aecs_kek **out)
+{
+    uint8_t *plain = NULL;
+    size_t size = 0;
+    int rc;
+
+    *out = NULL;
+    GUARD(aecs_envelope_open(key, b, env, &plain, &size));
+    if (size != AECS_KEK_SIZE)
+        rc = AECS_ERR(AECS_E_FORMAT, "kek envelope: holds %zu bytes, not a %d-byte root key",
+                      size, AECS_KEK_SIZE);
+    else
+        rc = aecs_kek_from_bytes(plain, out);
+    aecs_envelope_plain_free(plain, size);
+    return rc;
 }

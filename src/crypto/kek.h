@@ -104,4 +104,33 @@ AECS_MUST_CHECK int aecs_kek_unwrap(const struct aecs_kek *wrapping, const void 
                                     const uint8_t blob[AECS_KEK_WRAPPED_SIZE],
                                     struct aecs_kek **out);
 
+/* ---- handing the KEK to a joining replica (docs/protocol-release.md section 5) ---- */
+
+struct aecs_p256_pub;
+struct aecs_p256_key;
+struct aecs_envelope;
+struct aecs_envelope_binding;
+
+/*
+ * Seals the KEK's 32 bytes to a joiner's public key in an envelope bound to b
+ * (aecs_envelope_seal): the bytes never leave src/crypto in clear. The caller
+ * releases *out with aecs_envelope_clear.
+ */
+AECS_MUST_CHECK int aecs_kek_envelope_seal(const struct aecs_kek *kek,
+                                           const struct aecs_p256_pub *to,
+                                           const struct aecs_envelope_binding *b,
+                                           struct aecs_envelope *out);
+
+/*
+ * The inverse, on the joiner: opens env with its key pair for binding b and
+ * makes a KEK of the 32 bytes inside (wiped afterwards). AECS_E_FORMAT when
+ * the envelope does not hold 32 bytes; the errors of aecs_envelope_open
+ * otherwise. Check the result with aecs_kek_verify before using it. The
+ * caller frees *out with aecs_kek_free.
+ */
+AECS_MUST_CHECK int aecs_kek_envelope_open(const struct aecs_p256_key *key,
+                                           const struct aecs_envelope_binding *b,
+                                           const struct aecs_envelope *env,
+                                           struct aecs_kek **out);
+
 #endif

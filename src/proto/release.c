@@ -102,12 +102,17 @@ int aecs_answer_signed_bytes(enum aecs_answer_kind kind,
     case AECS_ANSWER_PUBLIC:
         label = AECS_ANSWER_PUBLIC_LABEL;
         break;
+    case AECS_ANSWER_JOIN:
+        label = AECS_ANSWER_JOIN_LABEL;
+        break;
     default:
         return AECS_ERR(AECS_E_INVALID_ARGUMENT, "signed answer: unknown kind %d", (int)kind);
     }
     ENSURE(nonce != NULL, AECS_E_INVALID_ARGUMENT, "signed answer: no nonce");
-    ENSURE((kind == AECS_ANSWER_RELEASE) == (client_pub != NULL), AECS_E_INVALID_ARGUMENT,
-           "signed answer: the client's public key belongs in release answers, and only there");
+    ENSURE((kind == AECS_ANSWER_RELEASE || kind == AECS_ANSWER_JOIN) == (client_pub != NULL),
+           AECS_E_INVALID_ARGUMENT,
+           "signed answer: the client's public key belongs in release and join answers, and only "
+           "there");
     ENSURE(body != NULL || body_size == 0, AECS_E_INVALID_ARGUMENT, "signed answer: no body");
     at = strlen(label) + 1;
     memcpy(out, label, at);
@@ -980,4 +985,97 @@ void aecs_public_answer_free(struct aecs_public_answer *answer)
         return;
     free(answer->public_data);
     free(answer);
+}
+
+/* ---- POST /v1/cluster/join ---- */
+
+int aecs_join_request_parse(const char *body, size_t size, struct aecs_release_request **out)
+{
+    static const char *const members[] = {"evidence", "pubkey", "nonce", NULL};
+    const char *W = "join request";
+    struct aecs_release_request *req = NULL;
+    json_t *doc = NULL;
+    int rc = AECS_OK;
+
+    *out = NULL;
+    GUARD(load(body, size, AECS_RELEASE_REQUEST_MAX, W, &doc));
+    GUARD_OUT(only_members(doc, W, members));
+    req = calloc(1, sizeof(*req));
+    ENSURE_OUT(req != NULL, AECS_E_NO_MEMORY, "out of memory");
+    GUARD_OUT(get_base64(doc, W, "evidence", 1, AECS_RELEASE_EVIDENCE_MAX, &req->evidence,
+                         &req->evidence_size));
+    GUARD_OUT(get_pubkey(doc, W, "pubkey", req->pubkey));
+    GUARD_OUT(get_hex(doc, W, "nonce", req->nonce, AECS_RELEASE_NONCE_SIZE));
+    *out = req;
+    req = NULL;
+out:
+    aecs_release_request_free(req);
+    json_decref(doc);
+    return rc;
+}
+
+int aecs_join_request_serialize(const struct aecs_release_request *req, char **out, size_t *size)
+{
+    json_t *doc;
+    int ok = 1;
+
+    *out = NULL;
+    *size = 0;
+    ENSURE(req != NULL && req->evidence != NULL && req->evidence_size >= 1 &&
+               req->evidence_size <= AECS_RELEASE_EVIDENCE_MAX && valid_point(req->pubkey),
+           AECS_E_INVALID_ARGUMENT, "join request: evidence and a valid public key are required");
+    doc = json_object();
+    set(doc, "evidence", base64_string(req->evidence, req->evidence_size), &ok);
+    set(doc, "pubkey", hex_string(req->pubkey, AECS_P256_PUB_SIZE), &ok);
+    set(doc, "nonce", hex_string(req->nonce, AECS_RELEASE_NONCE_SIZE), &ok);
+    return dump(built(doc, ok), AECS_RELEASE_REQUEST_MAX, "join request", out, size);
+}
+
+int aecs_join_answer_serialize(const char *id, const struct aecs_envelope *env, char **out,
+                               size_t *size)
+{
+    json_t *doc, *e;
+    int ok = 1;
+
+    *out = NULL;
+    *size = 0;
+    ENSURE(id != NULL && strlen(id) == 32 && is_lower_hex(id, 32) && env != NULL &&
+               env->ciphertext != NULL && env->size >= 1,
+           AECS_E_INVALID_ARGUMENT, "join answer: a service id and an envelope are required");
+    doc = json_object();
+    e = json_object();
+    set(e, "epk", hex_string(env->epk, AECS_P256_PUB_SIZE), &ok);
+    set(e, "iv", hex_string(env->iv, AECS_ENVELOPE_IV_SIZE), &ok);
+    set(e, "ciphertext", base64_string(env->ciphertext, env->size), &ok);
+    set(e, "tag", hex_string(env->tag, AECS_ENVELOPE_TAG_SIZE), &ok);
+    set(doc, "id", json_string(id), &ok);
+    set(doc, "envelope", e, &ok);
+    return dump(built(doc, ok), 64u << 10, "join answer", out, size);
+}
+
+int aecs_join_answer_parse(const char *body, size_t size, char id[33], struct aecs_envelope *env)
+{
+    static const char *const members[] = {"id", "envelope", NULL};
+    const char *W = "join answer";
+    json_t *doc = NULL, *e;
+    const char *s = NULL;
+    size_t len = 0;
+    int rc = AECS_OK;
+
+    memset(env, 0, sizeof(*env));
+    id[0] = '\0';
+    GUARD(load(body, size, 64u << 10, W, &doc));
+    GUARD_OUT(only_members(doc, W, members));
+    GUARD_OUT(get_string(doc, W, "id", &s, &len));
+    ENSURE_OUT(len == 32 && is_lower_hex(s, 32), AECS_E_FORMAT,
+               "%s: id is not 32 lowercase hex characters", W);
+    e = json_object_get(doc, "envelope");
+    ENSURE_OUT(json_is_object(e), AECS_E_FORMAT, "%s: envelope is not an object", W);
+    GUARD_OUT(parse_envelope(e, "join answer: envelope", env));
+    memcpy(id, s, 33);
+out:
+    if (rc != AECS_OK)
+        aecs_envelope_clear(env);
+    json_decref(doc);
+    return rc;
 }

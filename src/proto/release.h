@@ -33,6 +33,7 @@
 #define AECS_ANSWER_RELEASE_LABEL "aecs-release-answer-v1"
 #define AECS_ANSWER_IDENTITY_LABEL "aecs-identity-answer-v1"
 #define AECS_ANSWER_PUBLIC_LABEL "aecs-public-answer-v1"
+#define AECS_ANSWER_JOIN_LABEL "aecs-join-answer-v1"
 
 /* The header that carries an answer's signature (standard base64 of the DER signature). */
 #define AECS_HDR_ANSWER_SIGNATURE "X-Aecs-Answer-Signature"
@@ -90,6 +91,7 @@ enum aecs_answer_kind {
     AECS_ANSWER_RELEASE = 1, /* POST /v1/release: binds the client's public key too */
     AECS_ANSWER_IDENTITY,    /* GET /v1/identity */
     AECS_ANSWER_PUBLIC,      /* GET .../public */
+    AECS_ANSWER_JOIN,        /* POST /v1/cluster/join: binds the joiner's public key too */
 };
 
 /*
@@ -248,5 +250,29 @@ AECS_MUST_CHECK int aecs_public_answer_parse(const char *body, size_t size,
 AECS_MUST_CHECK int aecs_public_answer_serialize(const struct aecs_public_answer *answer,
                                                  char **out, size_t *size);
 void aecs_public_answer_free(struct aecs_public_answer *answer);
+
+/* ---- POST /v1/cluster/join (docs/protocol-release.md section 5) ---- */
+
+/* The envelope binding of the root key sent to a joiner (service: the service id). */
+#define AECS_JOIN_ENVELOPE_NAME "root-key"
+#define AECS_JOIN_ENVELOPE_TYPE "AECS_ROOT_KEY_V1"
+
+/*
+ * A join request is a release request without secrets: {"evidence", "pubkey",
+ * "nonce"}, the evidence's report data the release binding of nonce and
+ * pubkey. Parsed into a release request with count 0 (free it with
+ * aecs_release_request_free). Same limits and rules as a release request.
+ */
+AECS_MUST_CHECK int aecs_join_request_parse(const char *body, size_t size,
+                                            struct aecs_release_request **out);
+AECS_MUST_CHECK int aecs_join_request_serialize(const struct aecs_release_request *req,
+                                                char **out, size_t *size);
+
+/* {"id": "<32 hex: the service id>", "envelope": {epk, iv, ciphertext, tag}} */
+AECS_MUST_CHECK int aecs_join_answer_serialize(const char *id, const struct aecs_envelope *env,
+                                               char **out, size_t *size);
+/* On success the caller releases *env with aecs_envelope_clear. At most 64 KiB. */
+AECS_MUST_CHECK int aecs_join_answer_parse(const char *body, size_t size, char id[33],
+                                           struct aecs_envelope *env);
 
 #endif

@@ -32,6 +32,7 @@
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "crypto/crypto.h"
+#include "proto/json_wipe.h"
 #include "proto/release.h"
 #include "proto/reqsig.h"
 #include "server/server.h"
@@ -181,6 +182,11 @@ static int h_release(struct call *c)
     return aecs_service_release(c->d->svc, &c->req, &c->raw, &c->api);
 }
 
+static int h_join(struct call *c)
+{
+    return aecs_service_join(c->d->svc, &c->req, &c->raw, &c->api);
+}
+
 static int h_identity(struct call *c)
 {
     return aecs_service_identity(c->d->svc, evhttp_find_header(&c->query, "nonce"), &c->raw,
@@ -200,6 +206,7 @@ static const struct route {
     {"POST", "/v1/admin/unseal", AUTH_LIMITED, h_unseal},
     {"POST", "/v1/challenge", AUTH_LIMITED, h_challenge},
     {"POST", "/v1/release", AUTH_LIMITED, h_release},
+    {"POST", "/v1/cluster/join", AUTH_LIMITED, h_join},
     {"GET", "/v1/identity", AUTH_LIMITED, h_identity},
     {"GET", "/v1/admin/services", AUTH_SIGNED, h_services_list},
     {"POST", "/v1/admin/services", AUTH_SIGNED, h_service_register},
@@ -451,8 +458,12 @@ static void handle(struct evhttp_request *er, void *arg)
         c.authenticated = 1;
     }
     rc = route->fn(&c);
-    if (rc != AECS_OK && c.authenticated && c.api != API_INTERNAL && c.api != API_OK)
-        aecs_service_audit_refusal(d->svc, &c.caller, &c.req, aecs_err_last()->message);
+    if (rc != AECS_OK && c.authenticated && c.api != API_INTERNAL && c.api != API_OK) {
+        /* a copy: auditing records errors of its own into the same buffer */
+        struct aecs_err_info why = *aecs_err_last();
+        aecs_service_audit_refusal(d->svc, &c.caller, &c.req, why.message);
+        aecs_err_set(why.code, why.file, why.line, "%s", why.message);
+    }
 
 done:
     if (rc == AECS_OK && c.raw.body != NULL) {
@@ -478,6 +489,7 @@ done:
         json_decref(err);
     }
     access_log(d, &c, path, status, ms_since(&start));
+    aecs_json_wipe(c.answer); /* init answers hold the shares */
     json_decref(c.answer);
     aecs_answer_clear(&c.raw);
     evhttp_clear_headers(&c.query);
@@ -569,7 +581,7 @@ static int worker_start(struct aecsd *d, struct worker *w)
     evhttp_set_bevcb(w->http, new_tls_bev, d);
     evhttp_set_gencb(w->http, handle, d);
     evhttp_set_max_headers_size(w->http, AECSD_HEADERS_MAX);
-    evhttp_set_max_body_size(w->http, AECSD_BODY_HARD_MAX);
+    evhttp_set_max_body_size(w->http, AECSD_BODY_HARD_MAX); /* bounds what is buffered */
     evhttp_set_timeout(w->http, AECSD_REQUEST_TIMEOUT_S);
     evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE |
                                             EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);

@@ -108,7 +108,7 @@ static const struct option k_options[] = {
     {"init-admin-key", required_argument, NULL, OPT_INIT_ADMIN_KEY},
     {"auto-unseal", required_argument, NULL, OPT_AUTO_UNSEAL},
     {"insecure-sim-auto-unseal", no_argument, NULL, OPT_INSECURE_SIM_AUTO_UNSEAL},
-    {"attest-root", required_argument, NULL, OPT_ATTEST_ROOT},
+    {"insecure-attest-root", required_argument, NULL, OPT_ATTEST_ROOT},
     {"threads", required_argument, NULL, OPT_THREADS},
     {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
     {"access-log", required_argument, NULL, OPT_ACCESS_LOG},
@@ -118,7 +118,7 @@ static const struct option k_options[] = {
     {"sim-mrenclave", required_argument, NULL, OPT_SIM_MRENCLAVE},
     {"sim-mrsigner", required_argument, NULL, OPT_SIM_MRSIGNER},
     {"insecure-trust-sim", required_argument, NULL, OPT_INSECURE_TRUST_SIM},
-    {"intel-root", required_argument, NULL, OPT_INTEL_ROOT},
+    {"insecure-intel-root", required_argument, NULL, OPT_INTEL_ROOT},
     {"collateral", required_argument, NULL, OPT_COLLATERAL},
     {"pccs", required_argument, NULL, OPT_PCCS},
     {"collateral-cache", required_argument, NULL, OPT_COLLATERAL_CACHE},
@@ -153,7 +153,9 @@ static void usage(FILE *out)
             "  --insecure-sim-auto-unseal\n"
             "                            INSECURE: unseal at start with a key file in DIR\n"
             "                            (the simulated TEE; anyone with DIR has the root key)\n"
-            "  --attest-root DIR         prefix for device paths such as /dev/attestation\n"
+            "  --insecure-attest-root DIR\n"
+            "                            INSECURE: look for /dev/attestation (the Gramine sealing\n"
+            "                            key) under DIR, a fake tree for tests\n"
             "  --threads N               HTTP threads (default 4)\n"
             "  --max-connections N       open connections at most (default 1024)\n"
             "  --access-log FILE         one JSON line per request ('-': stderr, the default;\n"
@@ -173,7 +175,8 @@ static void usage(FILE *out)
             "  --collateral DIR          offline Intel collateral (aecs collateral fetch)\n"
             "  --pccs URL                fetch Intel collateral from this PCCS or the PCS\n"
             "  --collateral-cache DIR    keep fetched collateral here (default DIR/collateral)\n"
-            "  --intel-root FILE         another Intel root CA (test PKIs)\n"
+            "  --insecure-intel-root FILE\n"
+            "                            INSECURE: trust this root instead of Intel's (test PKIs)\n"
             "  --snp-collateral DIR      AMD VCEKs and chains (aecs collateral fetch)\n"
             "  --kds                     fetch missing VCEKs from AMD's KDS\n"
             "  --insecure-trust-sim DIR  INSECURE: accept quotes of the simulated TEE in DIR\n"
@@ -434,6 +437,9 @@ static int release_setup(struct settings *s, struct aecs_service *svc)
                  "anyone with that folder's keys can pass as any enclave",
                  s->insecure_trust_sim);
     }
+    if (s->intel_root != NULL)
+        log_warn("INSECURE: --insecure-intel-root %s: quotes are checked against this root, "
+                 "not Intel's", s->intel_root);
     vc.snp_collateral_dir = s->snp_collateral;
     vc.use_kds = s->kds;
     GUARD(aecs_verifier_new(&vc, &v));
@@ -458,6 +464,8 @@ static int release_setup(struct settings *s, struct aecs_service *svc)
     rc.attester_cfg = &ac;
     rc.rate_burst = s->rate_burst;
     rc.rate_per_second = s->rate_per_second;
+    rc.insecure_trust_sim = s->insecure_trust_sim != NULL;
+    rc.insecure_intel_root = s->intel_root != NULL;
     if (aecs_service_release_setup(svc, &rc) == AECS_OK)
         return AECS_OK;
     if (strcmp(attester, "auto") != 0)
@@ -565,6 +573,7 @@ int main(int argc, char **argv)
         }
         cfg.auto_unseal = AECS_AUTO_UNSEAL_SIM_INSECURE;
     }
+    harden(); /* before any file is made (umask) */
     if (s.access_log != NULL && strcmp(s.access_log, "none") == 0) {
         access = NULL;
     } else if (s.access_log != NULL && strcmp(s.access_log, "-") != 0) {
@@ -576,7 +585,6 @@ int main(int argc, char **argv)
         }
     }
 
-    harden();
     if (aecs_secure_heap_init(0) != AECS_OK)
         log_warn("secure heap: %s; keys live on the ordinary heap (still wiped)",
                  aecs_err_last()->message);
@@ -612,6 +620,9 @@ int main(int argc, char **argv)
     cfg.data_dir = s.data;
     cfg.init_admin_key_file = s.init_admin_key;
     cfg.attest_root = s.attest_root;
+    if (s.attest_root != NULL)
+        log_warn("INSECURE: --insecure-attest-root %s: device paths are read under it",
+                 s.attest_root);
     cfg.version = AECSD_VERSION;
     if (aecs_service_open(&cfg, &svc) != AECS_OK) {
         fail("");

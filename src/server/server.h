@@ -15,7 +15,7 @@
 
 /* Largest request body answered with JSON 413 above it; evhttp cuts at the hard cap. */
 #define AECSD_BODY_MAX ((1u << 20) + (64u << 10))
-#define AECSD_BODY_HARD_MAX (4u << 20)
+#define AECSD_BODY_HARD_MAX (AECSD_BODY_MAX + (64u << 10))
 #define AECSD_HEADERS_MAX (16u << 10)
 #define AECSD_REQUEST_TIMEOUT_S 30
 

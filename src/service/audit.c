@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/codec.h"
 #include "base/log.h"
@@ -53,12 +54,14 @@ static int head_load(struct aecs_service *svc, struct audit_head *h)
     json_t *j = NULL;
     const char *hash;
     json_int_t seq;
+    /* Read before the store, as in svc_index_load: a later append is no rollback. */
+    uint64_t seen = __atomic_load_n(&svc->max_audit_seq, __ATOMIC_SEQ_CST);
 
     memset(h, 0, sizeof(*h));
     rc = aecs_store_get(svc->store, SVC_AUDIT_HEAD, &v);
     if (rc == AECS_E_NOT_FOUND) {
         aecs_err_clear();
-        ENSURE(svc->max_audit_seq == 0, AECS_E_BAD_SIGNATURE,
+        ENSURE(seen == 0, AECS_E_BAD_SIGNATURE,
                "audit: the head is missing (the store was rolled back or damaged)");
         memcpy(h->hash, ZERO_HASH, 65);
         return AECS_OK;
@@ -77,10 +80,10 @@ static int head_load(struct aecs_service *svc, struct audit_head *h)
     ENSURE_OUT(j != NULL && seq >= 1 && (uint64_t)seq == version && hash != NULL &&
                    strlen(hash) == 64,
                AECS_E_FORMAT, "audit: the head is malformed");
-    ENSURE_OUT((uint64_t)seq >= svc->max_audit_seq, AECS_E_BAD_SIGNATURE,
+    ENSURE_OUT((uint64_t)seq >= seen, AECS_E_BAD_SIGNATURE,
                "audit: the head is at entry %lld, before entry %" PRIu64
                " seen earlier (rolled back)",
-               (long long)seq, svc->max_audit_seq);
+               (long long)seq, seen);
     h->seq = (uint64_t)seq;
     memcpy(h->hash, hash, 65);
     h->store_version = v.version;
@@ -105,67 +108,91 @@ static int seal_text(struct aecs_service *svc, const char *path, const char *typ
 
 void svc_audit_add_free(struct svc_audit_add *add)
 {
-    for (int i = 0; i < 2; i++) {
+    for (size_t i = 0; i < SVC_AUDIT_BATCH_MAX + 1; i++) {
         free(add->bufs[i]);
         free(add->keys[i]);
     }
     memset(add, 0, sizeof(*add));
 }
 
-int svc_audit_prepare(struct aecs_service *svc, const struct svc_audit_event *ev,
-                      uint64_t generation, struct svc_audit_add *add)
+/* The entry's text (compact JSON, sorted keys: the hashed bytes) and its hash. */
+static int entry_text(const struct svc_audit_event *ev, uint64_t seq, uint64_t generation,
+                      const char *now, const char *prev, char **text, char hash_hex[65])
 {
-    int rc = AECS_OK;
-    struct audit_head h;
-    json_t *entry = NULL, *head = NULL;
-    char *text = NULL, *head_text = NULL;
-    char path[40], now[32], hash_hex[65];
+    json_t *entry;
     uint8_t hash[32];
-    size_t size = 0;
 
-    memset(add, 0, sizeof(*add));
-    GUARD(head_load(svc, &h));
-    add->seq = h.seq + 1;
-    aecs_time_format(aecs_time_now(), now);
+    *text = NULL;
     entry = json_pack("{s:I, s:s, s:I, s:o, s:o, s:o, s:s, s:o, s:s, s:o, s:s}", "seq",
-                      (json_int_t)add->seq, "time", now, "generation", (json_int_t)generation,
+                      (json_int_t)seq, "time", now, "generation", (json_int_t)generation,
                       "actor", str_or_null(ev->actor), "role", str_or_null(ev->role), "remote",
                       str_or_null(ev->remote), "action", ev->action, "target",
                       str_or_null(ev->target), "result", ev->result, "detail",
-                      str_or_null(ev->detail), "prev", h.hash);
-    ENSURE_OUT(entry != NULL, AECS_E_NO_MEMORY, "audit: out of memory");
+                      str_or_null(ev->detail), "prev", prev);
+    ENSURE(entry != NULL, AECS_E_NO_MEMORY, "audit: out of memory");
     if (ev->data != NULL)
         json_object_set_new(entry, "data", json_deep_copy(ev->data));
-    text = json_dumps(entry, JSON_COMPACT | JSON_SORT_KEYS);
-    ENSURE_OUT(text != NULL, AECS_E_NO_MEMORY, "audit: out of memory");
-    aecs_sha256(text, strlen(text), hash);
+    *text = json_dumps(entry, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(entry);
+    ENSURE(*text != NULL, AECS_E_NO_MEMORY, "audit: out of memory");
+    aecs_sha256(*text, strlen(*text), hash);
     aecs_hex_encode(hash, sizeof(hash), hash_hex);
+    return AECS_OK;
+}
+
+int svc_audit_prepare_many(struct aecs_service *svc, const struct svc_audit_event *const *evs,
+                           size_t n, uint64_t generation, struct svc_audit_add *add)
+{
+    int rc = AECS_OK;
+    struct audit_head h;
+    json_t *head = NULL;
+    char *text = NULL, *head_text = NULL;
+    char path[40], now[32], hash_hex[65];
+    size_t size = 0;
+
+    memset(add, 0, sizeof(*add));
+    ENSURE(n >= 1 && n <= SVC_AUDIT_BATCH_MAX, AECS_E_INTERNAL, "audit: bad batch size");
+    GUARD(head_load(svc, &h));
+    aecs_time_format(aecs_time_now(), now);
+    memcpy(hash_hex, h.hash, sizeof(hash_hex));
+    for (size_t i = 0; i < n; i++) {
+        uint64_t seq = h.seq + 1 + i;
+        GUARD_OUT(entry_text(evs[i], seq, generation, now, hash_hex, &text, hash_hex));
+        entry_path(seq, path);
+        add->keys[i] = strdup(path);
+        ENSURE_OUT(add->keys[i] != NULL, AECS_E_NO_MEMORY, "audit: out of memory");
+        GUARD_OUT(seal_text(svc, path, SVC_T_AUDIT, 1, text, &add->bufs[i], &size));
+        add->ops[i] = (struct aecs_store_op){AECS_STORE_OP_PUT, add->keys[i], add->bufs[i], size};
+        add->cmps[i] = (struct aecs_store_compare){add->keys[i], 0};
+        log_info("audit: %s", text);
+        free(text);
+        text = NULL;
+    }
+    add->seq = h.seq + n;
     head = json_pack("{s:I, s:s}", "seq", (json_int_t)add->seq, "hash", hash_hex);
     ENSURE_OUT(head != NULL, AECS_E_NO_MEMORY, "audit: out of memory");
     head_text = json_dumps(head, JSON_COMPACT | JSON_SORT_KEYS);
     ENSURE_OUT(head_text != NULL, AECS_E_NO_MEMORY, "audit: out of memory");
-
-    entry_path(add->seq, path);
-    add->keys[0] = strdup(path);
-    add->keys[1] = strdup(SVC_AUDIT_HEAD);
-    ENSURE_OUT(add->keys[0] != NULL && add->keys[1] != NULL, AECS_E_NO_MEMORY,
-               "audit: out of memory");
-    GUARD_OUT(seal_text(svc, path, SVC_T_AUDIT, 1, text, &add->bufs[0], &size));
-    add->ops[0] = (struct aecs_store_op){AECS_STORE_OP_PUT, add->keys[0], add->bufs[0], size};
-    add->cmps[0] = (struct aecs_store_compare){add->keys[0], 0};
-    GUARD_OUT(seal_text(svc, SVC_AUDIT_HEAD, SVC_T_HEAD, add->seq, head_text, &add->bufs[1],
+    add->keys[n] = strdup(SVC_AUDIT_HEAD);
+    ENSURE_OUT(add->keys[n] != NULL, AECS_E_NO_MEMORY, "audit: out of memory");
+    GUARD_OUT(seal_text(svc, SVC_AUDIT_HEAD, SVC_T_HEAD, add->seq, head_text, &add->bufs[n],
                         &size));
-    add->ops[1] = (struct aecs_store_op){AECS_STORE_OP_PUT, add->keys[1], add->bufs[1], size};
-    add->cmps[1] = (struct aecs_store_compare){add->keys[1], h.store_version};
-    log_info("audit: %s", text);
+    add->ops[n] = (struct aecs_store_op){AECS_STORE_OP_PUT, add->keys[n], add->bufs[n], size};
+    add->cmps[n] = (struct aecs_store_compare){add->keys[n], h.store_version};
+    add->count = n + 1;
 out:
     free(text);
     free(head_text);
-    json_decref(entry);
     json_decref(head);
     if (rc != AECS_OK)
         svc_audit_add_free(add);
     return rc;
+}
+
+int svc_audit_prepare(struct aecs_service *svc, const struct svc_audit_event *ev,
+                      uint64_t generation, struct svc_audit_add *add)
+{
+    return svc_audit_prepare_many(svc, &ev, 1, generation, add);
 }
 
 void svc_audit_committed(struct aecs_service *svc, const struct svc_audit_add *add)
@@ -178,23 +205,118 @@ void svc_audit_committed(struct aecs_service *svc, const struct svc_audit_add *a
     }
 }
 
+/* One caller of svc_audit_append waiting for its entry to be committed. */
+struct svc_audit_waiter {
+    const struct svc_audit_event *ev;
+    struct svc_audit_waiter *next;
+    int done;
+    int rc;
+    char message[512];
+};
+
+/* Sleeps 1..20 ms, at random: replicas that raced for the head do not race again in step. */
+void svc_retry_backoff(void)
+{
+    uint8_t r = 0;
+    struct timespec ts;
+
+    if (aecs_random_bytes(&r, 1) != AECS_OK)
+        r = 7;
+    ts.tv_sec = 0;
+    ts.tv_nsec = (long)(1 + r % 20) * 1000000L;
+    nanosleep(&ts, NULL);
+}
+
+/*
+ * Commits a batch of queued entries in one transaction (write_lock held
+ * inside). When another replica appended to the log first (the head or an
+ * entry key is not where it was read: AECS_E_MISMATCH), the head is read
+ * again and the batch chained after the other replica's entries, up to
+ * SVC_AUDIT_TRIES times, with a short random pause in between, the lock
+ * released.
+ */
+static int commit_batch(struct aecs_service *svc, struct svc_audit_waiter **batch, size_t n)
+{
+    const struct svc_audit_event *evs[SVC_AUDIT_BATCH_MAX];
+    struct svc_audit_add *add = malloc(sizeof(*add));
+    uint64_t versions[SVC_AUDIT_BATCH_MAX + 1];
+    int rc = AECS_OK;
+
+    ENSURE(add != NULL, AECS_E_NO_MEMORY, "audit: out of memory");
+    for (size_t i = 0; i < n; i++)
+        evs[i] = batch[i]->ev;
+    for (int attempt = 1; attempt <= SVC_AUDIT_TRIES; attempt++) {
+        if (attempt > 1)
+            svc_retry_backoff();
+        pthread_mutex_lock(&svc->write_lock);
+        rc = svc_audit_prepare_many(svc, evs, n,
+                                    __atomic_load_n(&svc->max_generation, __ATOMIC_SEQ_CST), add);
+        if (rc == AECS_OK) {
+            rc = aecs_store_txn(svc->store, add->cmps, add->count, add->ops, add->count,
+                                versions);
+            if (rc == AECS_OK)
+                svc_audit_committed(svc, add);
+            svc_audit_add_free(add);
+        }
+        pthread_mutex_unlock(&svc->write_lock);
+        if (rc != AECS_E_MISMATCH)
+            break;
+        log_debug("audit: another replica appended first (try %d of %d): %s", attempt,
+                  SVC_AUDIT_TRIES, aecs_err_last()->message);
+    }
+    if (rc == AECS_E_MISMATCH)
+        rc = AECS_ERR(AECS_E_MISMATCH, "audit: other writers appended first %d times in a row",
+                      SVC_AUDIT_TRIES);
+    free(add);
+    return rc;
+}
+
 int svc_audit_append(struct aecs_service *svc, const struct svc_audit_event *ev)
 {
-    int rc;
-    struct svc_audit_add add;
-    uint64_t versions[2];
+    struct svc_audit_waiter me;
+    struct svc_audit_waiter *batch[SVC_AUDIT_BATCH_MAX];
 
-    pthread_mutex_lock(&svc->write_lock);
-    rc = svc_audit_prepare(svc, ev, __atomic_load_n(&svc->max_generation, __ATOMIC_SEQ_CST),
-                           &add);
-    if (rc == AECS_OK) {
-        rc = aecs_store_txn(svc->store, add.cmps, 2, add.ops, 2, versions);
-        if (rc == AECS_OK)
-            svc_audit_committed(svc, &add);
-        svc_audit_add_free(&add);
+    memset(&me, 0, sizeof(me));
+    me.ev = ev;
+    pthread_mutex_lock(&svc->audit_lock);
+    if (svc->audit_queue_tail != NULL)
+        svc->audit_queue_tail->next = &me;
+    else
+        svc->audit_queue = &me;
+    svc->audit_queue_tail = &me;
+    while (!me.done) {
+        size_t n = 0;
+        int rc;
+
+        if (svc->audit_leader) {
+            pthread_cond_wait(&svc->audit_cond, &svc->audit_lock);
+            continue;
+        }
+        /* Lead: take what is queued (oldest first) and commit it in one go. */
+        svc->audit_leader = 1;
+        while (svc->audit_queue != NULL && n < SVC_AUDIT_BATCH_MAX) {
+            batch[n++] = svc->audit_queue;
+            svc->audit_queue = svc->audit_queue->next;
+        }
+        if (svc->audit_queue == NULL)
+            svc->audit_queue_tail = NULL;
+        pthread_mutex_unlock(&svc->audit_lock);
+        rc = commit_batch(svc, batch, n);
+        pthread_mutex_lock(&svc->audit_lock);
+        for (size_t i = 0; i < n; i++) {
+            batch[i]->rc = rc;
+            if (rc != AECS_OK)
+                memcpy(batch[i]->message, aecs_err_last()->message,
+                       sizeof(batch[i]->message));
+            batch[i]->done = 1;
+        }
+        svc->audit_leader = 0;
+        pthread_cond_broadcast(&svc->audit_cond);
     }
-    pthread_mutex_unlock(&svc->write_lock);
-    return rc;
+    pthread_mutex_unlock(&svc->audit_lock);
+    if (me.rc != AECS_OK)
+        return AECS_ERR(me.rc, "audit: %.480s", me.message);
+    return AECS_OK;
 }
 
 /* ---- reading and verifying ---- */
@@ -253,7 +375,7 @@ int aecs_service_audit_list(struct aecs_service *svc, const struct aecs_caller *
         rc = entry_read(svc, seq, &text, &size);
         if (rc != AECS_OK) {
             aecs_err_prefix("audit entry %" PRIu64 ": ", seq);
-            *api = API_INTERNAL;
+            *api = rc == AECS_E_BAD_SIGNATURE ? API_STORE_DAMAGED : API_INTERNAL;
             goto out;
         }
         e = json_loadb(text, size, 0, NULL);

@@ -4,11 +4,18 @@
  * Every object lives in a sealed record (keystore/record.h) whose expected
  * version comes from one place: the index, itself a sealed record at
  * /k/index whose version is the store's generation. A write reads the index,
- * seals the changed records with their next versions, and commits them in one
- * store transaction together with the new index (generation + 1) and an
- * audit entry, on the condition that the index was not changed meanwhile. So
- * a record swapped, renamed, deleted or put back at an older version in the
- * store is refused when it is read, and a write is all or nothing.
+ * seals the changed records with the version of the new generation, and
+ * commits them in one store transaction together with the new index
+ * (generation + 1) and an audit entry, on the condition that the index was
+ * not changed meanwhile. So a record swapped, renamed, deleted or put back at
+ * an older version in the store is refused when it is read, and a write is
+ * all or nothing.
+ *
+ * A record's version is the generation that wrote it, not a count of its own
+ * writes: a count would start at 1 again when a secret is destroyed and made
+ * again under its name, and the destroyed secret's record, put back in the
+ * store, would open as the new one. Generations never repeat, so a (path,
+ * version) pair names one value for the life of the store.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +30,16 @@ void svc_index_clear(struct svc_index *ix)
 {
     json_decref(ix->records);
     memset(ix, 0, sizeof(*ix));
+}
+
+/* Raises *max to at least value (other threads may raise it at the same time). */
+static void raise_max(uint64_t *max, uint64_t value)
+{
+    uint64_t seen = __atomic_load_n(max, __ATOMIC_SEQ_CST);
+
+    while (value > seen && !__atomic_compare_exchange_n(max, &seen, value, 0, __ATOMIC_SEQ_CST,
+                                                         __ATOMIC_SEQ_CST)) {
+    }
 }
 
 static int parse_json_record(const uint8_t *plain, size_t size, const char *path, json_t **out)
@@ -63,11 +80,30 @@ int svc_index_load(struct aecs_service *svc, struct svc_index *ix)
     struct aecs_store_value v = {0};
     json_t *j = NULL;
     json_t *records;
-    uint64_t version = 0;
+    uint64_t version = 0, seen;
     json_int_t gen, seq;
 
     memset(ix, 0, sizeof(*ix));
+    /*
+     * The highest generation seen is read before the store: a generation
+     * committed before this read started must be in it, but one committed
+     * (by another thread) after the read is not, and is no rollback.
+     */
+    seen = __atomic_load_n(&svc->max_generation, __ATOMIC_SEQ_CST);
     GUARD(aecs_store_get(svc->store, SVC_INDEX, &v));
+    /* The same store version as last time: the same index, already opened. */
+    pthread_mutex_lock(&svc->index_lock);
+    if (svc->index_records != NULL && svc->index_store_version == v.version) {
+        ix->records = json_incref(svc->index_records);
+        ix->generation = svc->index_generation;
+        ix->audit_seq = svc->index_audit_seq;
+        ix->store_version = v.version;
+    }
+    pthread_mutex_unlock(&svc->index_lock);
+    if (ix->records != NULL) {
+        aecs_store_value_free(&v);
+        return AECS_OK;
+    }
     GUARD_OUT(aecs_record_peek_version(v.data, v.size, &version));
     GUARD_OUT(open_json(svc, SVC_INDEX, SVC_T_INDEX, version, &v, &j));
     gen = json_integer_value(json_object_get(j, "generation"));
@@ -75,20 +111,26 @@ int svc_index_load(struct aecs_service *svc, struct svc_index *ix)
     records = json_object_get(j, "records");
     ENSURE_OUT(gen >= 1 && (uint64_t)gen == version && seq >= 0 && json_is_object(records),
                AECS_E_FORMAT, "store: the index is malformed");
-    __atomic_load(&svc->max_generation, &version, __ATOMIC_SEQ_CST);
-    if ((uint64_t)gen < version) {
+    if ((uint64_t)gen < seen) {
         log_error("store: the index is at generation %lld, older than generation %llu seen "
                   "before: the store was rolled back",
-                  (long long)gen, (unsigned long long)version);
+                  (long long)gen, (unsigned long long)seen);
         BAIL_OUT(AECS_E_BAD_SIGNATURE,
                  "store: generation %lld is older than %llu seen before (rolled back)",
-                 (long long)gen, (unsigned long long)version);
+                 (long long)gen, (unsigned long long)seen);
     }
-    __atomic_store_n(&svc->max_generation, (uint64_t)gen, __ATOMIC_SEQ_CST);
+    raise_max(&svc->max_generation, (uint64_t)gen);
     ix->records = json_incref(records);
     ix->generation = (uint64_t)gen;
     ix->audit_seq = (uint64_t)seq;
     ix->store_version = v.version;
+    pthread_mutex_lock(&svc->index_lock);
+    json_decref(svc->index_records);
+    svc->index_records = json_incref(records);
+    svc->index_store_version = v.version;
+    svc->index_generation = ix->generation;
+    svc->index_audit_seq = ix->audit_seq;
+    pthread_mutex_unlock(&svc->index_lock);
 out:
     json_decref(j);
     aecs_store_value_free(&v);
@@ -176,7 +218,13 @@ int svc_txn_begin(struct aecs_service *svc, struct svc_txn *t, int allow_empty)
     }
     if (rc == AECS_E_NOT_FOUND)
         return AECS_ERR(AECS_E_INTERNAL, "store: the index is missing");
-    return rc;
+    GUARD(rc);
+    /* The loaded records are shared with readers: change a copy. */
+    json_t *copy = json_deep_copy(t->ix.records);
+    ENSURE(copy != NULL, AECS_E_NO_MEMORY, "out of memory");
+    json_decref(t->ix.records);
+    t->ix.records = copy;
+    return AECS_OK;
 }
 
 static int txn_slot(struct svc_txn *t, const char *path, size_t *slot)
@@ -195,7 +243,7 @@ int svc_txn_put(struct aecs_service *svc, struct svc_txn *t, const char *path, c
     char *text;
     size_t slot = 0, sealed_size = 0;
     uint8_t *sealed = NULL;
-    uint64_t version = svc_index_version(&t->ix, path) + 1;
+    uint64_t version = t->ix.generation + 1; /* see the top of this file */
     int rc;
 
     text = json_dumps(value, JSON_COMPACT | JSON_SORT_KEYS);
@@ -275,12 +323,12 @@ int svc_txn_commit(struct aecs_service *svc, struct svc_txn *t, const struct svc
 
     memcpy(ops, t->ops, n * sizeof(ops[0]));
     ops[n++] = (struct aecs_store_op){AECS_STORE_OP_PUT, SVC_INDEX, sealed, sealed_size};
-    ops[n++] = add.ops[0];
-    ops[n++] = add.ops[1];
     memcpy(cmps, t->cmps, c * sizeof(cmps[0]));
     cmps[c++] = (struct aecs_store_compare){SVC_INDEX, t->ix.store_version};
-    cmps[c++] = add.cmps[0];
-    cmps[c++] = add.cmps[1];
+    for (size_t i = 0; i < add.count; i++) {
+        ops[n++] = add.ops[i];
+        cmps[c++] = add.cmps[i];
+    }
     rc = aecs_store_txn(svc->store, cmps, c, ops, n, versions);
     if (rc == AECS_E_MISMATCH) {
         log_warn("store: a concurrent write changed the store first: %s",
@@ -288,7 +336,7 @@ int svc_txn_commit(struct aecs_service *svc, struct svc_txn *t, const struct svc
         BAIL_OUT(AECS_E_MISMATCH, "another write changed the store at the same time: retry");
     }
     GUARD_OUT(rc);
-    __atomic_store_n(&svc->max_generation, generation, __ATOMIC_SEQ_CST);
+    raise_max(&svc->max_generation, generation);
     svc_audit_committed(svc, &add);
 out:
     free(sealed);

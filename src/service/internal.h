@@ -61,6 +61,27 @@ void svc_replay_free(struct svc_replay *r);
 AECS_MUST_CHECK int svc_replay_check_and_add(struct svc_replay *r, const char *nonce,
                                              int64_t now, int64_t expires);
 
+struct svc_audit_waiter;
+
+struct aecs_claims;
+/* What the audit log keeps of the claims a decision was made on (release.c; new reference). */
+json_t *svc_claims_summary(const struct aecs_claims *c);
+
+/* ---- nonces in the store, shared by replicas (nonces.c) ---- */
+
+/* Stores a fresh challenge nonce until expires (Unix seconds). */
+AECS_MUST_CHECK int svc_nonce_issue(struct aecs_service *svc, const uint8_t nonce[32],
+                                    int64_t expires);
+/*
+ * Takes a challenge nonce out of the store, once across every replica:
+ * AECS_E_NOT_FOUND when unknown or already used, AECS_E_EXPIRED when past its
+ * expiry; store failures as they come.
+ */
+AECS_MUST_CHECK int svc_nonce_consume(struct aecs_service *svc, const uint8_t nonce[32]);
+/* Remembers an admin request's nonce until expires: AECS_E_MISMATCH when seen already. */
+AECS_MUST_CHECK int svc_nonce_remember(struct aecs_service *svc, const char *nonce,
+                                       int64_t expires);
+
 /* ---- the service ---- */
 
 struct aecs_service {
@@ -80,6 +101,11 @@ struct aecs_service {
     uint8_t check[AECS_KEK_CHECK_SIZE];
     unsigned threshold;
     unsigned share_count;
+    char share_set[9]; /* the set id of the init's shares; "" for stores without one */
+    /* SHA-256(set || index || data) of each share (index 1..share_count), made at init so
+       unseal refuses a forged share at once; has_commitments 0 for older stores */
+    uint8_t commitments[16][32];
+    int has_commitments;
 
     /* unseal progress (under state_lock as a writer) */
     struct aecs_share *pending; /* AECS_SHARES_MAX entries, secure heap */
@@ -90,6 +116,22 @@ struct aecs_service {
     uint64_t max_audit_seq;     /* highest audit sequence seen */
 
     struct svc_replay replay;
+    int shared_nonces;     /* nonces in the store (nonces.c), not in replay/challenges */
+    uint64_t nonce_issued; /* counts issues, to sweep expired nonces now and then */
+
+    /* the last index opened, reused while its store version is unchanged (index.c) */
+    pthread_mutex_t index_lock;
+    json_t *index_records; /* read-only once cached */
+    uint64_t index_store_version;
+    uint64_t index_generation;
+    uint64_t index_audit_seq;
+
+    /* group commit of audit entries (audit.c) */
+    pthread_mutex_t audit_lock;
+    pthread_cond_t audit_cond;
+    struct svc_audit_waiter *audit_queue; /* FIFO: oldest first */
+    struct svc_audit_waiter *audit_queue_tail;
+    int audit_leader; /* a thread is committing a batch */
 
     /* attested release (release.c); set up by aecs_service_release_setup */
     struct aecs_verifier *verifier;       /* NULL: no releases */
@@ -98,7 +140,10 @@ struct aecs_service {
     uint8_t *identity_evidence;           /* NULL: no TEE evidence for the identity */
     size_t identity_evidence_size;
     char *identity_attester;              /* the attester's name, or NULL */
+    int insecure_trust_sim;
+    int insecure_intel_root;
     struct aecs_challenge_table *challenges;
+    uint64_t challenge_ttl_ms;
     struct aecs_ratelimit *ratelimit;
 };
 
@@ -129,7 +174,11 @@ struct svc_index {
     uint64_t store_version; /* the index key's store version (for the CAS) */
 };
 
-/* Loads and opens the index (kek held). Refuses a generation older than seen before. */
+/*
+ * Loads and opens the index (kek held). Refuses a generation older than seen
+ * before. ix->records is shared and read-only (svc_txn_begin makes its own
+ * copy to change).
+ */
 AECS_MUST_CHECK int svc_index_load(struct aecs_service *svc, struct svc_index *ix);
 void svc_index_clear(struct svc_index *ix);
 /* A record's version in the index, 0 when it has none. */
@@ -199,24 +248,43 @@ void svc_txn_end(struct aecs_service *svc, struct svc_txn *t);
 
 /* ---- the audit log (audit.c) ---- */
 
+/* Tries of one audit batch, or of one admin write, when other replicas write first. */
+#define SVC_AUDIT_TRIES 8
+#define SVC_WRITE_TRIES 4
+/* Sleeps 1..20 ms at random (between tries of a write another replica won). */
+void svc_retry_backoff(void);
+
+/* Most entries one audit transaction writes (group commit). */
+#define SVC_AUDIT_BATCH_MAX 48
+
 /*
- * Adds the audit entry for ev (and the new head) to a transaction being
- * built: ops and compares are appended to the arrays given.
+ * Audit entries (and the new head) prepared for a store transaction: `count`
+ * ops and as many compares (each entry's key must not exist; the head must be
+ * at the version read).
  */
 struct svc_audit_add {
-    struct aecs_store_op ops[2];
-    struct aecs_store_compare cmps[2];
-    uint8_t *bufs[2];
-    char *keys[2];
-    uint64_t seq;
+    struct aecs_store_op ops[SVC_AUDIT_BATCH_MAX + 1];
+    struct aecs_store_compare cmps[SVC_AUDIT_BATCH_MAX + 1];
+    uint8_t *bufs[SVC_AUDIT_BATCH_MAX + 1];
+    char *keys[SVC_AUDIT_BATCH_MAX + 1];
+    size_t count;
+    uint64_t seq; /* the last entry's sequence number */
 };
+/* Prepares the entries of n (1..SVC_AUDIT_BATCH_MAX) events, chained in order. */
+AECS_MUST_CHECK int svc_audit_prepare_many(struct aecs_service *svc,
+                                           const struct svc_audit_event *const *evs, size_t n,
+                                           uint64_t generation, struct svc_audit_add *add);
 AECS_MUST_CHECK int svc_audit_prepare(struct aecs_service *svc, const struct svc_audit_event *ev,
                                       uint64_t generation, struct svc_audit_add *add);
 void svc_audit_add_free(struct svc_audit_add *add);
 /* The head's sequence number and hash after a successful commit of add. */
 void svc_audit_committed(struct aecs_service *svc, const struct svc_audit_add *add);
 
-/* Appends ev alone (takes write_lock). Used for refusals and unseals. */
+/*
+ * Appends ev alone (refusals, unseals, releases). Concurrent appends are
+ * committed together, in one transaction (group commit); each caller returns
+ * once its own entry is durable, with that transaction's result.
+ */
 AECS_MUST_CHECK int svc_audit_append(struct aecs_service *svc, const struct svc_audit_event *ev);
 
 

@@ -22,6 +22,7 @@
 #include "crypto/crypto.h"
 #include "keystore/secret.h"
 #include "policy/policy.h"
+#include "proto/json_wipe.h"
 #include "service/internal.h"
 
 #define PATH_MAX_LEN 256
@@ -120,6 +121,9 @@ static const char *role_name(const struct aecs_caller *caller)
     return caller->role == AECS_ROLE_CLUSTER_ADMIN ? "cluster-admin" : "service-admin";
 }
 
+/* Set when this thread's last commit lost a compare to another writer. */
+static _Thread_local int tl_raced;
+
 /* Commits an admin's write with its audit entry; a failure sets *api. */
 static int commit_action(struct aecs_service *svc, struct svc_txn *t,
                          const struct aecs_caller *caller, const struct aecs_request *req,
@@ -137,8 +141,34 @@ static int commit_action(struct aecs_service *svc, struct svc_txn *t,
     ev.result = "ok";
     ev.detail = detail;
     rc = svc_txn_commit(svc, t, &ev);
+    if (rc == AECS_E_MISMATCH)
+        tl_raced = 1;
     return rc == AECS_OK ? AECS_OK : write_failed(rc, api);
 }
+
+/*
+ * Runs a whole admin write again when another replica (or thread) changed the
+ * index or the audit head between its read and its commit: the write is then
+ * decided anew on the state that won (a name taken meanwhile is a conflict
+ * then), so a retry never overwrites the other write. Only the compare of
+ * svc_txn_commit sets tl_raced; every other AECS_E_MISMATCH is a real
+ * conflict and is answered as such. An AECS_E_IO ("may or may not have been
+ * applied") is never retried.
+ */
+#define WRITE_WITH_RETRY(call)                                                                     \
+    do {                                                                                           \
+        for (int try_ = 1;; try_++) {                                                              \
+            tl_raced = 0;                                                                          \
+            rc = (call);                                                                           \
+            if (rc != AECS_E_MISMATCH || !tl_raced || try_ >= SVC_WRITE_TRIES)                     \
+                break;                                                                             \
+            log_info("store: another replica wrote first; running the write again (try %d "       \
+                     "of %d)", try_ + 1, SVC_WRITE_TRIES);                                         \
+            *api = API_OK;                                                                         \
+            aecs_err_clear();                                                                      \
+            svc_retry_backoff();                                                                   \
+        }                                                                                          \
+    } while (0)
 
 /* ---- services ---- */
 
@@ -183,7 +213,7 @@ out:
     return rc;
 }
 
-int aecs_service_service_register(struct aecs_service *svc, const struct aecs_caller *caller,
+static int service_register_once(struct aecs_service *svc, const struct aecs_caller *caller,
                                   const struct aecs_request *req, json_t **answer,
                                   enum aecs_api_code *api)
 {
@@ -253,7 +283,17 @@ out:
     return rc;
 }
 
-int aecs_service_service_unregister(struct aecs_service *svc, const struct aecs_caller *caller,
+int aecs_service_service_register(struct aecs_service *svc, const struct aecs_caller *caller,
+                                  const struct aecs_request *req, json_t **answer,
+                                  enum aecs_api_code *api)
+{
+    int rc;
+
+    WRITE_WITH_RETRY(service_register_once(svc, caller, req, answer, api));
+    return rc;
+}
+
+static int service_unregister_once(struct aecs_service *svc, const struct aecs_caller *caller,
                                     const char *name, int force, json_t **answer,
                                     enum aecs_api_code *api)
 {
@@ -312,6 +352,16 @@ out:
     json_decref(rec);
     json_decref(paths);
     pthread_rwlock_unlock(&svc->state_lock);
+    return rc;
+}
+
+int aecs_service_service_unregister(struct aecs_service *svc, const struct aecs_caller *caller,
+                                    const char *name, int force, json_t **answer,
+                                    enum aecs_api_code *api)
+{
+    int rc;
+
+    WRITE_WITH_RETRY(service_unregister_once(svc, caller, name, force, answer, api));
     return rc;
 }
 
@@ -396,7 +446,7 @@ static int policy_refused(const struct aecs_policy_error *perr, enum aecs_api_co
     return aecs_err_last()->code != AECS_OK ? aecs_err_last()->code : AECS_E_FORMAT;
 }
 
-int aecs_service_secrets_create(struct aecs_service *svc, const struct aecs_caller *caller,
+static int secrets_create_once(struct aecs_service *svc, const struct aecs_caller *caller,
                                 const struct aecs_request *req, json_t **answer,
                                 enum aecs_api_code *api)
 {
@@ -546,10 +596,19 @@ out:
     json_decref(created_list);
     json_decref(updated_list);
     aecs_policy_free(pol);
-    if (body != NULL)
-        wipe_member(body, "policy");
+    aecs_json_wipe(body); /* the policy text may hold imported data */
     json_decref(body);
     pthread_rwlock_unlock(&svc->state_lock);
+    return rc;
+}
+
+int aecs_service_secrets_create(struct aecs_service *svc, const struct aecs_caller *caller,
+                                const struct aecs_request *req, json_t **answer,
+                                enum aecs_api_code *api)
+{
+    int rc;
+
+    WRITE_WITH_RETRY(secrets_create_once(svc, caller, req, answer, api));
     return rc;
 }
 
@@ -603,7 +662,7 @@ out:
     return rc;
 }
 
-int aecs_service_secret_destroy(struct aecs_service *svc, const struct aecs_caller *caller,
+static int secret_destroy_once(struct aecs_service *svc, const struct aecs_caller *caller,
                                 const char *service, const char *name, json_t **answer,
                                 enum aecs_api_code *api)
 {
@@ -634,6 +693,16 @@ out:
     if (in_txn)
         svc_txn_end(svc, &t);
     pthread_rwlock_unlock(&svc->state_lock);
+    return rc;
+}
+
+int aecs_service_secret_destroy(struct aecs_service *svc, const struct aecs_caller *caller,
+                                const char *service, const char *name, json_t **answer,
+                                enum aecs_api_code *api)
+{
+    int rc;
+
+    WRITE_WITH_RETRY(secret_destroy_once(svc, caller, service, name, answer, api));
     return rc;
 }
 

@@ -19,6 +19,7 @@
 #include "crypto/secmem.h"
 #include "attest/verifier.h"
 #include "crypto/envelope.h"
+#include "proto/json_wipe.h"
 #include "proto/reqsig.h"
 #include "service/challenge.h"
 #include "service/internal.h"
@@ -126,6 +127,20 @@ int aecs_service_name_valid(const char *name)
     return 1;
 }
 
+/*
+ * Refuses with the message of the error just recorded, under another code.
+ * The message is copied first: formatting aecs_err_last()->message into
+ * itself (AECS_ERR("%s", aecs_err_last()->message)) is undefined behaviour
+ * and leaves it empty.
+ */
+static int refuse_recorded(enum aecs_api_code *api, enum aecs_api_code apicode, int code)
+{
+    char message[sizeof(aecs_err_last()->message)];
+
+    snprintf(message, sizeof(message), "%s", aecs_err_last()->message);
+    return REFUSE(api, apicode, code, "%s", message);
+}
+
 int svc_require_working(struct aecs_service *svc, enum aecs_api_code *api)
 {
     switch (svc->state) {
@@ -140,6 +155,19 @@ int svc_require_working(struct aecs_service *svc, enum aecs_api_code *api)
     default:
         return REFUSE(api, API_INTERNAL, AECS_E_INTERNAL, "unknown state");
     }
+}
+
+/* The commitment to one share: SHA-256 over its set id, index and data. */
+static int share_commitment(const struct aecs_share *sh, uint8_t out[32])
+{
+    uint8_t index = (uint8_t)sh->index;
+    struct aecs_bytes parts[3] = {
+        {sh->set, 8},
+        {&index, 1},
+        {sh->data, sizeof(sh->data)},
+    };
+
+    return aecs_sha256_parts(parts, 3, out);
 }
 
 /* ---- local files ---- */
@@ -263,16 +291,21 @@ static int load_id(struct aecs_service *svc)
     for (int attempt = 0; attempt < 2; attempt++) {
         rc = aecs_store_get(svc->store, SVC_META_ID, &v);
         if (rc == AECS_OK) {
+            /* The value has no NUL after it: check a terminated copy. */
             int ok = v.size == 32;
-            if (ok)
+            if (ok) {
                 memcpy(svc->id, v.data, 32);
-            svc->id[32] = '\0';
-            ok = ok && aecs_reqsig_check_hex(svc->id, 32, "id") == AECS_OK;
+                svc->id[32] = '\0';
+                ok = aecs_reqsig_check_hex(svc->id, 32, "id") == AECS_OK;
+            }
             aecs_store_value_free(&v);
+            if (!ok)
+                memset(svc->id, 0, sizeof(svc->id));
             ENSURE(ok, AECS_E_FORMAT, "store: %s is not a service id", SVC_META_ID);
             return AECS_OK;
         }
-        ENSURE(rc == AECS_E_NOT_FOUND, rc, "%s", aecs_err_last()->message);
+        if (rc != AECS_E_NOT_FOUND)
+            return rc;
         GUARD(aecs_random_bytes(raw, sizeof(raw)));
         aecs_hex_encode(raw, sizeof(raw), hex);
         rc = aecs_store_put(svc->store, SVC_META_ID, hex, 32, 0, NULL);
@@ -287,7 +320,8 @@ static int load_init(struct aecs_service *svc)
     int rc;
     struct aecs_store_value v = {0};
     json_t *j = NULL;
-    const char *check;
+    const char *check, *set;
+    json_t *commitments;
     json_int_t k, n;
 
     rc = aecs_store_get(svc->store, SVC_META_INIT, &v);
@@ -302,11 +336,23 @@ static int load_init(struct aecs_service *svc)
     check = json_string_value(json_object_get(j, "check"));
     k = json_integer_value(json_object_get(j, "threshold"));
     n = json_integer_value(json_object_get(j, "shares"));
+    set = json_string_value(json_object_get(j, "set")); /* absent in older stores */
     rc = AECS_ERR(AECS_E_FORMAT, "store: %s is malformed", SVC_META_INIT);
     if (check != NULL && strlen(check) == 64 && k >= 2 && n >= k && n <= AECS_SHARES_MAX &&
-        aecs_hex_decode_exact(check, 64, svc->check, sizeof(svc->check)) == AECS_OK) {
+        aecs_hex_decode_exact(check, 64, svc->check, sizeof(svc->check)) == AECS_OK &&
+        (set == NULL || aecs_reqsig_check_hex(set, 8, "set") == AECS_OK)) {
         svc->threshold = (unsigned)k;
         svc->share_count = (unsigned)n;
+        snprintf(svc->share_set, sizeof(svc->share_set), "%s", set != NULL ? set : "");
+        commitments = json_object_get(j, "commitments"); /* absent in older stores */
+        svc->has_commitments = json_is_array(commitments) &&
+                               json_array_size(commitments) == (size_t)n;
+        for (size_t i = 0; svc->has_commitments && i < (size_t)n; i++) {
+            const char *hex = json_string_value(json_array_get(commitments, i));
+            svc->has_commitments = hex != NULL && strlen(hex) == 64 &&
+                                   aecs_hex_decode_exact(hex, 64, svc->commitments[i], 32) ==
+                                       AECS_OK;
+        }
         svc->state = AECS_STATE_SEALED;
         aecs_err_clear();
         rc = AECS_OK;
@@ -329,11 +375,15 @@ int aecs_service_open(const struct aecs_service_config *cfg, struct aecs_service
     ENSURE(svc != NULL, AECS_E_NO_MEMORY, "out of memory");
     pthread_rwlock_init(&svc->state_lock, NULL);
     pthread_mutex_init(&svc->write_lock, NULL);
+    pthread_mutex_init(&svc->audit_lock, NULL);
+    pthread_mutex_init(&svc->index_lock, NULL);
+    pthread_cond_init(&svc->audit_cond, NULL);
     svc->store_spec = strdup(cfg->store_spec);
     svc->data_dir = strdup(cfg->data_dir);
     svc->attest_root = strdup(cfg->attest_root != NULL ? cfg->attest_root : "");
     svc->version = strdup(cfg->version != NULL ? cfg->version : "?");
     svc->auto_unseal = cfg->auto_unseal;
+    svc->shared_nonces = cfg->shared_nonces || strncmp(cfg->store_spec, "etcd:", 5) == 0;
     svc->pending = aecs_secure_alloc(AECS_SHARES_MAX * sizeof(struct aecs_share));
     ENSURE_OUT(svc->store_spec != NULL && svc->data_dir != NULL && svc->attest_root != NULL &&
                    svc->version != NULL && svc->pending != NULL,
@@ -382,6 +432,10 @@ void aecs_service_free(struct aecs_service *svc)
     free(svc->version);
     pthread_rwlock_destroy(&svc->state_lock);
     pthread_mutex_destroy(&svc->write_lock);
+    pthread_mutex_destroy(&svc->audit_lock);
+    pthread_mutex_destroy(&svc->index_lock);
+    json_decref(svc->index_records);
+    pthread_cond_destroy(&svc->audit_cond);
     free(svc);
 }
 
@@ -406,6 +460,15 @@ json_t *aecs_service_insecure(const struct aecs_service *svc)
 
     if (a != NULL && svc->auto_unseal == AECS_AUTO_UNSEAL_SIM_INSECURE)
         json_array_append_new(a, json_string("sim-auto-unseal"));
+    if (a != NULL && svc->insecure_trust_sim)
+        json_array_append_new(a, json_string("trust-sim"));
+    if (a != NULL && svc->insecure_intel_root)
+        json_array_append_new(a, json_string("intel-root"));
+    if (a != NULL && svc->attest_root != NULL && svc->attest_root[0] != '\0')
+        json_array_append_new(a, json_string("attest-root"));
+    if (a != NULL && svc->identity_attester != NULL &&
+        strcmp(svc->identity_attester, "sim") == 0)
+        json_array_append_new(a, json_string("sim-attester"));
     return a;
 }
 
@@ -455,13 +518,20 @@ int aecs_service_status(struct aecs_service *svc, json_t **answer)
             json_decref(a);
             goto out;
         }
+        size_t keys = count_prefix(&ix, SVC_KEYS), services = count_prefix(&ix, SVC_SERVICES);
         json_object_set_new(a, "generation", json_integer((json_int_t)ix.generation));
-        json_object_set_new(a, "counts",
-                            json_pack("{s:I, s:I, s:I, s:I}", "keys",
-                                      (json_int_t)count_prefix(&ix, SVC_KEYS), "services",
-                                      (json_int_t)count_prefix(&ix, SVC_SERVICES), "secrets",
-                                      (json_int_t)count_prefix(&ix, SVC_SECRETS), "audit_entries",
-                                      (json_int_t)ix.audit_seq));
+        /*
+         * docs/api.md's "admins" are the cluster admins: every other key is the
+         * admin key of exactly one service (objects.c registers and removes
+         * the two together).
+         */
+        json_object_set_new(
+            a, "counts",
+            json_pack("{s:I, s:I, s:I, s:I, s:I}", "admins",
+                      (json_int_t)(keys >= services ? keys - services : 0), "keys",
+                      (json_int_t)keys, "services", (json_int_t)services, "secrets",
+                      (json_int_t)count_prefix(&ix, SVC_SECRETS), "audit_entries",
+                      (json_int_t)ix.audit_seq));
         svc_index_clear(&ix);
     }
     *answer = a;
@@ -483,8 +553,9 @@ int svc_body_object(const struct aecs_request *req, json_t **out, enum aecs_api_
                       MAX_BODY_JSON);
     *out = json_loadb((const char *)req->body, req->body_size, JSON_REJECT_DUPLICATES, &jerr);
     if (*out == NULL)
-        return REFUSE(api, API_BAD_REQUEST, AECS_E_FORMAT, "the body is not JSON: %.200s",
-                      jerr.text);
+        /* not jansson's text: it quotes the body, which may hold secrets */
+        return REFUSE(api, API_BAD_REQUEST, AECS_E_FORMAT,
+                      "the body is not JSON (line %d, column %d)", jerr.line, jerr.column);
     if (!json_is_object(*out)) {
         json_decref(*out);
         *out = NULL;
@@ -507,8 +578,7 @@ static int parse_sig_headers(const struct aecs_request *req, int64_t *timestamp,
                       "X-Aecs-Nonce, X-Aecs-Signature)");
     if (aecs_reqsig_check_hex(req->key_id, AECS_SIGKEY_ID_HEX, "X-Aecs-Key") != AECS_OK ||
         aecs_reqsig_check_hex(req->nonce, AECS_REQSIG_NONCE_HEX, "X-Aecs-Nonce") != AECS_OK)
-        return REFUSE(api, API_UNAUTHENTICATED, AECS_E_FORMAT, "%s",
-                      aecs_err_last()->message);
+        return refuse_recorded(api, API_UNAUTHENTICATED, AECS_E_FORMAT);
     errno = 0;
     ts = strtoll(req->timestamp, &end, 10);
     if (errno != 0 || end == req->timestamp || *end != '\0' || ts < 0 ||
@@ -558,18 +628,21 @@ static int check_signature(struct aecs_service *svc, const struct aecs_request *
                       "X-Aecs-Signature is not base64 of a signature");
     rc = aecs_reqsig_canonical(&f, &canonical, &canonical_size);
     if (rc != AECS_OK)
-        return REFUSE(api, API_BAD_REQUEST, rc, "%s", aecs_err_last()->message);
+        return refuse_recorded(api, API_BAD_REQUEST, rc);
     rc = aecs_sigkey_verify(key, canonical, canonical_size, sig, sig_size);
     free(canonical);
     if (rc != AECS_OK)
         return REFUSE(api, API_UNAUTHENTICATED, AECS_E_BAD_SIGNATURE,
                       "the request's signature does not verify with key %.16s...",
                       req->key_id);
-    rc = svc_replay_check_and_add(&svc->replay, req->nonce, now, ts + AECS_REQSIG_NONCE_TTL);
+    if (svc->shared_nonces)
+        rc = svc_nonce_remember(svc, req->nonce, ts + AECS_REQSIG_NONCE_TTL);
+    else
+        rc = svc_replay_check_and_add(&svc->replay, req->nonce, now, ts + AECS_REQSIG_NONCE_TTL);
     if (rc == AECS_E_MISMATCH)
-        return REFUSE(api, API_REPLAYED_REQUEST, rc, "%s", aecs_err_last()->message);
+        return refuse_recorded(api, API_REPLAYED_REQUEST, rc);
     if (rc == AECS_E_TOO_LARGE)
-        return REFUSE(api, API_BUSY, rc, "%s", aecs_err_last()->message);
+        return refuse_recorded(api, API_BUSY, rc);
     return rc;
 }
 
@@ -674,9 +747,17 @@ int aecs_service_init(struct aecs_service *svc, const struct aecs_request *req, 
     int in_txn = 0;
     struct svc_audit_event ev = {0};
     char detail[64];
+    struct aecs_share first;
+    char set[sizeof(first.set)];
 
     *answer = NULL;
     pthread_rwlock_wrlock(&svc->state_lock);
+    /*
+     * Another replica sharing the store may have initialized it since this
+     * one started: read /meta/init again (it then is sealed here).
+     */
+    if (svc->state == AECS_STATE_UNINITIALIZED)
+        GUARD_OUT(load_init(svc));
     if (svc->state != AECS_STATE_UNINITIALIZED) {
         *api = API_CONFLICT;
         BAIL_OUT(AECS_E_USAGE, "the service is already initialized");
@@ -711,11 +792,26 @@ int aecs_service_init(struct aecs_service *svc, const struct aecs_request *req, 
     GUARD_OUT(aecs_kek_generate(&kek));
     GUARD_OUT(aecs_kek_check_value(kek, svc->check));
     GUARD_OUT(aecs_shares_split(kek, k, n, &shares));
+    /* The split's set id (not secret: every share shows it), so unseal knows its shares. */
+    GUARD_OUT(aecs_share_parse(shares[0], 1, &first));
+    memcpy(set, first.set, sizeof(set));
+    aecs_cleanse(&first, sizeof(first));
     aecs_hex_encode(svc->check, sizeof(svc->check), check_hex);
     aecs_time_format(now, created);
-    meta = json_pack("{s:i, s:s, s:I, s:I, s:s}", "format", 1, "check", check_hex, "threshold",
-                     (json_int_t)k, "shares", (json_int_t)n, "created", created);
+    meta = json_pack("{s:i, s:s, s:I, s:I, s:s, s:s, s:[]}", "format", 1, "check", check_hex,
+                     "threshold", (json_int_t)k, "shares", (json_int_t)n, "set", set, "created",
+                     created, "commitments");
     ENSURE_OUT(meta != NULL, AECS_E_NO_MEMORY, "out of memory");
+    for (unsigned i = 0; i < n; i++) {
+        char hex[65];
+        GUARD_OUT(aecs_share_parse(shares[i], i + 1, &first));
+        rc = share_commitment(&first, svc->commitments[i]);
+        aecs_cleanse(&first, sizeof(first));
+        GUARD_OUT(rc);
+        aecs_hex_encode(svc->commitments[i], 32, hex);
+        json_array_append_new(json_object_get(meta, "commitments"), json_string(hex));
+    }
+    svc->has_commitments = 1;
     meta_text = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS);
     rec = json_pack("{s:s, s:s, s:s, s:s}", "key_id", key_id, "pubkey", pem, "role",
                     "cluster-admin", "created", created);
@@ -738,6 +834,9 @@ int aecs_service_init(struct aecs_service *svc, const struct aecs_request *req, 
     svc_txn_end(svc, &t);
     in_txn = 0;
     if (rc == AECS_E_MISMATCH) {
+        if (load_init(svc) != AECS_OK)
+            log_error("init: cannot read the other replica's init: %s",
+                      aecs_err_last()->message);
         *api = API_CONFLICT;
         BAIL_OUT(AECS_E_MISMATCH, "the service was initialized at the same time by another "
                                   "request or replica");
@@ -745,6 +844,7 @@ int aecs_service_init(struct aecs_service *svc, const struct aecs_request *req, 
     GUARD_OUT(rc);
     svc->threshold = k;
     svc->share_count = n;
+    memcpy(svc->share_set, set, sizeof(svc->share_set));
     svc->state = AECS_STATE_WORKING;
     kek = NULL;
     if (seal_root_key(svc) != AECS_OK)
@@ -768,6 +868,7 @@ out:
         aecs_kek_free(kek);
     }
     aecs_shares_free(shares, n);
+    aecs_json_wipe(shares_json);
     json_decref(shares_json);
     json_decref(body);
     json_decref(rec);
@@ -864,13 +965,35 @@ int aecs_service_unseal(struct aecs_service *svc, const struct aecs_request *req
                  "this share is from a split with threshold %u; this service needs %u: it is "
                  "not one of this service's shares", share.threshold, svc->threshold);
     }
+    if (svc->share_set[0] != '\0' && strcmp(share.set, svc->share_set) != 0) {
+        *api = API_BAD_SHARE;
+        BAIL_OUT(AECS_E_INVALID_ARGUMENT,
+                 "this share is from another split than this service's shares: it is not one "
+                 "of this service's shares");
+    }
+    if (svc->has_commitments) {
+        uint8_t c[32];
+        if (share.index < 1 || share.index > svc->share_count) {
+            *api = API_BAD_SHARE;
+            BAIL_OUT(AECS_E_INVALID_ARGUMENT, "this service has %u shares; there is no share %u",
+                     svc->share_count, share.index);
+        }
+        GUARD_OUT(share_commitment(&share, c));
+        if (aecs_ct_memcmp(c, svc->commitments[share.index - 1], 32) != 0) {
+            *api = API_BAD_SHARE;
+            BAIL_OUT(AECS_E_BAD_SIGNATURE,
+                     "this is not share %u of this service: it does not match the commitment "
+                     "made at init (mistyped data with a recomputed checksum, or a forged share)",
+                     share.index);
+        }
+    }
     for (size_t i = 0; i < svc->pending_count; i++) {
         if (strcmp(svc->pending[i].set, share.set) != 0) {
             *api = API_BAD_SHARE;
             BAIL_OUT(AECS_E_INVALID_ARGUMENT,
-                     "this share is from another split (set %s) than the %zu already given "
-                     "(set %s): it is not one of this service's shares",
-                     share.set, svc->pending_count, svc->pending[i].set);
+                     "this share is from another split than the %zu already given: it is not "
+                     "one of this service's shares",
+                     svc->pending_count);
         }
         if (svc->pending[i].index == share.index) {
             *api = API_BAD_SHARE;
@@ -922,6 +1045,7 @@ answer:
 out:
     aecs_cleanse(&share, sizeof(share));
     aecs_kek_free(kek);
+    aecs_json_wipe(body); /* the share */
     json_decref(body);
     pthread_rwlock_unlock(&svc->state_lock);
     return rc;

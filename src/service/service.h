@@ -89,6 +89,9 @@ struct aecs_service_config {
     enum aecs_auto_unseal auto_unseal;
     const char *attest_root;  /* prefix for device paths (tests); NULL or "" for "/" */
     const char *version;      /* reported in status */
+    /* Challenge and admin-request nonces in the store, so that every replica sharing it
+       accepts each once. Always on with an etcd store; with SQLite only when set (tests). */
+    int shared_nonces;
 };
 
 struct aecs_service;
@@ -218,6 +221,8 @@ struct aecs_release_config {
     unsigned rate_burst;      /* unauthenticated requests per address: bucket size (0: 20) */
     unsigned rate_per_second; /* and refill rate (0: 5) */
     uint64_t challenge_ttl_ms; /* 0: 60 s */
+    int insecure_trust_sim;    /* the verifier trusts a simulated TEE (listed in status) */
+    int insecure_intel_root;   /* the verifier trusts another root than Intel's (listed) */
 };
 
 /*
@@ -259,6 +264,16 @@ AECS_MUST_CHECK int aecs_service_identity(struct aecs_service *svc, const char *
 AECS_MUST_CHECK int aecs_service_public(struct aecs_service *svc, const char *service,
                                         const char *name, const char *nonce_hex,
                                         struct aecs_answer *out, enum aecs_api_code *api);
+
+/*
+ * POST /v1/cluster/join (join.c, docs/protocol-release.md section 5): a new
+ * replica's evidence over the release binding of a challenge nonce and its
+ * public key; when the claims match the join policy, the answer holds the
+ * root key sealed to that key, signed by the identity key. Every decision is
+ * audited with the claims.
+ */
+AECS_MUST_CHECK int aecs_service_join(struct aecs_service *svc, const struct aecs_request *req,
+                                      struct aecs_answer *out, enum aecs_api_code *api);
 
 /* 1 when name is a valid service or secret name (docs/api.md). */
 int aecs_service_name_valid(const char *name);

@@ -30,6 +30,7 @@
 
 #include "base/err.h"
 #include "crypto/envelope.h"
+#include "crypto/kek.h"
 #include "testutil.h"
 
 #define MSG() (aecs_err_last()->message)
@@ -590,6 +591,47 @@ static void test_sign_round_trip(void **state)
     aecs_p256_key_free(key);
 }
 
+/* The root key handed to a joiner: it opens only with the joiner's key and the same binding. */
+static void test_kek_envelope(void **state)
+{
+    struct aecs_p256_key *joiner = generate(), *other = generate();
+    struct aecs_p256_pub *to = public_of(joiner);
+    struct aecs_kek *kek = NULL, *got = NULL;
+    struct aecs_envelope env;
+    uint8_t nonce[32], check[AECS_KEK_CHECK_SIZE], raw[AECS_KEK_SIZE];
+    struct aecs_envelope_binding b = {nonce, "0123456789abcdef0123456789abcdef", "root-key",
+                                      "AECS_ROOT_KEY_V1"};
+    struct aecs_envelope_binding wrong = b;
+
+    (void)state;
+    memset(nonce, 0x42, sizeof(nonce));
+    expect_rc(aecs_kek_generate(&kek), AECS_OK);
+    expect_rc(aecs_kek_check_value(kek, check), AECS_OK);
+    expect_rc(aecs_kek_envelope_seal(kek, to, &b, &env), AECS_OK);
+    assert_int_equal(env.size, AECS_KEK_SIZE);
+    expect_rc(aecs_kek_envelope_open(joiner, &b, &env, &got), AECS_OK);
+    expect_rc(aecs_kek_verify(got, check), AECS_OK);
+    aecs_kek_free(got);
+    got = NULL;
+    /* another key pair, another service id: refused, nothing returned */
+    expect_rc(aecs_kek_envelope_open(other, &b, &env, &got), AECS_E_BAD_SIGNATURE);
+    assert_null(got);
+    wrong.service = "fedcba9876543210fedcba9876543210";
+    expect_rc(aecs_kek_envelope_open(joiner, &wrong, &env, &got), AECS_E_BAD_SIGNATURE);
+    assert_null(got);
+    aecs_envelope_clear(&env);
+    /* an envelope that does not hold 32 bytes is no root key */
+    memset(raw, 7, sizeof(raw));
+    expect_rc(aecs_envelope_seal(to, &b, raw, 31, &env), AECS_OK);
+    expect_rc(aecs_kek_envelope_open(joiner, &b, &env, &got), AECS_E_FORMAT);
+    assert_null(got);
+    aecs_envelope_clear(&env);
+    aecs_kek_free(kek);
+    aecs_p256_pub_free(to);
+    aecs_p256_key_free(joiner);
+    aecs_p256_key_free(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -607,6 +649,7 @@ int main(void)
         cmocka_unit_test(test_generated_keys_differ),
         cmocka_unit_test(test_openssl_signature_verifies),
         cmocka_unit_test(test_sign_round_trip),
+        cmocka_unit_test(test_kek_envelope),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -27,6 +27,7 @@
 #include <cmocka.h>
 
 #include "base/err.h"
+#include "crypto/crypto.h"
 #include "crypto/envelope.h"
 #include "proto/release.h"
 #include "testutil.h"
@@ -850,6 +851,71 @@ static void test_public_answer(void **state)
     }
 }
 
+/* ---- join ---- */
+
+/* The signed bytes of a join answer, built by hand from section 5 of the spec. */
+static void test_join_messages(void **state)
+{
+    static const char body[] =
+        "{\"evidence\":\"ZmFrZSBldmlkZW5jZQ==\",\"pubkey\":\"" V_CLIENT_PUB "\",\"nonce\":\"" V_NONCE
+        "\"}";
+    struct aecs_release_request *req = NULL;
+    struct aecs_envelope env, back;
+    uint8_t out[AECS_ANSWER_SIGNED_MAX], want[AECS_ANSWER_SIGNED_MAX];
+    char *s = NULL, id[33];
+    size_t size = 0, at;
+
+    (void)state;
+    expect_rc(aecs_join_request_parse(body, strlen(body), &req), AECS_OK);
+    assert_int_equal(req->count, 0);
+    assert_memory_equal(req->pubkey, g_client_pub, 65);
+    assert_memory_equal(req->nonce, g_nonce, 32);
+    expect_rc(aecs_join_request_serialize(req, &s, &size), AECS_OK);
+    assert_string_equal(s, body);
+    free(s);
+    aecs_release_request_free(req);
+    req = NULL;
+    /* a release request is not a join request: unknown members are refused */
+    expect_rc(aecs_join_request_parse(REQ_HEAD REQ_NONCE REQ_ONE "}",
+                                      strlen(REQ_HEAD REQ_NONCE REQ_ONE "}"), &req),
+              AECS_E_FORMAT);
+    assert_msg_has("secrets");
+
+    /* label || 0x00 || nonce || joiner key || SHA-256(body) */
+    at = strlen("aecs-join-answer-v1") + 1;
+    memcpy(want, "aecs-join-answer-v1", at);
+    memcpy(want + at, g_nonce, 32);
+    memcpy(want + at + 32, g_client_pub, 65);
+    aecs_sha256("{}", 2, want + at + 97);
+    expect_rc(aecs_answer_signed_bytes(AECS_ANSWER_JOIN, g_nonce, g_client_pub, "{}", 2, out,
+                                       &size),
+              AECS_OK);
+    assert_int_equal(size, at + 97 + 32);
+    assert_memory_equal(out, want, size);
+    expect_rc(aecs_answer_signed_bytes(AECS_ANSWER_JOIN, g_nonce, NULL, "{}", 2, out, &size),
+              AECS_E_INVALID_ARGUMENT);
+
+    /* the answer round-trips */
+    memset(&env, 0, sizeof(env));
+    memcpy(env.epk, g_client_pub, 65);
+    memset(env.iv, 1, sizeof(env.iv));
+    memset(env.tag, 2, sizeof(env.tag));
+    env.size = 32;
+    env.ciphertext = calloc(1, 32);
+    assert_non_null(env.ciphertext);
+    expect_rc(aecs_join_answer_serialize("0123456789abcdef0123456789abcdef", &env, &s, &size),
+              AECS_OK);
+    expect_rc(aecs_join_answer_parse(s, size, id, &back), AECS_OK);
+    assert_string_equal(id, "0123456789abcdef0123456789abcdef");
+    assert_int_equal(back.size, 32);
+    assert_memory_equal(back.epk, env.epk, 65);
+    aecs_envelope_clear(&back);
+    free(s);
+    expect_rc(aecs_join_answer_serialize("0123456789ABCDEF0123456789abcdef", &env, &s, &size),
+              AECS_E_INVALID_ARGUMENT);
+    aecs_envelope_clear(&env);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -868,6 +934,7 @@ int main(void)
         cmocka_unit_test(test_release_answer_serialize_refuses),
         cmocka_unit_test(test_identity_answer),
         cmocka_unit_test(test_public_answer),
+        cmocka_unit_test(test_join_messages),
     };
 
     return cmocka_run_group_tests(tests, setup, NULL);
