@@ -21,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,8 +30,10 @@
 #include "base/codec.h"
 #include "base/err.h"
 #include "base/file.h"
+#include "base/log.h"
 #include "cli/cli.h"
 #include "crypto/crypto.h"
+#include "crypto/secmem.h"
 #include "proto/name.h"
 
 enum { OPT_CONFIG = 1000, OPT_SERVICE, OPT_NAME, OPT_OUT, OPT_OUT_DIR, OPT_RAW };
@@ -234,6 +238,22 @@ static int output(const struct request *r, const aecs_client_result *res, const 
     return fflush(stdout) == 0 ? 0 : -1;
 }
 
+/*
+ * This process is about to hold secrets: no core dump, no ptrace by other
+ * processes of the user, plaintexts on the secure heap when the system gives
+ * one (a failure only means ordinary memory, still wiped: said at info level).
+ */
+static void harden(void)
+{
+    struct rlimit no_core = {0, 0};
+
+    (void)setrlimit(RLIMIT_CORE, &no_core);
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    if (aecs_secure_heap_init(0) != AECS_OK)
+        log_info("secure heap: %s; secrets live on the ordinary heap (still wiped)",
+                 aecs_err_last()->message);
+}
+
 /* The exit code of a failed round (docs/client.md). */
 static int exit_for(aecs_client_status st)
 {
@@ -354,6 +374,7 @@ int cmd_fetch(int argc, char **argv)
         }
     }
 
+    harden();
     if (config != NULL) {
         st = aecs_client_new_from_file(config, &client, &err);
     } else {

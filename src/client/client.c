@@ -160,19 +160,28 @@ static int https_request(void *ctx, size_t index, const char *url, const char *m
                          struct aecs_raw_reply *reply)
 {
     aecs_client *c = ctx;
-    struct server *s = &c->servers[index];
-    struct aecs_conn_options opts;
 
     (void)url;
     memset(reply, 0, sizeof(*reply));
-    if (s->conn == NULL) {
-        memset(&opts, 0, sizeof(opts));
-        opts.connect_timeout_ms = c->cfg->connect_timeout * 1000;
-        opts.timeout_ms = c->cfg->timeout * 1000;
-        opts.max_response_size = AECS_RELEASE_ANSWER_MAX;
-        GUARD(aecs_conn_open(s->cred, &opts, &s->conn));
-    }
-    return aecs_conn_request_raw(s->conn, method, target, body, body_size, header, reply);
+    return aecs_conn_request_raw(c->servers[index].conn, method, target, body, body_size, header,
+                                 reply);
+}
+
+/*
+ * The connection to each server: the URL's scheme and the `ca` file are
+ * checked now, so that they are configuration errors; nothing is sent yet.
+ */
+static int open_connections(aecs_client *c)
+{
+    struct aecs_conn_options opts;
+
+    memset(&opts, 0, sizeof(opts));
+    opts.connect_timeout_ms = c->cfg->connect_timeout * 1000;
+    opts.timeout_ms = c->cfg->timeout * 1000;
+    opts.max_response_size = AECS_RELEASE_ANSWER_MAX;
+    for (size_t i = 0; i < c->server_count; i++)
+        GUARD(aecs_conn_open(c->servers[i].cred, &opts, &c->servers[i].conn));
+    return AECS_OK;
 }
 
 /* A one-server credential for the connection to server i. */
@@ -300,6 +309,13 @@ aecs_client_status aecs_client_new_config(struct aecs_client_config *cfg,
     } else {
         c->transport.ctx = c;
         c->transport.request = https_request;
+        rc = open_connections(c);
+        if (rc != AECS_OK) {
+            st = set_error(err,
+                           rc == AECS_E_NO_MEMORY ? AECS_CLIENT_E_NO_MEMORY : AECS_CLIENT_E_CONFIG,
+                           "config", NULL, "%.200s: %s", cfg->source, aecs_err_last()->message);
+            goto out;
+        }
     }
     rc = open_verifier(cfg, opts, &c->verifier);
     if (rc != AECS_OK) {

@@ -427,7 +427,7 @@ static void test_config_load_env(void **state)
 /* The public constructors' errors. */
 static void test_new_errors(void **state)
 {
-    char path[256];
+    char path[256], ca[512], text[2048];
     aecs_client *client = (aecs_client *)1;
     aecs_client_error err;
 
@@ -450,11 +450,13 @@ static void test_new_errors(void **state)
     assert_has(err.message, "AECS_CONFIG is not set");
 
     /* an attester that is not there: the file is fine, the machine is not */
-    write_text("gramine.yaml",
-               "server: https://a\nca: c\n"
-               "server_policy: {enclaveMatchAnyRules: [{mrenclave: " SERVER_MR "}]}\n"
-               "attester: {type: gramine, root: /nonexistent-aecs-root}\n",
-               path, sizeof(path));
+    tu_src_path(ca, sizeof(ca), "tests/data/keys/tls_ca.pem");
+    snprintf(text, sizeof(text),
+             "server: https://a\nca: %s\n"
+             "server_policy: {enclaveMatchAnyRules: [{mrenclave: " SERVER_MR "}]}\n"
+             "attester: {type: gramine, root: /nonexistent-aecs-root}\n",
+             ca);
+    write_text("gramine.yaml", text, path, sizeof(path));
     setenv("AECS_CONFIG", path, 1);
     assert_int_equal(aecs_client_new_from_env(&client, &err), AECS_CLIENT_E_ATTESTATION);
     assert_string_equal(err.check, "attester");
@@ -462,13 +464,23 @@ static void test_new_errors(void **state)
     unsetenv("AECS_CONFIG");
 
     /* a sim folder to trust that is not one */
-    write_text("nosim.yaml",
-               "server: https://a\nca: c\n"
-               "server_policy: {enclaveMatchAnyRules: [{mrenclave: " SERVER_MR "}]}\n"
-               "verifier: {insecure_trust_sim: /nonexistent-aecs-sim}\n",
-               path, sizeof(path));
+    snprintf(text, sizeof(text),
+             "server: https://a\nca: %s\n"
+             "server_policy: {enclaveMatchAnyRules: [{mrenclave: " SERVER_MR "}]}\n"
+             "verifier: {insecure_trust_sim: /nonexistent-aecs-sim}\n",
+             ca);
+    write_text("nosim.yaml", text, path, sizeof(path));
     assert_int_equal(aecs_client_new_from_file(path, &client, &err), AECS_CLIENT_E_CONFIG);
     assert_has(err.message, "nosim.yaml: verifier: ");
+    /* a `ca` that is no certificate: a configuration error, found before any request */
+    write_text("notcert.pem", "hello\n", path, sizeof(path));
+    write_text("badca.yaml",
+               "server: https://a\nca: notcert.pem\n"
+               "server_policy: {enclaveMatchAnyRules: [{mrenclave: " SERVER_MR "}]}\n"
+               "attester: {type: sim, sim_dir: /nonexistent-aecs-sim}\n",
+               path, sizeof(path));
+    assert_int_equal(aecs_client_new_from_file(path, &client, &err), AECS_CLIENT_E_CONFIG);
+    assert_has(err.message, "badca.yaml: ca: ");
     assert_string_equal(aecs_client_status_string(AECS_CLIENT_E_SERVER_IDENTITY),
                         "the server's identity did not pass");
     assert_string_equal(aecs_client_status_string((aecs_client_status)99), "unknown status");
