@@ -95,4 +95,9 @@ const char *cli_json_str(const json_t *obj, const char *key, const char *missing
 /* A decimal number in [min, max] into *out: 0, or -1 when it is not one. */
 int cli_parse_count(const char *text, long min, long max, long *out);
 
+/* 0 when getopt left no argument; else prints "aecs: WHAT takes no arguments ..." and -1. */
+int cli_no_arguments(int argc, char **argv, const char *what);
+/* 0 when name (given with `option`) is a valid name; else prints why ("WHAT needs ...") and -1. */
+int cli_check_name(const char *name, const char *option, const char *what);
+
 #endif

@@ -9,12 +9,14 @@
  * everything that kept the request from being answered: bad credentials,
  * unreadable files, no connection, TLS failures, malformed answers.
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/err.h"
 #include "cli/cli.h"
+#include "proto/name.h"
 #include "client/conn.h"
 #include "client/cred.h"
 #include "crypto/crypto.h"
@@ -108,5 +110,26 @@ int cli_parse_count(const char *text, long min, long max, long *out)
     if (*end != '\0' || v < min || v > max)
         return -1;
     *out = v;
+    return 0;
+}
+
+int cli_no_arguments(int argc, char **argv, const char *what)
+{
+    if (optind == argc)
+        return 0;
+    fprintf(stderr, "aecs: %s takes no arguments besides options ('%.60s')\n", what, argv[optind]);
+    return -1;
+}
+
+int cli_check_name(const char *name, const char *option, const char *what)
+{
+    if (name == NULL) {
+        fprintf(stderr, "aecs: %s needs %s NAME\n", what, option);
+        return -1;
+    }
+    if (aecs_name_check(name, option) != AECS_OK) {
+        cli_report_error(NULL);
+        return -1;
+    }
     return 0;
 }

@@ -51,27 +51,7 @@ enum {
 static const char k_config_help[] =
     "  --config CRED   the credential file (default $AECS_CONFIG); see `aecs admin --help`\n";
 
-/* "aecs: <what> takes no arguments besides options" for a stray argument. */
-static int no_arguments(int argc, char **argv, const char *what)
-{
-    if (optind == argc)
-        return 0;
-    fprintf(stderr, "aecs: %s takes no arguments besides options ('%.60s')\n", what, argv[optind]);
-    return -1;
-}
 
-static int check_name_option(const char *name, const char *option, const char *what)
-{
-    if (name == NULL) {
-        fprintf(stderr, "aecs: %s needs %s NAME\n", what, option);
-        return -1;
-    }
-    if (aecs_name_check(name, option) != AECS_OK) {
-        cli_report_error(NULL);
-        return -1;
-    }
-    return 0;
-}
 
 /* ---- init ---- */
 
@@ -150,7 +130,7 @@ static int admin_init(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (no_arguments(argc, argv, "admin init") != 0)
+    if (cli_no_arguments(argc, argv, "admin init") != 0)
         return EXIT_USAGE;
     if (shares_text == NULL || threshold_text == NULL) {
         fprintf(stderr, "aecs: admin init needs --shares N and --threshold K\n");
@@ -459,7 +439,7 @@ static int admin_status(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (no_arguments(argc, argv, "admin status") != 0)
+    if (cli_no_arguments(argc, argv, "admin status") != 0)
         return EXIT_USAGE;
     rc = cli_client_open(config, 0, &cl);
     if (rc != EXIT_OK)
@@ -530,8 +510,8 @@ static int service_register(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (no_arguments(argc, argv, "admin service register") != 0 ||
-        check_name_option(name, "--name", "admin service register") != 0)
+    if (cli_no_arguments(argc, argv, "admin service register") != 0 ||
+        cli_check_name(name, "--name", "admin service register") != 0)
         return EXIT_USAGE;
     if (pubkey == NULL) {
         fprintf(stderr, "aecs: admin service register needs --pubkey FILE (made by `aecs "
@@ -619,7 +599,7 @@ static int service_list(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (no_arguments(argc, argv, "admin service list") != 0)
+    if (cli_no_arguments(argc, argv, "admin service list") != 0)
         return EXIT_USAGE;
     rc = cli_client_open(config, AECS_CRED_NEED_KEY, &cl);
     if (rc != EXIT_OK)
@@ -697,8 +677,8 @@ static int service_unregister(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (no_arguments(argc, argv, "admin service unregister") != 0 ||
-        check_name_option(name, "--name", "admin service unregister") != 0)
+    if (cli_no_arguments(argc, argv, "admin service unregister") != 0 ||
+        cli_check_name(name, "--name", "admin service unregister") != 0)
         return EXIT_USAGE;
     snprintf(target, sizeof(target), "/v1/admin/services/%s%s", name, force ? "?force=1" : "");
     rc = cli_client_open(config, AECS_CRED_NEED_KEY, &cl);
@@ -824,7 +804,7 @@ static int audit_list(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (no_arguments(argc, argv, "admin audit list") != 0)
+    if (cli_no_arguments(argc, argv, "admin audit list") != 0)
         return EXIT_USAGE;
     rc = cli_client_open(config, AECS_CRED_NEED_KEY, &cl);
     if (rc != EXIT_OK)
@@ -942,7 +922,7 @@ static int audit_verify(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (no_arguments(argc, argv, "admin audit verify") != 0)
+    if (cli_no_arguments(argc, argv, "admin audit verify") != 0)
         return EXIT_USAGE;
     rc = cli_client_open(config, AECS_CRED_NEED_KEY, &cl);
     if (rc != EXIT_OK)

@@ -41,26 +41,7 @@ enum {
 static const char k_config_help[] =
     "  --config CRED    the credential file (default $AECS_CONFIG); see `aecs admin --help`\n";
 
-static int no_arguments(int argc, char **argv, const char *what)
-{
-    if (optind == argc)
-        return 0;
-    fprintf(stderr, "aecs: %s takes no arguments besides options ('%.60s')\n", what, argv[optind]);
-    return -1;
-}
 
-static int check_name(const char *name, const char *option, const char *what)
-{
-    if (name == NULL) {
-        fprintf(stderr, "aecs: %s needs %s NAME\n", what, option);
-        return -1;
-    }
-    if (aecs_name_check(name, option) != AECS_OK) {
-        cli_report_error(NULL);
-        return -1;
-    }
-    return 0;
-}
 
 /*
  * The service: --service, else the credential file's `service`. Checked as a
@@ -157,7 +138,7 @@ static int secret_create(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (no_arguments(argc, argv, "secret create") != 0)
+    if (cli_no_arguments(argc, argv, "secret create") != 0)
         return EXIT_USAGE;
     if (policy == NULL) {
         fprintf(stderr, "aecs: secret create needs --policy FILE\n");
@@ -250,9 +231,9 @@ static int secret_list(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (no_arguments(argc, argv, "secret list") != 0)
+    if (cli_no_arguments(argc, argv, "secret list") != 0)
         return EXIT_USAGE;
-    if (service_opt != NULL && check_name(service_opt, "--service", "secret list") != 0)
+    if (service_opt != NULL && cli_check_name(service_opt, "--service", "secret list") != 0)
         return EXIT_USAGE;
     rc = cli_client_open(config, AECS_CRED_NEED_KEY, &cl);
     if (rc != EXIT_OK)
@@ -335,9 +316,9 @@ static int secret_destroy(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (no_arguments(argc, argv, "secret destroy") != 0 ||
-        check_name(name, "--name", "secret destroy") != 0 ||
-        (service_opt != NULL && check_name(service_opt, "--service", "secret destroy") != 0))
+    if (cli_no_arguments(argc, argv, "secret destroy") != 0 ||
+        cli_check_name(name, "--name", "secret destroy") != 0 ||
+        (service_opt != NULL && cli_check_name(service_opt, "--service", "secret destroy") != 0))
         return EXIT_USAGE;
     rc = cli_client_open(config, AECS_CRED_NEED_KEY, &cl);
     if (rc != EXIT_OK)
@@ -414,9 +395,9 @@ static int secret_get_public(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (no_arguments(argc, argv, "secret get-public") != 0 ||
-        check_name(name, "--name", "secret get-public") != 0 ||
-        (service_opt != NULL && check_name(service_opt, "--service", "secret get-public") != 0))
+    if (cli_no_arguments(argc, argv, "secret get-public") != 0 ||
+        cli_check_name(name, "--name", "secret get-public") != 0 ||
+        (service_opt != NULL && cli_check_name(service_opt, "--service", "secret get-public") != 0))
         return EXIT_USAGE;
     rc = cli_client_open(config, 0, &cl);
     if (rc != EXIT_OK)
