@@ -179,6 +179,18 @@ AECS_MUST_CHECK int svc_require_working(struct aecs_service *svc, enum aecs_api_
 AECS_MUST_CHECK int svc_body_object(const struct aecs_request *req, json_t **out,
                                     enum aecs_api_code *api);
 
+struct aecs_claims;
+/*
+ * A release's or a join's first steps (release.c): consume the nonce, verify
+ * the evidence into claims. Refusals set *api (invalid_nonce, expired_nonce,
+ * attestation_failed) and are logged as `what` refusals, never audited.
+ */
+AECS_MUST_CHECK int svc_consume_and_verify(struct aecs_service *svc,
+                                           const struct aecs_request *req, const char *what,
+                                           const uint8_t nonce[32], const uint8_t *evidence,
+                                           size_t evidence_size, struct aecs_claims *claims,
+                                           enum aecs_api_code *api);
+
 /* ---- the index and sealed records (index.c) ---- */
 
 /* The sealed index: every record's version, and the store's generation. */

@@ -172,35 +172,9 @@ int aecs_service_join(struct aecs_service *svc, const struct aecs_request *req,
         *api = rc == AECS_E_TOO_LARGE ? API_TOO_LARGE : API_BAD_REQUEST;
         goto out;
     }
-    rc = svc->shared_nonces ? svc_nonce_consume(svc, rq->nonce)
-                            : aecs_challenge_consume(svc->challenges, rq->nonce);
-    if (rc != AECS_OK && rc != AECS_E_EXPIRED && rc != AECS_E_NOT_FOUND) {
-        *api = API_INTERNAL;
-        goto out;
-    }
-    if (rc != AECS_OK) {
-        *api = rc == AECS_E_EXPIRED ? API_EXPIRED_NONCE : API_INVALID_NONCE;
-        rc = AECS_ERR(rc, rc == AECS_E_EXPIRED ? "the challenge expired: ask for a new one"
-                                               : "the nonce was not issued by this cluster, or "
-                                                 "was already used: ask for a new challenge");
-        /* not audited: anyone can send these (as for releases); the log has them */
-        log_info("join refused to %.64s: %s", req->remote != NULL ? req->remote : "?",
-                 aecs_err_last()->message);
-        goto out;
-    }
+    GUARD_OUT(svc_consume_and_verify(svc, req, "join", rq->nonce, rq->evidence,
+                                     rq->evidence_size, &claims, api));
     GUARD_OUT(aecs_p256_pub_import(rq->pubkey, sizeof(rq->pubkey), &joiner));
-    rc = aecs_verifier_verify(svc->verifier, rq->evidence, rq->evidence_size, AECS_VERIFIER_NOW,
-                              &claims, &why);
-    if (rc != AECS_OK) {
-        *api = rc == AECS_E_NO_MEMORY || rc == AECS_E_INTERNAL ? API_INTERNAL
-                                                                : API_ATTESTATION_FAILED;
-        rc = AECS_ERR(rc, "the joiner's evidence does not verify (stage %s, %s): %.400s",
-                      why.stage != NULL ? why.stage : "?",
-                      why.code_name != NULL ? why.code_name : "?", why.message);
-        log_info("join refused to %.64s: %s", req->remote != NULL ? req->remote : "?",
-                 aecs_err_last()->message);
-        goto out;
-    }
     summary = svc_claims_summary(&claims);
     if (aecs_release_binding_check(claims.report_data, rq->nonce, rq->pubkey) != AECS_OK) {
         *api = API_BINDING_MISMATCH;

@@ -336,6 +336,51 @@ static int audit_release(struct aecs_service *svc, const struct aecs_request *re
     return rc;
 }
 
+/*
+ * The first two steps of a release or a join (docs/protocol-release.md): the
+ * nonce is consumed (single use, whatever happens next), then the evidence is
+ * verified into claims. Refusals set *api and are logged, not audited: anyone
+ * can send them, and evidence that does not verify names no enclave.
+ */
+int svc_consume_and_verify(struct aecs_service *svc, const struct aecs_request *req,
+                           const char *what, const uint8_t nonce[32], const uint8_t *evidence,
+                           size_t evidence_size, struct aecs_claims *claims,
+                           enum aecs_api_code *api)
+{
+    struct aecs_verify_failure why;
+    int rc = svc->shared_nonces ? svc_nonce_consume(svc, nonce)
+                                : aecs_challenge_consume(svc->challenges, nonce);
+
+    if (rc != AECS_OK && rc != AECS_E_EXPIRED && rc != AECS_E_NOT_FOUND) {
+        *api = API_INTERNAL;
+        return rc;
+    }
+    if (rc != AECS_OK) {
+        *api = rc == AECS_E_EXPIRED ? API_EXPIRED_NONCE : API_INVALID_NONCE;
+        rc = AECS_ERR(rc, rc == AECS_E_EXPIRED
+                              ? "the challenge expired: ask for a new one (POST /v1/challenge) "
+                                "and attest again"
+                              : "the nonce was not issued by this server, or was already used: "
+                                "ask for a new challenge");
+        log_info("%s refused to %.64s: %s", what, req->remote != NULL ? req->remote : "?",
+                 aecs_err_last()->message);
+        return rc;
+    }
+    rc = aecs_verifier_verify(svc->verifier, evidence, evidence_size, AECS_VERIFIER_NOW, claims,
+                              &why);
+    if (rc != AECS_OK) {
+        *api = rc == AECS_E_NO_MEMORY || rc == AECS_E_INTERNAL ? API_INTERNAL
+                                                                : API_ATTESTATION_FAILED;
+        rc = AECS_ERR(rc, "the evidence does not verify (stage %s, %s): %.400s",
+                      why.stage != NULL ? why.stage : "?",
+                      why.code_name != NULL ? why.code_name : "?", why.message);
+        log_info("%s refused to %.64s: %s", what, req->remote != NULL ? req->remote : "?",
+                 aecs_err_last()->message);
+        return rc;
+    }
+    return AECS_OK;
+}
+
 int aecs_service_release(struct aecs_service *svc, const struct aecs_request *req,
                          struct aecs_answer *out, enum aecs_api_code *api)
 {
@@ -344,7 +389,6 @@ int aecs_service_release(struct aecs_service *svc, const struct aecs_request *re
     struct aecs_release_answer *answer = NULL;
     struct aecs_p256_pub *client = NULL;
     struct aecs_claims claims;
-    struct aecs_verify_failure why;
     struct svc_index ix = {0};
     json_t *summary = NULL;
     size_t released = 0;
@@ -363,38 +407,9 @@ int aecs_service_release(struct aecs_service *svc, const struct aecs_request *re
         *api = rc == AECS_E_TOO_LARGE ? API_TOO_LARGE : API_BAD_REQUEST;
         goto out;
     }
-    rc = svc->shared_nonces ? svc_nonce_consume(svc, rq->nonce)
-                            : aecs_challenge_consume(svc->challenges, rq->nonce);
-    if (rc != AECS_OK && rc != AECS_E_EXPIRED && rc != AECS_E_NOT_FOUND) {
-        *api = API_INTERNAL;
-        goto out;
-    }
-    if (rc != AECS_OK) {
-        *api = rc == AECS_E_EXPIRED ? API_EXPIRED_NONCE : API_INVALID_NONCE;
-        rc = AECS_ERR(rc, rc == AECS_E_EXPIRED
-                              ? "the challenge expired: ask for a new one (POST /v1/challenge) "
-                                "and attest again"
-                              : "the nonce was not issued by this server, or was already used: "
-                                "ask for a new challenge");
-        /* not audited: anyone can send these; the log has them (rate-limited) */
-        log_info("release refused to %.64s: %s", req->remote != NULL ? req->remote : "?",
-                 aecs_err_last()->message);
-        goto out;
-    }
+    GUARD_OUT(svc_consume_and_verify(svc, req, "release", rq->nonce, rq->evidence,
+                                     rq->evidence_size, &claims, api));
     GUARD_OUT(aecs_p256_pub_import(rq->pubkey, sizeof(rq->pubkey), &client));
-    rc = aecs_verifier_verify(svc->verifier, rq->evidence, rq->evidence_size, AECS_VERIFIER_NOW,
-                              &claims, &why);
-    if (rc != AECS_OK) {
-        *api = rc == AECS_E_NO_MEMORY || rc == AECS_E_INTERNAL ? API_INTERNAL
-                                                                : API_ATTESTATION_FAILED;
-        rc = AECS_ERR(rc, "the evidence does not verify (stage %s, %s): %.400s",
-                      why.stage != NULL ? why.stage : "?",
-                      why.code_name != NULL ? why.code_name : "?", why.message);
-        /* not audited either: evidence that does not verify names no enclave */
-        log_info("release refused to %.64s: %s", req->remote != NULL ? req->remote : "?",
-                 aecs_err_last()->message);
-        goto out;
-    }
     summary = svc_claims_summary(&claims);
     if (aecs_release_binding_check(claims.report_data, rq->nonce, rq->pubkey) != AECS_OK) {
         *api = API_BINDING_MISMATCH;
