@@ -14,7 +14,9 @@
 #     with a clear message, and once they are back nothing half-written is
 #     listed and the retried create succeeds;
 #   - everything restarted: A unsealed with shares, B by join; every secret
-#     is still there.
+#     is still there;
+#   - A killed (-9) during a loop of creates through credentials listing A
+#     then B: every acknowledged create is listed, the loop goes on through B.
 . "$(dirname "$0")/lib.sh"
 
 SERVER_MR=$(hexrep 5e 32)
@@ -278,6 +280,28 @@ wait_state "$tmp/admin-b.yaml" working && ok || { bad "B joins after the restart
 [[ $(names "$tmp/svc-b.yaml") == "s1 s2 s3 s4 s5" ]] && ok || bad "every secret after the restart"
 expect_exit 0 "fetch s5 through B after the restart" -- "$AECS" fetch \
   --config "$tmp/client-b.yaml" --service svc --name s5 --out "$tmp/s5b.key"
+
+# --- a replica killed mid-load: nothing acknowledged is lost, clients fail over --------------
+: >"$tmp/acked"
+(
+  for i in $(seq 1 25); do
+    policy "$tmp/l$i.yaml" "l$i"
+    "$AECS" secret create --config "$tmp/svc-ab.yaml" --policy "$tmp/l$i.yaml" >/dev/null 2>&1 &&
+      echo "l$i" >>"$tmp/acked"
+  done
+) &
+load=$!
+sleep 2
+halt a -KILL
+wait "$load"
+acked=$(wc -l <"$tmp/acked")
+echo "killed mid-load: $acked of 25 creates acknowledged (A first, then B)"
+[[ $acked -ge 20 ]] && ok || bad "creates fail over to B once A is dead ($acked acknowledged)"
+listed=$(names "$tmp/svc-b.yaml")
+lost=0
+while read -r n; do [[ " $listed " == *" $n "* ]] || lost=$((lost + 1)); done <"$tmp/acked"
+[[ $lost -eq 0 ]] && ok || bad "$lost acknowledged secrets lost when A was killed"
+expect_exit 0 "audit verify after the kill" -- "$AECS" admin audit verify --config "$tmp/admin-b.yaml"
 
 halt b
 halt a
