@@ -275,9 +275,14 @@ void svc_txn_end(struct aecs_service *svc, struct svc_txn *t);
 
 /* ---- the audit log (audit.c) ---- */
 
-/* Tries of one audit batch, or of one admin write, when other replicas write first. */
-#define SVC_AUDIT_TRIES 8
-#define SVC_WRITE_TRIES 4
+/*
+ * Tries of one audit batch, or of one admin write, when other replicas write
+ * first. Every write compares the audit head, so under a steady stream of
+ * release decisions on other replicas an admin write may lose several times
+ * in a row: 16 tries with random pauses (about 170 ms on average in all).
+ */
+#define SVC_AUDIT_TRIES 16
+#define SVC_WRITE_TRIES 16
 /* Sleeps 1..20 ms at random (between tries of a write another replica won). */
 void svc_retry_backoff(void);
 
