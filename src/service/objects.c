@@ -367,15 +367,6 @@ int aecs_service_service_unregister(struct aecs_service *svc, const struct aecs_
 
 /* ---- secrets ---- */
 
-/* Overwrites a JSON string member in place before the object is freed. */
-static void wipe_member(json_t *obj, const char *key)
-{
-    json_t *s = json_object_get(obj, key);
-
-    if (json_is_string(s))
-        aecs_cleanse((char *)json_string_value(s), json_string_length(s));
-}
-
 /*
  * A hash of what makes a secret's value (type, params, data), so an update
  * can tell whether the value would have to change.
@@ -565,13 +556,13 @@ static int secrets_create_once(struct aecs_service *svc, const struct aecs_calle
             json_object_set_new(rec, "updated", json_string(now));
             json_decref(spec_json);
             spec_json = NULL;
-            wipe_member(old, "private");
+            aecs_json_wipe(json_object_get(old, "private"));
             json_decref(old);
             old = NULL;
             json_array_append_new(updated_list, json_string(s->name));
         }
         rc = svc_txn_put(svc, &t, path, SVC_T_SECRET, rec);
-        wipe_member(rec, "private");
+        aecs_json_wipe(json_object_get(rec, "private"));
         json_decref(rec);
         rec = NULL;
         GUARD_OUT(rc);
@@ -587,10 +578,10 @@ out:
     if (in_txn)
         svc_txn_end(svc, &t);
     if (old != NULL)
-        wipe_member(old, "private");
+        aecs_json_wipe(json_object_get(old, "private"));
     json_decref(old);
     if (rec != NULL)
-        wipe_member(rec, "private");
+        aecs_json_wipe(json_object_get(rec, "private"));
     json_decref(rec);
     json_decref(spec_json);
     json_decref(created_list);
@@ -640,7 +631,7 @@ int aecs_service_secrets_list(struct aecs_service *svc, const struct aecs_caller
     json_array_foreach(paths, i, p)
     {
         GUARD_OUT(svc_record_read(svc, &ix, json_string_value(p), SVC_T_SECRET, &rec));
-        wipe_member(rec, "private");
+        aecs_json_wipe(json_object_get(rec, "private"));
         item = json_deep_copy(json_object_get(rec, "spec"));
         ENSURE_OUT(item != NULL, AECS_E_FORMAT, "secret record is malformed");
         json_object_set(item, "created", json_object_get(rec, "created"));
@@ -653,7 +644,7 @@ int aecs_service_secrets_list(struct aecs_service *svc, const struct aecs_caller
     ENSURE_OUT(*answer != NULL, AECS_E_NO_MEMORY, "out of memory");
 out:
     if (rec != NULL)
-        wipe_member(rec, "private");
+        aecs_json_wipe(json_object_get(rec, "private"));
     json_decref(rec);
     json_decref(list);
     json_decref(paths);
@@ -728,7 +719,7 @@ int aecs_service_secret_public(struct aecs_service *svc, const char *service, co
         BAIL_OUT(AECS_E_NOT_FOUND, "service '%s' has no public secret '%s'", service, name);
     }
     GUARD_OUT(rc);
-    wipe_member(rec, "private");
+    aecs_json_wipe(json_object_get(rec, "private"));
     spec = json_object_get(rec, "spec");
     share = json_string_value(json_object_get(spec, "share"));
     pub = json_string_value(json_object_get(rec, "public"));

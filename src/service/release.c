@@ -26,6 +26,7 @@
 #include "crypto/envelope.h"
 #include "keystore/secret.h"
 #include "policy/policy.h"
+#include "proto/json_wipe.h"
 #include "proto/release.h"
 #include "service/challenge.h"
 #include "service/internal.h"
@@ -276,11 +277,7 @@ out:
         aecs_cleanse(plain, plain_cap);
         free(plain);
     }
-    if (rec != NULL) {
-        json_t *p = json_object_get(rec, "private");
-        if (json_is_string(p))
-            aecs_cleanse((char *)json_string_value(p), json_string_length(p));
-    }
+    aecs_json_wipe(json_object_get(rec, "private")); /* NULL is fine */
     json_decref(rec);
     aecs_policy_spec_free(spec);
     return rc;
