@@ -56,6 +56,7 @@ static char g_url[128];
 static char g_ca[PATH_MAX + 32];
 static char g_aecs[PATH_MAX];
 static char g_aecsd[PATH_MAX];
+static char g_threads[8] = "8"; /* aecsd --threads; AECS_BENCH_THREADS */
 static pid_t g_pid = -1;
 static const uint8_t g_mrenclave[32] = {0xa5, 0xa5, 0xa5, 0xa5};
 
@@ -451,7 +452,7 @@ static void start_server(void)
     if (g_pid == 0) {
         FILE *f = freopen(log, "w", stderr);
         (void)f;
-        execl(g_aecsd, g_aecsd, "--data", data, "--listen", listen, "--threads", "8",
+        execl(g_aecsd, g_aecsd, "--data", data, "--listen", listen, "--threads", g_threads,
               "--attester", "sim", "--sim-dir", g_sim, "--insecure-trust-sim", g_sim,
               "--insecure-sim-auto-unseal", "--rate-burst", "1000000", "--rate-per-second",
               "1000000", "--access-log", "none", "--log-level", "warn", (char *)NULL);
@@ -529,6 +530,7 @@ static struct aecs_p256_pub *fetch_identity(void)
 int main(int argc, char **argv)
 {
     const char *env = getenv("AECS_BENCH_SECONDS");
+    const char *threads = getenv("AECS_BENCH_THREADS");
     double seconds = env != NULL ? atof(env) : 3.0;
     static const unsigned k_clients[] = {1, 8, 64};
     struct phase ph[3];
@@ -539,6 +541,8 @@ int main(int argc, char **argv)
     (void)argc;
     if (seconds <= 0)
         seconds = 3.0;
+    if (threads != NULL && atoi(threads) >= 1 && atoi(threads) <= 256)
+        snprintf(g_threads, sizeof(g_threads), "%d", atoi(threads));
     find_binaries(argv[0]);
     snprintf(g_dir, sizeof(g_dir), "/tmp/aecs-bench-release-XXXXXX");
     if (mkdtemp(g_dir) == NULL) {
@@ -550,8 +554,8 @@ int main(int argc, char **argv)
     setup();
     identity = fetch_identity();
     crypto = crypto_us(1.0);
-    printf("bench/release: aecsd (8 threads, SQLite, sim TEE) on loopback, %.1f s per phase\n",
-           seconds);
+    printf("bench/release: aecsd (%s threads, SQLite, sim TEE) on loopback, %.1f s per phase\n",
+           g_threads, seconds);
     printf("cryptography of one release (warm verify + envelope + signature): %.1f us\n",
            crypto);
     printf("%8s %10s %9s %9s %16s %8s %9s\n", "clients", "releases", "rps", "p50_ms", "server_us/release",

@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -563,6 +565,9 @@ static int listen_socket(const char *listen_spec, int *fd_out, int *port_out)
         return AECS_ERR(AECS_E_IO, "socket: %s", strerror(errno));
     }
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    /* Accepted sockets inherit it (Linux): an answer's TLS records leave at once instead of
+       waiting for the client's delayed ACK of the one before (Nagle), ~40 ms a request. */
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 512) != 0) {
         int e = errno;
         freeaddrinfo(res);
