@@ -10,10 +10,12 @@
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +38,28 @@ int aecs_ossl_fail(int code, const char *file, int line, const char *op)
         ERR_error_string_n(e, detail, sizeof(detail));
     ERR_clear_error();
     return aecs_err_set(code, file, line, "%s failed%s%s", op, detail[0] ? ": " : "", detail);
+}
+
+static EVP_KDF *g_hkdf;
+static EVP_CIPHER *g_aes256gcm;
+static pthread_once_t g_fetch_once = PTHREAD_ONCE_INIT;
+
+static void fetch_once(void)
+{
+    g_hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    g_aes256gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+}
+
+EVP_KDF *aecs_ossl_hkdf(void)
+{
+    pthread_once(&g_fetch_once, fetch_once);
+    return g_hkdf;
+}
+
+const EVP_CIPHER *aecs_ossl_aes256gcm(void)
+{
+    pthread_once(&g_fetch_once, fetch_once);
+    return g_aes256gcm;
 }
 
 static void digest(const char *name, const void *data, size_t size, uint8_t *out)

@@ -394,7 +394,7 @@ int aecs_envelope_derive_key(const uint8_t z[AECS_P256_ECDH_SIZE],
 
     ENSURE(ctx != NULL && ctx_size > 0 && ctx_size <= AECS_ENVELOPE_CONTEXT_MAX,
            AECS_E_INVALID_ARGUMENT, "envelope: context of %zu bytes", ctx_size);
-    kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    kdf = aecs_ossl_hkdf();
     kctx = kdf != NULL ? EVP_KDF_CTX_new(kdf) : NULL;
     if (kctx == NULL) {
         rc = OSSL_FAIL(AECS_E_CRYPTO, "EVP_KDF_fetch(HKDF)");
@@ -413,7 +413,6 @@ out:
     if (rc != AECS_OK)
         OPENSSL_cleanse(key, AECS_ENVELOPE_KEY_SIZE);
     EVP_KDF_CTX_free(kctx); /* clears its copy of z */
-    EVP_KDF_free(kdf);
     return rc;
 }
 
@@ -429,8 +428,8 @@ static int gcm(int encrypt, const uint8_t key[AECS_ENVELOPE_KEY_SIZE],
 
     ENSURE(c != NULL, AECS_E_NO_MEMORY, "out of memory");
     ENSURE_OUT(size <= INT_MAX && aad_size <= INT_MAX, AECS_E_TOO_LARGE, "AEAD: input too large");
-    OSSL_GUARD_OUT(EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, key, iv, encrypt), AECS_E_CRYPTO,
-                   "AES-256-GCM init");
+    OSSL_GUARD_OUT(EVP_CipherInit_ex(c, aecs_ossl_aes256gcm(), NULL, key, iv, encrypt),
+                   AECS_E_CRYPTO, "AES-256-GCM init");
     OSSL_GUARD_OUT(EVP_CipherUpdate(c, NULL, &len, aad, (int)aad_size), AECS_E_CRYPTO,
                    "AES-256-GCM aad");
     if (size > 0)

@@ -107,7 +107,7 @@ int aecs_kek_derive(const struct aecs_kek *kek, const void *info, size_t info_si
            "key derivation: info of %zu bytes (1..%d)", info_size, MAX_INFO_SIZE);
     ENSURE(out_size > 0 && out_size <= 64, AECS_E_INVALID_ARGUMENT,
            "key derivation: %zu output bytes (1..64)", out_size);
-    kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    kdf = aecs_ossl_hkdf();
     ctx = kdf != NULL ? EVP_KDF_CTX_new(kdf) : NULL;
     if (ctx == NULL) {
         rc = OSSL_FAIL(AECS_E_CRYPTO, "EVP_KDF_fetch(HKDF)");
@@ -123,7 +123,6 @@ out:
     if (rc != AECS_OK)
         OPENSSL_cleanse(out, out_size);
     EVP_KDF_CTX_free(ctx); /* clears the copy of the key it holds */
-    EVP_KDF_free(kdf);
     return rc;
 }
 
@@ -143,7 +142,7 @@ int aecs_kek_aead_seal(const struct aecs_kek *kek, const void *info, size_t info
     OSSL_GUARD_OUT(RAND_bytes(nonce, AECS_AEAD_NONCE_SIZE), AECS_E_CRYPTO, "RAND_bytes(nonce)");
     ctx = EVP_CIPHER_CTX_new();
     ENSURE_OUT(ctx != NULL, AECS_E_NO_MEMORY, "out of memory");
-    OSSL_GUARD_OUT(EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce), AECS_E_CRYPTO,
+    OSSL_GUARD_OUT(EVP_EncryptInit_ex(ctx, aecs_ossl_aes256gcm(), NULL, key, nonce), AECS_E_CRYPTO,
                    "AES-256-GCM init");
     if (aad_size > 0)
         OSSL_GUARD_OUT(EVP_EncryptUpdate(ctx, NULL, &len, aad, (int)aad_size), AECS_E_CRYPTO,
@@ -178,7 +177,7 @@ int aecs_kek_aead_open(const struct aecs_kek *kek, const void *info, size_t info
     memcpy(tag_copy, tag, sizeof(tag_copy)); /* EVP's SET_TAG takes a non-const pointer */
     ctx = EVP_CIPHER_CTX_new();
     ENSURE_OUT(ctx != NULL, AECS_E_NO_MEMORY, "out of memory");
-    OSSL_GUARD_OUT(EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce), AECS_E_CRYPTO,
+    OSSL_GUARD_OUT(EVP_DecryptInit_ex(ctx, aecs_ossl_aes256gcm(), NULL, key, nonce), AECS_E_CRYPTO,
                    "AES-256-GCM init");
     if (aad_size > 0)
         OSSL_GUARD_OUT(EVP_DecryptUpdate(ctx, NULL, &len, aad, (int)aad_size), AECS_E_CRYPTO,

@@ -5,6 +5,7 @@
 #define AECS_CRYPTO_OSSL_H
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 
 #include "base/err.h"
 
@@ -13,6 +14,15 @@
  * into one message, clears the queue, and returns code.
  */
 int aecs_ossl_fail(int code, const char *file, int line, const char *op);
+
+/*
+ * HKDF and AES-256-GCM, fetched from the default provider once per process:
+ * a fetch (or EVP_aes_256_gcm() at every init) is a lookup under a lock, a
+ * cost paid on every sealed record otherwise. NULL when the provider lacks
+ * them (the callers then fail as a failed fetch would). Never freed.
+ */
+EVP_KDF *aecs_ossl_hkdf(void);
+const EVP_CIPHER *aecs_ossl_aes256gcm(void);
 
 #define OSSL_FAIL(code, op) aecs_ossl_fail((code), __FILE__, __LINE__, (op))
 

@@ -152,7 +152,14 @@ int svc_audit_prepare_many(struct aecs_service *svc, const struct svc_audit_even
 
     memset(add, 0, sizeof(*add));
     ENSURE(n >= 1 && n <= SVC_AUDIT_BATCH_MAX, AECS_E_INTERNAL, "audit: bad batch size");
-    GUARD(head_load(svc, &h));
+    if (svc->head_known) { /* this process wrote the head last: no store read */
+        h.seq = svc->head_seq;
+        memcpy(h.hash, svc->head_hash, sizeof(h.hash));
+        h.store_version = svc->head_version;
+        svc->head_known = 0; /* used once: a commit that fails does not restore it */
+    } else {
+        GUARD(head_load(svc, &h));
+    }
     aecs_time_format(aecs_time_now(), now);
     memcpy(hash_hex, h.hash, sizeof(hash_hex));
     for (size_t i = 0; i < n; i++) {
@@ -169,6 +176,7 @@ int svc_audit_prepare_many(struct aecs_service *svc, const struct svc_audit_even
         text = NULL;
     }
     add->seq = h.seq + n;
+    memcpy(add->hash, hash_hex, sizeof(add->hash));
     head = json_pack("{s:I, s:s}", "seq", (json_int_t)add->seq, "hash", hash_hex);
     ENSURE_OUT(head != NULL, AECS_E_NO_MEMORY, "audit: out of memory");
     head_text = json_dumps(head, JSON_COMPACT | JSON_SORT_KEYS);
@@ -195,7 +203,8 @@ int svc_audit_prepare(struct aecs_service *svc, const struct svc_audit_event *ev
     return svc_audit_prepare_many(svc, &ev, 1, generation, add);
 }
 
-void svc_audit_committed(struct aecs_service *svc, const struct svc_audit_add *add)
+void svc_audit_committed(struct aecs_service *svc, const struct svc_audit_add *add,
+                         uint64_t head_version)
 {
     uint64_t seen = __atomic_load_n(&svc->max_audit_seq, __ATOMIC_SEQ_CST);
 
@@ -203,12 +212,17 @@ void svc_audit_committed(struct aecs_service *svc, const struct svc_audit_add *a
            !__atomic_compare_exchange_n(&svc->max_audit_seq, &seen, add->seq, 0,
                                         __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
     }
+    svc->head_seq = add->seq;
+    memcpy(svc->head_hash, add->hash, sizeof(svc->head_hash));
+    svc->head_version = head_version;
+    svc->head_known = 1;
 }
 
 /* One caller of svc_audit_append waiting for its entry to be committed. */
 struct svc_audit_waiter {
     const struct svc_audit_event *ev;
     struct svc_audit_waiter *next;
+    pthread_cond_t cond; /* signalled when done, or when this caller is to lead */
     int done;
     int rc;
     char message[512];
@@ -255,7 +269,7 @@ static int commit_batch(struct aecs_service *svc, struct svc_audit_waiter **batc
             rc = aecs_store_txn(svc->store, add->cmps, add->count, add->ops, add->count,
                                 versions);
             if (rc == AECS_OK)
-                svc_audit_committed(svc, add);
+                svc_audit_committed(svc, add, versions[add->count - 1]);
             svc_audit_add_free(add);
         }
         pthread_mutex_unlock(&svc->write_lock);
@@ -271,35 +285,105 @@ static int commit_batch(struct aecs_service *svc, struct svc_audit_waiter **batc
     return rc;
 }
 
-int svc_audit_append(struct aecs_service *svc, const struct svc_audit_event *ev)
+int svc_audit_cond_init(pthread_cond_t *cond)
+{
+    pthread_condattr_t attr;
+    int err;
+
+    if (pthread_condattr_init(&attr) != 0)
+        return AECS_ERR(AECS_E_NO_MEMORY, "audit: pthread_condattr_init failed");
+    err = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    if (err == 0)
+        err = pthread_cond_init(cond, &attr);
+    pthread_condattr_destroy(&attr);
+    ENSURE(err == 0, AECS_E_NO_MEMORY, "audit: pthread_cond_init failed");
+    return AECS_OK;
+}
+
+void svc_audit_announce(struct aecs_service *svc)
+{
+    pthread_mutex_lock(&svc->audit_lock);
+    svc->audit_announced++;
+    pthread_mutex_unlock(&svc->audit_lock);
+}
+
+void svc_audit_withdraw(struct aecs_service *svc)
+{
+    pthread_mutex_lock(&svc->audit_lock);
+    if (svc->audit_announced > 0)
+        svc->audit_announced--;
+    pthread_cond_broadcast(&svc->audit_cond); /* a lingering leader waits for no one now */
+    pthread_mutex_unlock(&svc->audit_lock);
+}
+
+/*
+ * A leader about to commit lingers (up to SVC_AUDIT_LINGER_US) while entries
+ * announced by other requests are still on their way and the batch has room:
+ * one transaction and one fsync for all of them instead of one each. With no
+ * other request under way it commits at once.
+ */
+static void linger(struct aecs_service *svc)
+{
+    struct timespec deadline;
+
+    if (svc->audit_announced == 0 || svc->audit_queue_length >= SVC_AUDIT_BATCH_MAX)
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_nsec += SVC_AUDIT_LINGER_US * 1000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    while (svc->audit_announced > 0 && svc->audit_queue_length < SVC_AUDIT_BATCH_MAX) {
+        if (pthread_cond_timedwait(&svc->audit_cond, &svc->audit_lock, &deadline) != 0)
+            break; /* timed out: commit what is there */
+    }
+}
+
+/*
+ * Group commit. Callers queue their entry; the first with no leader in place
+ * leads: it lingers for announced entries, takes the queue (up to
+ * SVC_AUDIT_BATCH_MAX, oldest first), commits it, wakes each of those callers
+ * on its own condition, and hands the lead to the oldest caller still queued.
+ * Every caller is woken once when its entry is done (no broadcast to all).
+ */
+static int append(struct aecs_service *svc, const struct svc_audit_event *ev, int announced)
 {
     struct svc_audit_waiter me;
     struct svc_audit_waiter *batch[SVC_AUDIT_BATCH_MAX];
 
     memset(&me, 0, sizeof(me));
     me.ev = ev;
+    pthread_cond_init(&me.cond, NULL);
     pthread_mutex_lock(&svc->audit_lock);
     if (svc->audit_queue_tail != NULL)
         svc->audit_queue_tail->next = &me;
     else
         svc->audit_queue = &me;
     svc->audit_queue_tail = &me;
+    svc->audit_queue_length++;
+    if (announced && svc->audit_announced > 0)
+        svc->audit_announced--;
+    if (svc->audit_leader)
+        pthread_cond_signal(&svc->audit_cond); /* a lingering leader counts this one */
     while (!me.done) {
         size_t n = 0;
         int rc;
 
         if (svc->audit_leader) {
-            pthread_cond_wait(&svc->audit_cond, &svc->audit_lock);
+            pthread_cond_wait(&me.cond, &svc->audit_lock);
             continue;
         }
-        /* Lead: take what is queued (oldest first) and commit it in one go. */
+        /* Lead: wait briefly for announced entries, then commit what is queued. */
         svc->audit_leader = 1;
+        linger(svc);
         while (svc->audit_queue != NULL && n < SVC_AUDIT_BATCH_MAX) {
             batch[n++] = svc->audit_queue;
             svc->audit_queue = svc->audit_queue->next;
         }
         if (svc->audit_queue == NULL)
             svc->audit_queue_tail = NULL;
+        svc->audit_queue_length -= n;
         pthread_mutex_unlock(&svc->audit_lock);
         rc = commit_batch(svc, batch, n);
         pthread_mutex_lock(&svc->audit_lock);
@@ -309,14 +393,28 @@ int svc_audit_append(struct aecs_service *svc, const struct svc_audit_event *ev)
                 memcpy(batch[i]->message, aecs_err_last()->message,
                        sizeof(batch[i]->message));
             batch[i]->done = 1;
+            if (batch[i] != &me)
+                pthread_cond_signal(&batch[i]->cond);
         }
         svc->audit_leader = 0;
-        pthread_cond_broadcast(&svc->audit_cond);
+        if (svc->audit_queue != NULL)
+            pthread_cond_signal(&svc->audit_queue->cond); /* the next batch's leader */
     }
     pthread_mutex_unlock(&svc->audit_lock);
+    pthread_cond_destroy(&me.cond);
     if (me.rc != AECS_OK)
         return AECS_ERR(me.rc, "audit: %.480s", me.message);
     return AECS_OK;
+}
+
+int svc_audit_append(struct aecs_service *svc, const struct svc_audit_event *ev)
+{
+    return append(svc, ev, 0);
+}
+
+int svc_audit_append_announced(struct aecs_service *svc, const struct svc_audit_event *ev)
+{
+    return append(svc, ev, 1);
 }
 
 /* ---- reading and verifying ---- */

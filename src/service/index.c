@@ -337,7 +337,7 @@ int svc_txn_commit(struct aecs_service *svc, struct svc_txn *t, const struct svc
     }
     GUARD_OUT(rc);
     raise_max(&svc->max_generation, generation);
-    svc_audit_committed(svc, &add);
+    svc_audit_committed(svc, &add, versions[n - 1]);
 out:
     free(sealed);
     if (text != NULL) {

@@ -129,6 +129,11 @@ struct aecs_service {
     pthread_mutex_t write_lock; /* one writer at a time in this process */
     uint64_t max_generation;    /* highest index generation seen */
     uint64_t max_audit_seq;     /* highest audit sequence seen */
+    /* the audit head as this process last wrote it (under write_lock; audit.c) */
+    uint64_t head_seq;
+    char head_hash[65];
+    uint64_t head_version;
+    int head_known;
 
     struct svc_replay replay;
     int shared_nonces;     /* nonces in the store (nonces.c), not in replay/challenges */
@@ -146,7 +151,9 @@ struct aecs_service {
     pthread_cond_t audit_cond;
     struct svc_audit_waiter *audit_queue; /* FIFO: oldest first */
     struct svc_audit_waiter *audit_queue_tail;
-    int audit_leader; /* a thread is committing a batch */
+    size_t audit_queue_length;
+    size_t audit_announced; /* entries announced and not yet queued (svc_audit_announce) */
+    int audit_leader;       /* a thread is committing a batch */
 
     /* attested release (release.c); set up by aecs_service_release_setup */
     struct aecs_verifier *verifier;       /* NULL: no releases */
@@ -300,7 +307,8 @@ struct svc_audit_add {
     uint8_t *bufs[SVC_AUDIT_BATCH_MAX + 1];
     char *keys[SVC_AUDIT_BATCH_MAX + 1];
     size_t count;
-    uint64_t seq; /* the last entry's sequence number */
+    uint64_t seq;  /* the last entry's sequence number */
+    char hash[65]; /* and its hash: the new head */
 };
 /* Prepares the entries of n (1..SVC_AUDIT_BATCH_MAX) events, chained in order. */
 AECS_MUST_CHECK int svc_audit_prepare_many(struct aecs_service *svc,
@@ -309,8 +317,16 @@ AECS_MUST_CHECK int svc_audit_prepare_many(struct aecs_service *svc,
 AECS_MUST_CHECK int svc_audit_prepare(struct aecs_service *svc, const struct svc_audit_event *ev,
                                       uint64_t generation, struct svc_audit_add *add);
 void svc_audit_add_free(struct svc_audit_add *add);
-/* The head's sequence number and hash after a successful commit of add. */
-void svc_audit_committed(struct aecs_service *svc, const struct svc_audit_add *add);
+/*
+ * After a successful commit of add (the head's op last): remembers the head
+ * (sequence number, hash, head_version = the store version the transaction
+ * gave the head key), so the next prepare needs no store read. Prepare uses
+ * the remembered head once: a commit that fails (another replica appended
+ * first, or the outcome is unknown) leaves nothing remembered and the next
+ * prepare reads the head from the store. Call with write_lock held.
+ */
+void svc_audit_committed(struct aecs_service *svc, const struct svc_audit_add *add,
+                         uint64_t head_version);
 
 /*
  * Appends ev alone (refusals, unseals, releases). Concurrent appends are
@@ -318,6 +334,22 @@ void svc_audit_committed(struct aecs_service *svc, const struct svc_audit_add *a
  * once its own entry is durable, with that transaction's result.
  */
 AECS_MUST_CHECK int svc_audit_append(struct aecs_service *svc, const struct svc_audit_event *ev);
+
+/*
+ * Group commit with many requests under way: a request that will append an
+ * entry soon (a release once its evidence verified) announces it, and then
+ * appends with svc_audit_append_announced, or withdraws when it will not.
+ * A batch's leader waits up to SVC_AUDIT_LINGER_US for announced entries, so
+ * concurrent releases share one transaction (and one fsync) instead of
+ * queueing one behind another. Nothing waits when nothing is announced.
+ */
+#define SVC_AUDIT_LINGER_US 2000
+void svc_audit_announce(struct aecs_service *svc);
+void svc_audit_withdraw(struct aecs_service *svc);
+AECS_MUST_CHECK int svc_audit_append_announced(struct aecs_service *svc,
+                                               const struct svc_audit_event *ev);
+/* Initializes audit_cond on the monotonic clock (the linger's deadline). */
+AECS_MUST_CHECK int svc_audit_cond_init(pthread_cond_t *cond);
 
 
 #endif

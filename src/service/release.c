@@ -287,7 +287,7 @@ out:
 static int audit_release(struct aecs_service *svc, const struct aecs_request *req,
                          const char *result, const char *detail, const json_t *claims,
                          const struct aecs_release_answer *answer, size_t count,
-                         const struct aecs_release_request *rq)
+                         const struct aecs_release_request *rq, int announced)
 {
     json_t *data = json_object(), *decisions = json_array();
     char target[2 * AECS_RELEASE_NAME_MAX + 8] = "";
@@ -297,6 +297,8 @@ static int audit_release(struct aecs_service *svc, const struct aecs_request *re
     if (data == NULL || decisions == NULL) {
         json_decref(data);
         json_decref(decisions);
+        if (announced)
+            svc_audit_withdraw(svc);
         return AECS_ERR(AECS_E_NO_MEMORY, "out of memory");
     }
     if (claims != NULL)
@@ -326,7 +328,7 @@ static int audit_release(struct aecs_service *svc, const struct aecs_request *re
     ev.result = result;
     ev.detail = detail;
     ev.data = data;
-    rc = svc_audit_append(svc, &ev);
+    rc = announced ? svc_audit_append_announced(svc, &ev) : svc_audit_append(svc, &ev);
     json_decref(data);
     if (rc != AECS_OK)
         log_error("audit: could not record a release decision: %s", aecs_err_last()->message);
@@ -390,6 +392,7 @@ int aecs_service_release(struct aecs_service *svc, const struct aecs_request *re
     json_t *summary = NULL;
     size_t released = 0;
     char detail[128];
+    int announced = 0; /* an audit entry is announced (svc_audit_announce) and not yet made */
 
     memset(out, 0, sizeof(*out));
     pthread_rwlock_rdlock(&svc->state_lock);
@@ -404,6 +407,8 @@ int aecs_service_release(struct aecs_service *svc, const struct aecs_request *re
         *api = rc == AECS_E_TOO_LARGE ? API_TOO_LARGE : API_BAD_REQUEST;
         goto out;
     }
+    svc_audit_announce(svc);
+    announced = 1;
     GUARD_OUT(svc_consume_and_verify(svc, req, "release", rq->nonce, rq->evidence,
                                      rq->evidence_size, &claims, api));
     GUARD_OUT(aecs_p256_pub_import(rq->pubkey, sizeof(rq->pubkey), &client));
@@ -414,7 +419,9 @@ int aecs_service_release(struct aecs_service *svc, const struct aecs_request *re
                       "the evidence's report data is not SHA-512(\"aecs-release-v1\" 0x00 || "
                       "nonce || public key) of this request: evidence made for another "
                       "challenge or key");
-        (void)audit_release(svc, req, "refused", aecs_err_last()->message, summary, NULL, 0, rq);
+        announced = 0;
+        (void)audit_release(svc, req, "refused", aecs_err_last()->message, summary, NULL, 0, rq,
+                            1);
         goto out;
     }
     answer = aecs_release_answer_new();
@@ -429,12 +436,15 @@ int aecs_service_release(struct aecs_service *svc, const struct aecs_request *re
         released += r->sealed ? 1 : 0;
     }
     snprintf(detail, sizeof(detail), "%zu of %zu released", released, rq->count);
+    announced = 0;
     GUARD_OUT(audit_release(svc, req, released == rq->count ? "ok" : "refused", detail, summary,
-                            answer, rq->count, rq));
+                            answer, rq->count, rq, 1));
     GUARD_OUT(aecs_release_answer_serialize(answer, &out->body, &out->size));
     GUARD_OUT(aecs_answer_sign(svc->identity, AECS_ANSWER_RELEASE, rq->nonce, rq->pubkey,
                                out->body, out->size, out->signature));
 out:
+    if (announced)
+        svc_audit_withdraw(svc);
     if (rc != AECS_OK)
         aecs_answer_clear(out);
     svc_index_clear(&ix);

@@ -378,7 +378,10 @@ int aecs_service_open(const struct aecs_service_config *cfg, struct aecs_service
     pthread_mutex_init(&svc->write_lock, NULL);
     pthread_mutex_init(&svc->audit_lock, NULL);
     pthread_mutex_init(&svc->index_lock, NULL);
-    pthread_cond_init(&svc->audit_cond, NULL);
+    if (svc_audit_cond_init(&svc->audit_cond) != AECS_OK) { /* then the linger never waits */
+        aecs_err_clear();
+        pthread_cond_init(&svc->audit_cond, NULL);
+    }
     svc->store_spec = strdup(cfg->store_spec);
     svc->data_dir = strdup(cfg->data_dir);
     svc->attest_root = strdup(cfg->attest_root != NULL ? cfg->attest_root : "");
