@@ -371,18 +371,28 @@ static int get_hex(const json_t *o, const char *what, const char *key, uint8_t *
 }
 
 /* A member holding the hex of a valid P-256 point. */
-static int get_pubkey(const json_t *o, const char *what, const char *key,
-                      uint8_t out[AECS_P256_PUB_SIZE])
+/* A hex public key that must be a valid point; imported into *keep when keep is not NULL. */
+static int get_pubkey_keep(const json_t *o, const char *what, const char *key,
+                           uint8_t out[AECS_P256_PUB_SIZE], struct aecs_p256_pub **keep)
 {
     struct aecs_p256_pub *pub = NULL;
     int rc;
 
     GUARD(get_hex(o, what, key, out, AECS_P256_PUB_SIZE));
     rc = aecs_p256_pub_import(out, AECS_P256_PUB_SIZE, &pub);
-    aecs_p256_pub_free(pub);
     if (rc != AECS_OK)
         aecs_err_prefix("%s: \"%s\": ", what, key);
+    if (rc == AECS_OK && keep != NULL)
+        *keep = pub;
+    else
+        aecs_p256_pub_free(pub);
     return rc;
+}
+
+static int get_pubkey(const json_t *o, const char *what, const char *key,
+                      uint8_t out[AECS_P256_PUB_SIZE])
+{
+    return get_pubkey_keep(o, what, key, out, NULL);
 }
 
 /*
@@ -599,7 +609,7 @@ int aecs_release_request_parse(const char *body, size_t size, struct aecs_releas
     ENSURE_OUT(req != NULL, AECS_E_NO_MEMORY, "out of memory");
     GUARD_OUT(get_base64(doc, W, "evidence", 1, AECS_RELEASE_EVIDENCE_MAX, &req->evidence,
                          &req->evidence_size));
-    GUARD_OUT(get_pubkey(doc, W, "pubkey", req->pubkey));
+    GUARD_OUT(get_pubkey_keep(doc, W, "pubkey", req->pubkey, &req->pub));
     GUARD_OUT(get_hex(doc, W, "nonce", req->nonce, AECS_RELEASE_NONCE_SIZE));
     GUARD_OUT(get_array(doc, W, "secrets", 1, AECS_RELEASE_MAX_SECRETS, &secrets));
     for (size_t i = 0; i < json_array_size(secrets); i++) {
@@ -682,6 +692,7 @@ void aecs_release_request_free(struct aecs_release_request *req)
 {
     if (req == NULL)
         return;
+    aecs_p256_pub_free(req->pub);
     free(req->evidence);
     free(req);
 }

@@ -158,6 +158,7 @@ struct aecs_release_request {
     uint8_t *evidence; /* 1..AECS_RELEASE_EVIDENCE_MAX bytes */
     size_t evidence_size;
     uint8_t pubkey[AECS_P256_PUB_SIZE]; /* a valid point (checked by the parser) */
+    struct aecs_p256_pub *pub;          /* pubkey imported by the parser (NULL when built) */
     uint8_t nonce[AECS_RELEASE_NONCE_SIZE];
     size_t count; /* 1..AECS_RELEASE_MAX_SECRETS, no (service, name) twice */
     struct aecs_release_ref secrets[AECS_RELEASE_MAX_SECRETS];

@@ -130,8 +130,8 @@ static int entry_text(const struct svc_audit_event *ev, uint64_t seq, uint64_t g
                       str_or_null(ev->target), "result", ev->result, "detail",
                       str_or_null(ev->detail), "prev", prev);
     ENSURE(entry != NULL, AECS_E_NO_MEMORY, "audit: out of memory");
-    if (ev->data != NULL)
-        json_object_set_new(entry, "data", json_deep_copy(ev->data));
+    if (ev->data != NULL) /* shared, not copied: the caller waits, and nobody changes it */
+        json_object_set(entry, "data", (json_t *)ev->data);
     *text = json_dumps(entry, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(entry);
     ENSURE(*text != NULL, AECS_E_NO_MEMORY, "audit: out of memory");

@@ -74,6 +74,34 @@ static int open_json(struct aecs_service *svc, const char *path, const char *typ
     return rc;
 }
 
+/*
+ * Fills ix from the index opened last time when the store still holds that
+ * version of it, learnt from a keys-only listing (the index can be large):
+ * AECS_OK on a hit, AECS_E_NOT_FOUND otherwise (nothing recorded).
+ */
+static int cached_index(struct aecs_service *svc, struct svc_index *ix)
+{
+    struct aecs_store_list l = {0};
+    int hit = 0;
+
+    if (aecs_store_list(svc->store, SVC_INDEX, NULL, 1, 0, &l) != AECS_OK) {
+        aecs_err_clear(); /* the get that follows reports the store's failure */
+        return AECS_E_NOT_FOUND;
+    }
+    pthread_mutex_lock(&svc->index_lock);
+    if (l.count == 1 && strcmp(l.items[0].key, SVC_INDEX) == 0 &&
+        svc->index_records != NULL && svc->index_store_version == l.items[0].version) {
+        ix->records = json_incref(svc->index_records);
+        ix->generation = svc->index_generation;
+        ix->audit_seq = svc->index_audit_seq;
+        ix->store_version = l.items[0].version;
+        hit = 1;
+    }
+    pthread_mutex_unlock(&svc->index_lock);
+    aecs_store_list_free(&l);
+    return hit ? AECS_OK : AECS_E_NOT_FOUND;
+}
+
 int svc_index_load(struct aecs_service *svc, struct svc_index *ix)
 {
     int rc = AECS_OK;
@@ -90,6 +118,9 @@ int svc_index_load(struct aecs_service *svc, struct svc_index *ix)
      * (by another thread) after the read is not, and is no rollback.
      */
     seen = __atomic_load_n(&svc->max_generation, __ATOMIC_SEQ_CST);
+    /* The index's store version alone first (a key listing): no value copied on a hit. */
+    if (cached_index(svc, ix) == AECS_OK)
+        return AECS_OK;
     GUARD(aecs_store_get(svc->store, SVC_INDEX, &v));
     /* The same store version as last time: the same index, already opened. */
     pthread_mutex_lock(&svc->index_lock);

@@ -411,7 +411,12 @@ int aecs_service_release(struct aecs_service *svc, const struct aecs_request *re
     announced = 1;
     GUARD_OUT(svc_consume_and_verify(svc, req, "release", rq->nonce, rq->evidence,
                                      rq->evidence_size, &claims, api));
-    GUARD_OUT(aecs_p256_pub_import(rq->pubkey, sizeof(rq->pubkey), &client));
+    if (rq->pub != NULL) { /* imported by the parser */
+        client = rq->pub;
+        rq->pub = NULL;
+    } else {
+        GUARD_OUT(aecs_p256_pub_import(rq->pubkey, sizeof(rq->pubkey), &client));
+    }
     summary = svc_claims_summary(&claims);
     if (aecs_release_binding_check(claims.report_data, rq->nonce, rq->pubkey) != AECS_OK) {
         *api = API_BINDING_MISMATCH;
