@@ -32,13 +32,14 @@
  * about it is changed. A relative path is opened as "./PATH", so that SQLite
  * never reads it as ":memory:" or a "file:" URI.
  *
- * Threads: one connection per store handle, guarded by a mutex held for the
- * whole of each call; so a handle may be shared by threads, and calls on it
- * run one at a time. For parallel reads open one handle per thread: WAL
- * lets them read while another writes. Prepared statements are made once
- * per connection at open and reused (reset and unbound after each use, so
- * no statement keeps a read transaction open or points at a caller's
- * buffer).
+ * Threads: a handle has one connection for transactions and READERS more
+ * for get and list, each guarded by a mutex held for the whole of a call; so
+ * a handle may be shared by threads, transactions run one at a time, and
+ * reads run beside them (WAL: a reader sees the last commit and is never
+ * held up by a writer's fsync). A read that starts after a transaction
+ * returned sees it. Prepared statements are made once per connection at
+ * open and reused (reset and unbound after each use, so no statement keeps
+ * a read transaction open or points at a caller's buffer).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -57,6 +58,8 @@
 #define SCHEMA_VERSION 1
 #define APPLICATION_ID 0x61656373 /* "aecs" */
 #define BUSY_TIMEOUT_MS 5000
+/* Read connections of a handle, besides the one for transactions. */
+#define READERS 4
 
 enum stmt_id {
     ST_BEGIN,
@@ -99,7 +102,32 @@ struct sqlite_store {
     sqlite3 *db;
     sqlite3_stmt *st[ST_COUNT];
     char *path;
+    /* the read connections (each a sqlite_store of its own, with no readers) */
+    struct sqlite_store *readers[READERS];
+    unsigned next_reader;
 };
+
+/*
+ * A read connection, locked: the first free one from a rotating start, else
+ * the one at the start (waiting for it); the handle itself while it has none.
+ */
+static struct sqlite_store *reader_lock(struct sqlite_store *ss)
+{
+    unsigned start;
+
+    if (ss->readers[0] == NULL) {
+        pthread_mutex_lock(&ss->lock);
+        return ss;
+    }
+    start = __atomic_fetch_add(&ss->next_reader, 1, __ATOMIC_RELAXED) % READERS;
+    for (unsigned i = 0; i < READERS; i++) {
+        struct sqlite_store *r = ss->readers[(start + i) % READERS];
+        if (pthread_mutex_trylock(&r->lock) == 0)
+            return r;
+    }
+    pthread_mutex_lock(&ss->readers[start]->lock);
+    return ss->readers[start];
+}
 
 /*
  * Serializes creating the file and opening connections in this process:
@@ -273,11 +301,10 @@ out:
 
 static int sqlite_get(struct aecs_store *s, const char *key, struct aecs_store_value *out)
 {
-    struct sqlite_store *ss = (struct sqlite_store *)s;
+    struct sqlite_store *r = reader_lock((struct sqlite_store *)s);
+    int rc = get_locked(r, key, out);
 
-    pthread_mutex_lock(&ss->lock);
-    int rc = get_locked(ss, key, out);
-    pthread_mutex_unlock(&ss->lock);
+    pthread_mutex_unlock(&r->lock);
     return rc;
 }
 
@@ -343,11 +370,10 @@ static int sqlite_list(struct aecs_store *s, const char *prefix, const char *pre
                        const char *start_after, size_t limit, unsigned flags,
                        struct aecs_store_list *out)
 {
-    struct sqlite_store *ss = (struct sqlite_store *)s;
+    struct sqlite_store *r = reader_lock((struct sqlite_store *)s);
+    int rc = list_locked(r, prefix, prefix_end, start_after, limit, flags, out);
 
-    pthread_mutex_lock(&ss->lock);
-    int rc = list_locked(ss, prefix, prefix_end, start_after, limit, flags, out);
-    pthread_mutex_unlock(&ss->lock);
+    pthread_mutex_unlock(&r->lock);
     return rc;
 }
 
@@ -436,6 +462,10 @@ static void sqlite_free(struct aecs_store *s)
 {
     struct sqlite_store *ss = (struct sqlite_store *)s;
 
+    for (int i = 0; i < READERS; i++) {
+        if (ss->readers[i] != NULL)
+            sqlite_free(&ss->readers[i]->base);
+    }
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(ss->st[i]);
     if (ss->db != NULL)
@@ -640,19 +670,41 @@ static int schema(struct sqlite_store *ss)
  * aecs store (or a new, empty file), so opening some other database by
  * mistake leaves it as it was.
  */
-static int configure(struct sqlite_store *ss)
+/* The settings of every connection (none is stored in the file). */
+static int settings(struct sqlite_store *ss)
 {
-    char mode[32];
-    char side[4200];
-
     ENSURE(sqlite3_busy_timeout(ss->db, BUSY_TIMEOUT_MS) == SQLITE_OK, AECS_E_INTERNAL,
            "store: cannot set the busy timeout");
     ENSURE(sqlite3_db_config(ss->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL) == SQLITE_OK,
            AECS_E_INTERNAL, "store: cannot turn on defensive mode");
     ENSURE(sqlite3_db_config(ss->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL) == SQLITE_OK,
            AECS_E_INTERNAL, "store: cannot turn off trusted_schema");
-    /* Per connection, not stored in the file. */
-    GUARD(exec(ss, "PRAGMA synchronous = FULL; PRAGMA secure_delete = ON;"));
+    return exec(ss, "PRAGMA synchronous = FULL; PRAGMA secure_delete = ON;");
+}
+
+static int prepare_statements(struct sqlite_store *ss)
+{
+    for (int i = 0; i < ST_COUNT; i++) {
+        int src =
+            sqlite3_prepare_v3(ss->db, k_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &ss->st[i], NULL);
+        ENSURE(src == SQLITE_OK, src == SQLITE_NOMEM ? AECS_E_NO_MEMORY : AECS_E_FORMAT,
+               "store: %.200s: the tables are not the ones this aecs expects (%s)", ss->path,
+               sqlite3_errmsg(ss->db));
+    }
+    return AECS_OK;
+}
+
+/*
+ * Order matters: nothing is written to a file before it is known to be an
+ * aecs store (or a new, empty file), so opening some other database by
+ * mistake leaves it as it was.
+ */
+static int configure(struct sqlite_store *ss)
+{
+    char mode[32];
+    char side[4200];
+
+    GUARD(settings(ss));
     /* The first read of the file: one that is not SQLite fails here. */
     GUARD(schema(ss));
     GUARD(integrity_check(ss));
@@ -666,52 +718,73 @@ static int configure(struct sqlite_store *ss)
     GUARD(tighten_mode(side));
     snprintf(side, sizeof(side), "%s-shm", ss->path);
     GUARD(tighten_mode(side));
-    for (int i = 0; i < ST_COUNT; i++) {
-        int src =
-            sqlite3_prepare_v3(ss->db, k_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &ss->st[i], NULL);
-        ENSURE(src == SQLITE_OK, src == SQLITE_NOMEM ? AECS_E_NO_MEMORY : AECS_E_FORMAT,
-               "store: %.200s: the tables are not the ones this aecs expects (%s)", ss->path,
-               sqlite3_errmsg(ss->db));
+    return prepare_statements(ss);
+}
+
+/* A connection handle on path (already "./"-prefixed when relative); the file must exist. */
+static int conn_open(const char *path, struct sqlite_store **out)
+{
+    struct sqlite_store *ss = calloc(1, sizeof(*ss));
+    int src;
+
+    *out = NULL;
+    ENSURE(ss != NULL, AECS_E_NO_MEMORY, "store: out of memory");
+    ss->base.ops = &k_sqlite_ops;
+    pthread_mutex_init(&ss->lock, NULL);
+    ss->path = strdup(path);
+    if (ss->path == NULL) {
+        sqlite_free(&ss->base);
+        return AECS_ERR(AECS_E_NO_MEMORY, "store: out of memory");
     }
+    src = sqlite3_open_v2(path, &ss->db,
+                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, NULL);
+    if (src != SQLITE_OK) {
+        int rc = DB_FAIL(ss, src, "open");
+        sqlite_free(&ss->base);
+        return rc;
+    }
+    *out = ss;
     return AECS_OK;
 }
 
 int aecs_store_sqlite_open(const char *path, struct aecs_store **out)
 {
     struct sqlite_store *ss = NULL;
+    char *full = NULL;
     int rc = AECS_OK;
 
     *out = NULL;
     ENSURE(strlen(path) < 4096, AECS_E_INVALID_ARGUMENT, "store: path too long");
-    ss = calloc(1, sizeof(*ss));
-    ENSURE(ss != NULL, AECS_E_NO_MEMORY, "store: out of memory");
-    ss->base.ops = &k_sqlite_ops;
-    pthread_mutex_init(&ss->lock, NULL);
     /*
      * SQLite reads ":memory:" and, as Debian builds it (SQLITE_USE_URI),
      * "file:..." as something else than a file name; "./" keeps a relative
      * path a plain file name.
      */
     size_t n = strlen(path) + 3;
-    ss->path = malloc(n);
-    ENSURE_OUT(ss->path != NULL, AECS_E_NO_MEMORY, "store: out of memory");
-    snprintf(ss->path, n, "%s%s", path[0] == '/' ? "" : "./", path);
+    full = malloc(n);
+    ENSURE(full != NULL, AECS_E_NO_MEMORY, "store: out of memory");
+    snprintf(full, n, "%s%s", path[0] == '/' ? "" : "./", path);
 
     pthread_mutex_lock(&g_open_lock);
-    rc = prepare_file(ss->path);
-    if (rc == AECS_OK) {
-        int src = sqlite3_open_v2(
-            ss->path, &ss->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
-            NULL);
-        if (src != SQLITE_OK)
-            rc = DB_FAIL(ss, src, "open");
-    }
+    rc = prepare_file(full);
+    if (rc == AECS_OK)
+        rc = conn_open(full, &ss);
     pthread_mutex_unlock(&g_open_lock);
     GUARD_OUT(rc);
     GUARD_OUT(configure(ss));
+    /* The readers, once the file is known good and in WAL mode. */
+    for (int i = 0; i < READERS; i++) {
+        pthread_mutex_lock(&g_open_lock);
+        rc = conn_open(full, &ss->readers[i]);
+        pthread_mutex_unlock(&g_open_lock);
+        GUARD_OUT(rc);
+        GUARD_OUT(settings(ss->readers[i]));
+        GUARD_OUT(prepare_statements(ss->readers[i]));
+    }
     *out = &ss->base;
     ss = NULL;
 out:
+    free(full);
     if (ss != NULL)
         sqlite_free(&ss->base);
     return rc;
