@@ -1,7 +1,7 @@
 /*
  * internal.h - what the files of src/service/ share: the service struct, the
  * sealed index and write transactions (index.c), the audit log (audit.c), the
- * replay cache (replay.c) and the refusal macro.
+ * nonces kept in the store (nonces.c) and the refusal macro.
  */
 #ifndef AECS_SERVICE_INTERNAL_H
 #define AECS_SERVICE_INTERNAL_H
@@ -43,28 +43,6 @@
 
 /* Most secrets one policy file may create (one store transaction). */
 #define SVC_MAX_SECRETS_PER_FILE 100
-
-/* ---- replay cache (replay.c) ---- */
-
-#define SVC_REPLAY_MAX 100000
-
-struct svc_replay_entry;
-struct svc_replay {
-    pthread_mutex_t lock;
-    struct svc_replay_entry **buckets;
-    size_t bucket_count;
-    size_t count;
-};
-
-AECS_MUST_CHECK int svc_replay_init(struct svc_replay *r);
-void svc_replay_free(struct svc_replay *r);
-/*
- * Remembers nonce until `expires`; AECS_E_MISMATCH when it is already there
- * (a replay), AECS_E_TOO_LARGE when the table is full of unexpired nonces.
- * Expired entries are dropped as the table is used.
- */
-AECS_MUST_CHECK int svc_replay_check_and_add(struct svc_replay *r, const char *nonce,
-                                             int64_t now, int64_t expires);
 
 struct svc_audit_waiter;
 
@@ -135,8 +113,7 @@ struct aecs_service {
     uint64_t head_version;
     int head_known;
 
-    struct svc_replay replay;
-    int shared_nonces;     /* nonces in the store (nonces.c), not in replay/challenges */
+    int shared_nonces;     /* challenge nonces in the store (nonces.c), not in challenges */
     uint64_t nonce_issued; /* counts issues, to sweep expired nonces now and then */
 
     /* the last index opened, reused while its store version is unchanged (index.c) */

@@ -21,8 +21,10 @@
  * page of at most SWEEP_PAGE keys is listed and its expired keys deleted, so
  * the work per request is bounded and the folder does not grow without end.
  *
- * With SQLite (one process) the in-memory tables stay: every store write is
- * an fsync there, and nothing else shares the nonces.
+ * With SQLite (one process) challenges stay in the in-memory table (every
+ * store write is an fsync there, and a restart forgetting them only makes
+ * clients ask again); admin requests' nonces are stored with either backend,
+ * so a restart does not open a window to replay a signed request.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -53,28 +55,45 @@ static int expiry_parse(const struct aecs_store_value *v, int64_t *expires)
     return AECS_OK;
 }
 
-/* Deletes one page of expired nonces; failures are only logged. */
+/*
+ * Deletes one page of expired nonces, in one transaction that compares each
+ * one's version (one fsync with SQLite); when one of them changed meanwhile
+ * (consumed by another replica), one by one. Failures are only logged.
+ */
 static void sweep(struct aecs_service *svc)
 {
     struct aecs_store_list l = {0};
+    struct aecs_store_compare cmps[SWEEP_PAGE];
+    struct aecs_store_op ops[SWEEP_PAGE];
     int64_t now = aecs_time_now();
-    size_t deleted = 0;
+    size_t n = 0, deleted = 0;
 
     if (aecs_store_list(svc->store, NONCE_PREFIX, NULL, SWEEP_PAGE, AECS_STORE_LIST_VALUES, &l) !=
         AECS_OK) {
         log_warn("nonces: sweep: %s", aecs_err_last()->message);
         return;
     }
-    for (size_t i = 0; i < l.count; i++) {
+    for (size_t i = 0; i < l.count && n < SWEEP_PAGE; i++) {
         struct aecs_store_value v = {l.items[i].value, l.items[i].value_size, l.items[i].version};
         int64_t expires = 0;
         if (expiry_parse(&v, &expires) == AECS_OK && expires > now)
             continue;
+        aecs_err_clear();
         /* Expired (or junk): delete it unless someone changed it meanwhile. */
-        if (aecs_store_delete(svc->store, l.items[i].key, l.items[i].version) == AECS_OK)
-            deleted++;
-        else
-            aecs_err_clear();
+        cmps[n] = (struct aecs_store_compare){l.items[i].key, l.items[i].version};
+        ops[n] = (struct aecs_store_op){AECS_STORE_OP_DELETE, l.items[i].key, NULL, 0};
+        n++;
+    }
+    if (n > 0 && aecs_store_txn(svc->store, cmps, n, ops, n, NULL) == AECS_OK) {
+        deleted = n;
+    } else {
+        aecs_err_clear();
+        for (size_t i = 0; i < n; i++) {
+            if (aecs_store_delete(svc->store, ops[i].key, cmps[i].version) == AECS_OK)
+                deleted++;
+            else
+                aecs_err_clear();
+        }
     }
     aecs_store_list_free(&l);
     if (deleted > 0)

@@ -392,7 +392,6 @@ int aecs_service_open(const struct aecs_service_config *cfg, struct aecs_service
     ENSURE_OUT(svc->store_spec != NULL && svc->data_dir != NULL && svc->attest_root != NULL &&
                    svc->version != NULL && svc->pending != NULL,
                AECS_E_NO_MEMORY, "out of memory");
-    GUARD_OUT(svc_replay_init(&svc->replay));
     if (cfg->init_admin_key_file != NULL) {
         GUARD_OUT(aecs_file_read(cfg->init_admin_key_file, 64 * 1024, &pem, &pem_size));
         rc = aecs_sigkey_parse_public((const char *)pem, pem_size, &svc->init_admin_key);
@@ -429,7 +428,6 @@ void aecs_service_free(struct aecs_service *svc)
         aecs_secure_free(svc->pending, AECS_SHARES_MAX * sizeof(struct aecs_share));
     aecs_sigkey_free(svc->init_admin_key);
     aecs_store_free(svc->store);
-    svc_replay_free(&svc->replay);
     free(svc->store_spec);
     free(svc->data_dir);
     free(svc->attest_root);
@@ -639,14 +637,10 @@ static int check_signature(struct aecs_service *svc, const struct aecs_request *
         return REFUSE(api, API_UNAUTHENTICATED, AECS_E_BAD_SIGNATURE,
                       "the request's signature does not verify with key %.16s...",
                       req->key_id);
-    if (svc->shared_nonces)
-        rc = svc_nonce_remember(svc, req->nonce, ts + AECS_REQSIG_NONCE_TTL);
-    else
-        rc = svc_replay_check_and_add(&svc->replay, req->nonce, now, ts + AECS_REQSIG_NONCE_TTL);
+    /* In the store with either backend: a restart does not forget it, nor does another replica. */
+    rc = svc_nonce_remember(svc, req->nonce, ts + AECS_REQSIG_NONCE_TTL);
     if (rc == AECS_E_MISMATCH)
         return refuse_recorded(api, API_REPLAYED_REQUEST, rc);
-    if (rc == AECS_E_TOO_LARGE)
-        return refuse_recorded(api, API_BUSY, rc);
     return rc;
 }
 

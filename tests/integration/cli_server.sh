@@ -135,6 +135,7 @@ expect_exit 0 "unregister service2" -- "$AECS" admin service unregister --config
 signed "$tmp/admin.pem" GET /v1/admin/services
 send >"$tmp/r1"
 send >"$tmp/r2"
+cp "$tmp/req.args" "$tmp/replay.args" # sent again after two restarts, below
 check "a signed request" "$tmp/r1" "len(d['services'])" 1
 check "the same request again" "$tmp/r2" "d['error']['code']" replayed_request
 signed "$tmp/admin.pem" GET /v1/admin/services $(($(date +%s) - 400))
@@ -184,6 +185,9 @@ grep -q "INSECURE" "$tmp/aecsd.log" && ok || bad "aecsd warns about the insecure
 expect_exit 0 "unseal" -- "$AECS" admin unseal --config "$tmp/admin.yaml" "$(share 0)"
 expect_exit 0 "unseal (2)" -- "$AECS" admin unseal --config "$tmp/admin.yaml" "$(share 2)"
 expect_exit 0 "secret list after putting them back" -- "$AECS" secret list --config "$tmp/svc1.yaml"
+cp "$tmp/replay.args" "$tmp/req.args"
+send >"$tmp/r5"
+check "a signed request replayed after two restarts" "$tmp/r5" "d['error']['code']" replayed_request
 expect_exit 0 "audit verify" -- "$AECS" admin audit verify --config "$tmp/admin.yaml"
 expect_exit 0 "audit list" -- "$AECS" admin audit list --config "$tmp/admin.yaml" --json
 check "init is the first entry" "$tmp/out" "d['entries'][0]['action']" init
