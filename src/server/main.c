@@ -196,7 +196,9 @@ static void usage(FILE *out)
             "  --join URL                when sealed at start, get the root key from the working\n"
             "                            replica at URL by attestation (same enclave required on\n"
             "                            both sides); repeat, or separate with commas, to try\n"
-            "                            several in turn. Stays sealed when none answers.\n"
+            "                            several in turn. While none answers, tries again\n"
+            "                            (after 1 s, doubling up to 60 s) until it joins or is\n"
+            "                            unsealed with shares.\n"
             "  --join-ca FILE            the CA (PEM) the peers' TLS certificates must chain to\n"
             "                            (default: this replica's own --tls-cert)\n"
             "  --help, --version\n");
@@ -533,6 +535,30 @@ static void fail(const char *what)
     fprintf(stderr, "aecsd: %s%s\n", what, aecs_err_last()->message);
 }
 
+/* --join: the rounds run beside the HTTP threads until working or stopped. */
+struct joiner {
+    struct aecs_service *svc;
+    const struct aecs_attester_config *attester;
+    struct aecs_join_transport transport;
+    const char *const *urls;
+    size_t count;
+    int stop;
+};
+
+#define JOIN_FIRST_PAUSE_MS 1000
+#define JOIN_MAX_PAUSE_MS 60000
+
+static void *join_main(void *arg)
+{
+    struct joiner *j = arg;
+
+    if (aecs_service_join_keep_trying(j->svc, j->attester, &j->transport, j->urls, j->count,
+                                      &j->stop, JOIN_FIRST_PAUSE_MS, JOIN_MAX_PAUSE_MS) != AECS_OK)
+        log_warn("join: %s; state %s", aecs_err_last()->message,
+                 aecs_service_state_name(aecs_service_state(j->svc)));
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
     struct settings s;
@@ -547,10 +573,13 @@ int main(int argc, char **argv)
     struct aecsd_options hopts;
     char store_spec[PATH_MAX + 16], host[256] = "", fp[65];
     sigset_t sigs;
-    int c, sig = 0, exit_code = 1, level;
+    int c, sig = 0, exit_code = 1, level, joining = 0;
     FILE *access = stderr;
+    struct joiner joiner;
+    pthread_t join_thread;
 
     memset(&s, 0, sizeof(s));
+    memset(&joiner, 0, sizeof(joiner));
     memset(given, 0, sizeof(given));
     s.threads = 4;
     s.max_connections = 1024;
@@ -711,14 +740,21 @@ int main(int argc, char **argv)
     log_info("TLS certificate %s, SHA-256 fingerprint %s", s.tls_cert, fp);
     if (s.join_count > 0) {
         /* Serving (sealed) meanwhile; the join takes the state lock to become working. */
-        struct aecs_join_transport jt;
-        aecsd_join_transport(s.join_ca != NULL ? s.join_ca : s.tls_cert, &jt);
-        if (aecs_service_join_peers(svc, &att_cfg, &jt, (const char *const *)s.join,
-                                    s.join_count) != AECS_OK)
-            log_warn("state %s", aecs_service_state_name(aecs_service_state(svc)));
+        aecsd_join_transport(s.join_ca != NULL ? s.join_ca : s.tls_cert, &joiner.transport);
+        joiner.svc = svc;
+        joiner.attester = &att_cfg;
+        joiner.urls = (const char *const *)s.join;
+        joiner.count = s.join_count;
+        joining = pthread_create(&join_thread, NULL, join_main, &joiner) == 0;
+        if (!joining)
+            log_error("join: cannot start the joining thread; unseal with shares");
     }
     sigwait(&sigs, &sig);
     log_info("signal %d: stopping", sig);
+    if (joining) {
+        __atomic_store_n(&joiner.stop, 1, __ATOMIC_SEQ_CST);
+        pthread_join(join_thread, NULL);
+    }
     exit_code = 0;
 out:
     aecsd_stop(d);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "attest/attester.h"
 #include "attest/verifier.h"
@@ -285,4 +286,44 @@ int aecs_service_join_peers(struct aecs_service *svc,
     }
     log_warn("join: no peer gave the root key; staying sealed (unseal shares still work)");
     return AECS_ERR(AECS_E_IO, "join: no peer of %zu gave the root key", count);
+}
+
+/* Sleeps ms, in steps, returning early (1) when *stop is set or the replica became working. */
+static int pause_unless_done(struct aecs_service *svc, const int *stop, unsigned ms)
+{
+    for (unsigned waited = 0; waited < ms; waited += 50) {
+        struct timespec ts = {0, 50 * 1000000L};
+        if (__atomic_load_n(stop, __ATOMIC_SEQ_CST) ||
+            aecs_service_state(svc) == AECS_STATE_WORKING)
+            return 1;
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+int aecs_service_join_keep_trying(struct aecs_service *svc,
+                                  const struct aecs_attester_config *attester_cfg,
+                                  const struct aecs_join_transport *t, const char *const *urls,
+                                  size_t count, const int *stop, unsigned first_ms,
+                                  unsigned max_ms)
+{
+    unsigned pause = first_ms;
+
+    ENSURE(count > 0, AECS_E_USAGE, "join: no peer to ask");
+    for (unsigned round = 1;; round++) {
+        enum aecs_service_state st = aecs_service_state(svc);
+
+        if (st != AECS_STATE_SEALED) /* working; or uninitialized, which a restart fixes */
+            return aecs_service_join_peers(svc, attester_cfg, t, urls, count);
+        if (aecs_service_join_peers(svc, attester_cfg, t, urls, count) == AECS_OK)
+            return AECS_OK;
+        if (pause_unless_done(svc, stop, pause)) {
+            if (aecs_service_state(svc) == AECS_STATE_WORKING)
+                return AECS_OK;
+            return AECS_ERR(AECS_E_IO, "join: stopped after %u rounds without the root key",
+                            round);
+        }
+        pause = pause * 2 < max_ms ? pause * 2 : max_ms;
+        log_info("join: round %u got no root key; the next in %u ms", round, pause);
+    }
 }

@@ -78,4 +78,19 @@ AECS_MUST_CHECK int aecs_service_join_peers(struct aecs_service *svc,
                                             const struct aecs_join_transport *t,
                                             const char *const *urls, size_t count);
 
+/*
+ * aecsd --join: tries every peer (aecs_service_join_peers) in rounds until
+ * this replica is working, by a join or otherwise (shares given meanwhile),
+ * or until *stop is set. Between rounds it waits first_ms, doubling each
+ * time up to max_ms, and watches *stop and the state every 50 ms. AECS_OK
+ * once working; AECS_E_IO when stopped first; AECS_E_USAGE for no peers or
+ * an uninitialized store (init through one replica, then restart the others).
+ */
+AECS_MUST_CHECK int aecs_service_join_keep_trying(struct aecs_service *svc,
+                                                  const struct aecs_attester_config *attester_cfg,
+                                                  const struct aecs_join_transport *t,
+                                                  const char *const *urls, size_t count,
+                                                  const int *stop, unsigned first_ms,
+                                                  unsigned max_ms);
+
 #endif

@@ -13,7 +13,8 @@
 #   - etcd: one member down, creates still work; two down, a create fails
 #     with a clear message, and once they are back nothing half-written is
 #     listed and the retried create succeeds;
-#   - everything restarted: A unsealed with shares, B by join; every secret
+#   - everything restarted: A unsealed with shares, B (started while A was
+#     sealed) joins at a later round, and again after a restart; every secret
 #     is still there;
 #   - A killed (-9) during a loop of creates through credentials listing A
 #     then B: every acknowledged create is listed, the loop goes on through B.
@@ -272,8 +273,11 @@ replica b "$port_b" "$SERVER_MR" --join "$url_a"
 expect_exit 0 "unseal A (1)" -- "$AECS" admin unseal --config "$tmp/admin-a.yaml" "$(share 0)"
 expect_exit 0 "unseal A (2)" -- "$AECS" admin unseal --config "$tmp/admin-a.yaml" "$(share 2)"
 [[ $(state "$tmp/admin-a.yaml") == working ]] && ok || bad "A unsealed with two shares"
-# B started while A was sealed: its join failed and it stays sealed; restarted, it joins
+# B started while A was sealed: its first rounds failed, and it joins at a later one
 grep -q "staying sealed" "$tmp/b.log" && ok || bad "B's join to a sealed A failed"
+wait_state "$tmp/admin-b.yaml" working && ok || { bad "B joins A at a later round"; tail -20 "$tmp/b.log"; }
+grep -q "join: round 1 got no root key" "$tmp/b.log" && ok || bad "B logs its rounds"
+# restarted with another enclave's replica listed first: C refuses, A gives the key
 halt b
 replica b "$port_b" "$SERVER_MR" --join "$url_c,$url_a"
 wait_state "$tmp/admin-b.yaml" working && ok || { bad "B joins after the restart"; tail -20 "$tmp/b.log"; }

@@ -13,7 +13,9 @@
  *   - an answer whose signature, body or envelope is changed is refused, and
  *     the joiner stays sealed;
  *   - a peer that does not answer, then one that does: the second is used;
- *   - a joiner of an uninitialized store tries nothing.
+ *   - a joiner of an uninitialized store tries nothing;
+ *   - aecsd's rounds (aecs_service_join_keep_trying): a peer down for a while
+ *     is tried again until the join succeeds; a stop ends the rounds.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -51,6 +54,8 @@ struct fx {
     enum tamper tamper;
     unsigned requests; /* how many requests reached the peer */
     unsigned joins;    /* how many of them were POST /v1/cluster/join */
+    unsigned dead_left; /* refuse this many connections first */
+    int stop;
 };
 
 static struct aecs_service *open_service(struct fx *f, const char *data)
@@ -181,6 +186,10 @@ static int fake_request(void *ctx, const char *url, const char *method, const ch
     memset(&r, 0, sizeof(r));
     if (strcmp(url, DEAD_URL) == 0 || f->tamper == T_DEAD)
         return AECS_ERR(AECS_E_IO, "%s: connection refused", url);
+    if (f->dead_left > 0) {
+        f->dead_left--;
+        return AECS_ERR(AECS_E_IO, "%s: connection refused", url);
+    }
     f->requests++;
     r.method = method;
     r.target = target;
@@ -404,6 +413,55 @@ static void test_join_policy_invalid(void **state)
                 API_INVALID_POLICY);
 }
 
+/* The peer refuses connections for three rounds, then answers: the fourth round joins. */
+static void test_keep_trying_until_joined(void **state)
+{
+    struct fx *f = *state;
+    const char *urls[] = {PEER_URL};
+    struct aecs_join_transport t = {f, fake_request};
+
+    init_a(f);
+    open_b(f, 0x5e);
+    f->dead_left = 3;
+    assert_int_equal(aecs_service_join_keep_trying(f->b, &f->ac_b, &t, urls, 1, &f->stop, 10, 40),
+                     AECS_OK);
+    assert_int_equal(f->dead_left, 0);
+    assert_int_equal(f->joins, 1);
+    assert_int_equal(aecs_service_state(f->b), AECS_STATE_WORKING);
+}
+
+static void *stop_later(void *arg)
+{
+    struct fx *f = arg;
+    struct timespec ts = {0, 200 * 1000000L};
+
+    nanosleep(&ts, NULL);
+    __atomic_store_n(&f->stop, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+/* A peer that never answers: the rounds go on until stopped, and the replica stays sealed. */
+static void test_keep_trying_stops(void **state)
+{
+    struct fx *f = *state;
+    const char *urls[] = {DEAD_URL};
+    struct aecs_join_transport t = {f, fake_request};
+    pthread_t th;
+
+    init_a(f);
+    open_b(f, 0x5e);
+    assert_int_equal(pthread_create(&th, NULL, stop_later, f), 0);
+    assert_int_equal(aecs_service_join_keep_trying(f->b, &f->ac_b, &t, urls, 1, &f->stop, 10,
+                                                   60000),
+                     AECS_E_IO);
+    assert_non_null(strstr(aecs_err_last()->message, "stopped after"));
+    pthread_join(th, NULL);
+    assert_int_equal(aecs_service_state(f->b), AECS_STATE_SEALED);
+    /* no peer at all: a usage error, nothing tried */
+    assert_int_equal(aecs_service_join_keep_trying(f->b, &f->ac_b, &t, urls, 0, &f->stop, 10, 40),
+                     AECS_E_USAGE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -416,6 +474,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_join_policy_refuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_join_policy_allows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_join_policy_invalid, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keep_trying_until_joined, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keep_trying_stops, setup, teardown),
     };
 
     aecs_log_set_level(AECS_LOG_ERROR);
