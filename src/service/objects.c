@@ -135,7 +135,9 @@ static int commit_action(struct aecs_service *svc, struct svc_txn *t,
 
     ev.actor = caller->key_id;
     ev.role = role_name(caller);
-    ev.remote = req != NULL ? req->remote : NULL;
+    ev.remote = req != NULL              ? req->remote
+                : caller->remote[0] != '\0' ? caller->remote
+                                            : NULL;
     ev.action = action;
     ev.target = target;
     ev.result = "ok";

@@ -676,6 +676,8 @@ int aecs_service_authenticate(struct aecs_service *svc, const struct aecs_reques
     GUARD_OUT(aecs_sigkey_parse_public(pem, strlen(pem), &key));
     GUARD_OUT(check_signature(svc, req, key, ts, now, api));
     memcpy(caller->key_id, req->key_id, AECS_SIGKEY_ID_HEX + 1);
+    if (req->remote != NULL)
+        snprintf(caller->remote, sizeof(caller->remote), "%s", req->remote);
     if (strcmp(role, "cluster-admin") == 0) {
         caller->role = AECS_ROLE_CLUSTER_ADMIN;
     } else {

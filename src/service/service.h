@@ -131,6 +131,7 @@ struct aecs_caller {
     char key_id[65];
     enum aecs_role role;
     char service[65]; /* the service a service admin administers */
+    char remote[64];  /* the client's address, for the audit log ("" when unknown) */
 };
 
 /* ---- unauthenticated ---- */

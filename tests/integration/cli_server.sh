@@ -192,6 +192,9 @@ expect_exit 0 "audit verify" -- "$AECS" admin audit verify --config "$tmp/admin.
 expect_exit 0 "audit list" -- "$AECS" admin audit list --config "$tmp/admin.yaml" --json
 check "init is the first entry" "$tmp/out" "d['entries'][0]['action']" init
 check "refusals are audited" "$tmp/out" "any(e['result'] == 'refused' for e in d['entries'])" True
+check "destroy and unregister entries name the client's address" "$tmp/out" \
+  "sorted({e['action'] for e in d['entries'] if e['action'] in ('secret.destroy', 'service.unregister') and e.get('remote') == '127.0.0.1'})" \
+  "['secret.destroy', 'service.unregister']"
 stop
 python3 - "$db" <<'PY'
 import sqlite3, sys
