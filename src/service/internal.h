@@ -59,6 +59,8 @@ json_t *svc_claims_summary(const struct aecs_claims *c);
  */
 AECS_MUST_CHECK int svc_same_identity(const struct aecs_claims *own, const struct aecs_claims *c,
                                       char *why, size_t why_size);
+/* The first difference svc_same_identity finds ("another MRENCLAVE"), NULL when none. */
+const char *svc_identity_diff(const struct aecs_claims *own, const struct aecs_claims *c);
 
 /* ---- nonces in the store, shared by replicas (nonces.c) ---- */
 
