@@ -551,6 +551,7 @@ int main(int argc, char **argv)
     FILE *access = stderr;
 
     memset(&s, 0, sizeof(s));
+    memset(&cfg, 0, sizeof(cfg));
     memset(given, 0, sizeof(given));
     s.threads = 4;
     s.max_connections = 1024;
@@ -685,6 +686,10 @@ int main(int argc, char **argv)
         fail("");
         goto out;
     }
+    /* Before serving: a sealed replica's mailbox is there before it takes a share. */
+    if (aecs_service_unseal_setup(svc, &att_cfg) != AECS_OK)
+        log_warn("unseal: progress is not shared with the other replicas: %s",
+                 aecs_err_last()->message);
     if (aecs_tls_server_new(s.tls_cert, s.tls_key, s.max_connections, &tls) != AECS_OK) {
         fail("");
         goto out;
@@ -717,7 +722,14 @@ int main(int argc, char **argv)
                                     s.join_count) != AECS_OK)
             log_warn("state %s", aecs_service_state_name(aecs_service_state(svc)));
     }
-    sigwait(&sigs, &sig);
+    /* Until a stop signal: every second, the unseal progress shared with the other replicas. */
+    for (;;) {
+        struct timespec second = {1, 0};
+        sig = sigtimedwait(&sigs, NULL, &second);
+        if (sig > 0)
+            break;
+        aecs_service_unseal_poll(svc);
+    }
     log_info("signal %d: stopping", sig);
     exit_code = 0;
 out:
