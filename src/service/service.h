@@ -164,10 +164,11 @@ AECS_MUST_CHECK int aecs_service_unseal_setup(struct aecs_service *svc,
                                               const struct aecs_attester_config *attester_cfg);
 
 /*
- * aecsd calls this about every second: a sealed replica publishes or
- * refreshes its mailbox, forwards its shares and collects forwarded ones
- * (and may become working); every replica now and then deletes mailboxes
- * left by replicas that died sealed. Failures are logged, never returned.
+ * aecsd calls this about every second, from one thread: a sealed replica
+ * publishes or refreshes its mailbox, forwards its shares and collects
+ * forwarded ones (and may become working); every replica now and then
+ * deletes mailboxes left by replicas that died sealed. Failures are logged,
+ * never returned.
  */
 void aecs_service_unseal_poll(struct aecs_service *svc);
 
