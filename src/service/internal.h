@@ -116,7 +116,7 @@ struct svc_unseal {
     size_t peer_count;
     size_t peer_next;            /* the entry to reuse when the table is full */
     int64_t last_sync_ms;        /* monotonic, of the last sync */
-    int64_t last_sweep;          /* Unix seconds of the last sweep of stale mailboxes */
+    int64_t last_sweep;          /* Unix seconds of the last sweep (the poll's thread only) */
 };
 
 /*
