@@ -16,6 +16,9 @@
  *     across a reset, and a forged share sealed to the right key are refused
  *     (logged) and deleted;
  *   - a reset through one replica drops the progress of every replica;
+ *   - a mailbox published after a share was given gets it at the giver's
+ *     next sync; a mailbox older than an hour gets nothing and is swept,
+ *     with boxes whose mailbox is gone;
  *   - on SQLite nothing is shared and nothing is written under /meta/unseal.
  *
  * Expected values come from outside the code: the share texts init returns
@@ -721,6 +724,71 @@ static void test_reset_is_cluster_wide(void **state)
     assert_no_share_in_etcd(f);
 }
 
+/* A mailbox published after a share was given still gets it, from the giver's next sync. */
+static void test_late_mailbox(void **state)
+{
+    struct fx *f = *state;
+    struct aecs_service *a, *b;
+
+    sealed_cluster(f, 1);
+    a = f->r[0].svc;
+    assert_string_equal(give(f, a, 0, NULL), "sealed");
+    b = open_replica(f, 1, SERVER_MR);
+    aecs_service_unseal_poll(b);
+    assert_int_equal(received(b), 0);
+    aecs_service_unseal_poll(a); /* forwards share 1 to the new mailbox */
+    aecs_service_unseal_poll(b);
+    assert_int_equal(received(b), 1);
+    assert_string_equal(give(f, b, 2, NULL), "working");
+    aecs_service_unseal_poll(a);
+    assert_int_equal(aecs_service_state(a), AECS_STATE_WORKING);
+}
+
+/* A mailbox older than an hour gets nothing and is swept, with boxes whose mailbox is gone. */
+static void test_stale_mailbox_swept(void **state)
+{
+    struct fx *f = *state;
+    struct aecs_service *a, *b;
+    char path[128], box[128], *v, *p;
+    json_t *m;
+
+    sealed_cluster(f, 2);
+    a = f->r[0].svc;
+    b = f->r[1].svc;
+    /* B's mailbox as a replica killed two hours ago would have left it */
+    snprintf(path, sizeof(path), "/meta/unseal/r/%s", b->cu.replica);
+    v = etcd_get(path);
+    assert_non_null(v);
+    m = json_loads(v, 0, NULL);
+    assert_non_null(m);
+    free(v);
+    {
+        char when[32];
+        time_t t = time(NULL) - 2 * 3600;
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+        json_object_set_new(m, "time", json_string(when));
+    }
+    p = json_dumps(m, JSON_COMPACT);
+    json_decref(m);
+    etcd_put(path, p);
+    free(p);
+    snprintf(box, sizeof(box), "/meta/unseal/s/%s/1", "00112233445566778899aabbccddeeff");
+    etcd_put(box, "{}"); /* a box whose mailbox is gone */
+    assert_string_equal(give(f, a, 0, NULL), "sealed");
+    snprintf(path, sizeof(path), "/meta/unseal/s/%s/", b->cu.replica);
+    assert_int_equal(etcd_count(path), 0); /* stale: nothing sent */
+    aecs_service_unseal_poll(a); /* the first poll sweeps */
+    snprintf(path, sizeof(path), "/meta/unseal/r/%s", b->cu.replica);
+    v = etcd_get(path);
+    assert_null(v);
+    v = etcd_get(box);
+    assert_null(v);
+    snprintf(path, sizeof(path), "/meta/unseal/r/%s", a->cu.replica);
+    v = etcd_get(path); /* A's own mailbox stays */
+    assert_non_null(v);
+    free(v);
+}
+
 /* SQLite: one process, nothing shared, nothing under /meta/unseal. */
 static void test_sqlite_not_shared(void **state)
 {
@@ -760,6 +828,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_moved_envelope_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forged_share_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reset_is_cluster_wide, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_late_mailbox, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stale_mailbox_swept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sqlite_not_shared, setup, teardown),
     };
 
