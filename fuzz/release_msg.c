@@ -1,7 +1,8 @@
 /*
  * release_msg.c - libFuzzer target for the release protocol's message parsers
  * (src/proto/release.c): the release request and answer, the identity and
- * public-part answers, the challenge answer and request, and the nonce text.
+ * public-part answers, the challenge answer and request, the nonce text, and
+ * the records of shared unseal progress (a mailbox, a forwarded share).
  * Every parser sees every input. Whatever the bytes: no crash, no leak. What
  * a parser accepts, its serializer must write (the two sides agree on the
  * rules), and parsing that output must give the same output again, so every
@@ -89,6 +90,42 @@ static void free_public(void *m)
     aecs_public_answer_free(m);
 }
 
+static int ser_mailbox(const void *m, char **o, size_t *s)
+{
+    return aecs_unseal_mailbox_serialize(m, o, s);
+}
+static int parse_mailbox(const char *b, size_t n, void **o)
+{
+    return aecs_unseal_mailbox_parse(b, n, (struct aecs_unseal_mailbox **)o);
+}
+static void free_mailbox(void *m)
+{
+    aecs_unseal_mailbox_free(m);
+}
+
+/* A forwarded share: parse, serialize, parse again; the two texts must be equal. */
+static void box_round_trip(const char *text, size_t size)
+{
+    struct aecs_envelope env, again;
+    char from[AECS_UNSEAL_ID_HEX + 1], from2[AECS_UNSEAL_ID_HEX + 1];
+    char *a = NULL, *b = NULL;
+    size_t na = 0, nb = 0;
+
+    if (aecs_unseal_box_parse(text, size, from, &env) != AECS_OK)
+        return;
+    if (env.size < 1 || env.size > AECS_UNSEAL_BOX_PLAIN_MAX || strlen(from) != 32)
+        abort();
+    if (aecs_unseal_box_serialize(from, &env, &a, &na) != AECS_OK ||
+        aecs_unseal_box_parse(a, na, from2, &again) != AECS_OK ||
+        aecs_unseal_box_serialize(from2, &again, &b, &nb) != AECS_OK || na != nb ||
+        memcmp(a, b, na) != 0)
+        abort();
+    aecs_envelope_clear(&env);
+    aecs_envelope_clear(&again);
+    free(a);
+    free(b);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *text = (const char *)data;
@@ -140,6 +177,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         free(s);
     }
+    {
+        struct aecs_unseal_mailbox *m = NULL;
+        if (aecs_unseal_mailbox_parse(text, size, &m) == AECS_OK) {
+            if (m->evidence_size < 1 || m->evidence_size > AECS_RELEASE_EVIDENCE_MAX ||
+                strlen(m->set) != AECS_UNSEAL_SET_HEX || m->time < 0)
+                abort();
+            round_trip(m, ser_mailbox, parse_mailbox, free_mailbox);
+            aecs_unseal_mailbox_free(m);
+        }
+    }
+    box_round_trip(text, size);
     (void)aecs_challenge_request_check(text, size);
     if (aecs_release_nonce_parse(text, size, nonce) == AECS_OK && size != AECS_RELEASE_NONCE_HEX)
         abort();

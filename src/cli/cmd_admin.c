@@ -46,6 +46,7 @@ enum {
     OPT_FROM,
     OPT_LIMIT,
     OPT_JOIN_POLICY,
+    OPT_RESET,
 };
 
 static const char k_config_help[] =
@@ -228,18 +229,24 @@ static void unseal_usage(FILE *out, const char *name)
 {
     fprintf(out,
             "usage: aecs admin %s --config CRED SHARE\n"
-            "       aecs admin %s --config CRED -      (the share from standard input)\n\n"
+            "       aecs admin %s --config CRED -      (the share from standard input)\n"
+            "       aecs admin %s --config CRED --reset\n\n"
             "Gives aecsd one share of its root key (made by `aecs admin init`). Once it has\n"
             "the threshold of them it unseals and starts serving; until then only status,\n"
             "health and unseal answer. Each share holder runs this once. `aecs admin\n"
             "provision` is the same command.\n\n"
+            "Replicas on one etcd store share their progress: a share given to one sealed\n"
+            "replica is forwarded, encrypted, to the other sealed replicas of the same\n"
+            "enclave, so K shares given to any of them unseal them all. --reset drops the\n"
+            "shares given so far (on every replica of the store).\n\n"
             "A share given as an argument is visible to other users of this machine (ps,\n"
             "/proc) while the command runs: prefer '-' and paste it, or pipe it in from\n"
             "where it is stored. The share is checked locally first (its checksum), never\n"
             "printed, and needs no admin key (the credential file's `key` is not used).\n\n"
             "%s"
+            "  --reset         start over: drop the shares given so far\n"
             "  -h, --help      this help\n",
-            name, name, k_config_help);
+            name, name, name, k_config_help);
 }
 
 /* Reads one line from standard input into buf (without the line end). 0, or -1. */
@@ -260,14 +267,42 @@ static int read_share_line(char *buf, size_t size)
     return 0;
 }
 
+/* POST /v1/admin/unseal {"reset": true}. */
+static int unseal_reset(const char *config)
+{
+    struct cli_client cl;
+    struct aecs_reply r = {0};
+    json_t *body = json_pack("{s:b}", "reset", 1);
+    int rc;
+
+    if (body == NULL) {
+        fprintf(stderr, "aecs: out of memory\n");
+        return EXIT_USAGE;
+    }
+    rc = cli_client_open(config, 0, &cl);
+    if (rc != EXIT_OK) {
+        json_decref(body);
+        return rc;
+    }
+    rc = cli_request(&cl, "POST", "/v1/admin/unseal", body, 0, &r);
+    if (rc == EXIT_OK)
+        printf("unseal progress reset; %s\n", cli_json_str(r.body, "state", "?"));
+    json_decref(body);
+    aecs_reply_clear(&r);
+    cli_client_close(&cl);
+    return rc;
+}
+
 static int admin_unseal(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"config", required_argument, NULL, OPT_CONFIG},
+        {"reset", no_argument, NULL, OPT_RESET},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *config = NULL;
+    int reset = 0;
     char line[SHARE_LINE_MAX];
     const char *text;
     struct aecs_share parsed;
@@ -282,6 +317,9 @@ static int admin_unseal(int argc, char **argv)
         case OPT_CONFIG:
             config = optarg;
             break;
+        case OPT_RESET:
+            reset = 1;
+            break;
         case 'h':
             unseal_usage(stdout, argv[0]);
             return EXIT_OK;
@@ -289,6 +327,13 @@ static int admin_unseal(int argc, char **argv)
             unseal_usage(stderr, argv[0]);
             return EXIT_USAGE;
         }
+    }
+    if (reset) {
+        if (optind != argc) {
+            fprintf(stderr, "aecs: admin unseal --reset takes no SHARE\n");
+            return EXIT_USAGE;
+        }
+        return unseal_reset(config);
     }
     if (optind != argc - 1) {
         fprintf(stderr, "aecs: admin unseal needs exactly one SHARE (or '-' to read it from "
@@ -383,9 +428,12 @@ static void print_status(struct cli_client *cl, const json_t *st)
     printf("service id:  %s\n", cli_json_str(st, "id", "?"));
     printf("store:       %s\n", cli_json_str(st, "store", "?"));
     if (json_is_object(unseal))
-        printf("unseal:      %lld of %lld shares in\n",
+        printf("unseal:      %lld of %lld shares in%s\n",
                (long long)json_integer_value(json_object_get(unseal, "received")),
-               (long long)json_integer_value(json_object_get(unseal, "threshold")));
+               (long long)json_integer_value(json_object_get(unseal, "threshold")),
+               json_is_true(json_object_get(unseal, "shared"))
+                   ? " (progress shared with the other replicas)"
+                   : "");
     if (json_is_object(counts))
         printf("counts:      %lld admins, %lld services, %lld secrets\n",
                (long long)json_integer_value(json_object_get(counts, "admins")),

@@ -1090,3 +1090,210 @@ out:
     json_decref(doc);
     return rc;
 }
+
+/* ---- unseal progress shared by replicas ---- */
+
+void aecs_unseal_binding(const char service_id[AECS_UNSEAL_ID_HEX],
+                         const char replica_id[AECS_UNSEAL_ID_HEX],
+                         const uint8_t pubkey[AECS_P256_PUB_SIZE],
+                         uint8_t out[AECS_RELEASE_REPORT_DATA_SIZE])
+{
+    uint8_t buf[sizeof(AECS_UNSEAL_LABEL) + 2 * AECS_UNSEAL_ID_HEX + AECS_P256_PUB_SIZE];
+    size_t at = sizeof(AECS_UNSEAL_LABEL); /* with its NUL */
+
+    memcpy(buf, AECS_UNSEAL_LABEL, at);
+    memcpy(buf + at, service_id, AECS_UNSEAL_ID_HEX);
+    at += AECS_UNSEAL_ID_HEX;
+    memcpy(buf + at, replica_id, AECS_UNSEAL_ID_HEX);
+    at += AECS_UNSEAL_ID_HEX;
+    memcpy(buf + at, pubkey, AECS_P256_PUB_SIZE);
+    at += AECS_P256_PUB_SIZE;
+    aecs_sha512(buf, at, out);
+}
+
+int aecs_unseal_binding_check(const uint8_t *report_data, const char service_id[AECS_UNSEAL_ID_HEX],
+                              const char replica_id[AECS_UNSEAL_ID_HEX],
+                              const uint8_t pubkey[AECS_P256_PUB_SIZE])
+{
+    uint8_t want[AECS_RELEASE_REPORT_DATA_SIZE];
+
+    ENSURE(report_data != NULL && service_id != NULL && replica_id != NULL && pubkey != NULL,
+           AECS_E_INVALID_ARGUMENT, "unseal binding: missing argument");
+    aecs_unseal_binding(service_id, replica_id, pubkey, want);
+    ENSURE(aecs_ct_memcmp(report_data, want, sizeof(want)) == 0, AECS_E_MISMATCH,
+           "the mailbox evidence's report data is not SHA-512(\"" AECS_UNSEAL_LABEL
+           "\" || 0x00 || service id || replica id || key) of this mailbox");
+    return AECS_OK;
+}
+
+/* A "YYYY-MM-DDTHH:MM:SSZ" member exactly as aecs writes it, into *t. */
+static int get_time(const json_t *o, const char *what, const char *key, int64_t *t)
+{
+    const char *s;
+    size_t len;
+    char again[32];
+    int rc;
+
+    GUARD(get_string(o, what, key, &s, &len));
+    rc = aecs_time_parse(s, t);
+    if (rc == AECS_OK)
+        aecs_time_format(*t, again);
+    ENSURE(rc == AECS_OK && *t >= 0 && strcmp(again, s) == 0, AECS_E_FORMAT,
+           "%s: \"%s\" must be a UTC time like 2026-11-22T10:01:00Z", what, key);
+    return AECS_OK;
+}
+
+int aecs_unseal_mailbox_parse(const char *body, size_t size, struct aecs_unseal_mailbox **out)
+{
+    static const char *const members[] = {"key", "evidence", "set", "time", NULL};
+    const char *W = "unseal mailbox";
+    struct aecs_unseal_mailbox *m = NULL;
+    json_t *doc = NULL;
+    const char *s;
+    size_t len;
+    int rc = AECS_OK;
+
+    *out = NULL;
+    GUARD(load(body, size, AECS_UNSEAL_MAILBOX_MAX, W, &doc));
+    GUARD_OUT(only_members(doc, W, members));
+    m = calloc(1, sizeof(*m));
+    ENSURE_OUT(m != NULL, AECS_E_NO_MEMORY, "out of memory");
+    GUARD_OUT(get_pubkey(doc, W, "key", m->pubkey));
+    GUARD_OUT(get_base64(doc, W, "evidence", 1, AECS_RELEASE_EVIDENCE_MAX, &m->evidence,
+                         &m->evidence_size));
+    GUARD_OUT(get_string(doc, W, "set", &s, &len));
+    ENSURE_OUT(len == AECS_UNSEAL_SET_HEX && is_lower_hex(s, len), AECS_E_FORMAT,
+               "%s: \"set\" must be %d lowercase hex characters", W, AECS_UNSEAL_SET_HEX);
+    memcpy(m->set, s, len + 1);
+    GUARD_OUT(get_time(doc, W, "time", &m->time));
+    *out = m;
+    m = NULL;
+out:
+    aecs_unseal_mailbox_free(m);
+    json_decref(doc);
+    return rc;
+}
+
+int aecs_unseal_mailbox_serialize(const struct aecs_unseal_mailbox *m, char **out, size_t *size)
+{
+    json_t *doc;
+    char when[32];
+    int ok = 1;
+
+    *out = NULL;
+    *size = 0;
+    ENSURE(m != NULL && m->evidence != NULL && m->evidence_size >= 1 &&
+               m->evidence_size <= AECS_RELEASE_EVIDENCE_MAX && valid_point(m->pubkey) &&
+               strnlen(m->set, sizeof(m->set)) == AECS_UNSEAL_SET_HEX &&
+               is_lower_hex(m->set, AECS_UNSEAL_SET_HEX) && m->time >= 0,
+           AECS_E_INVALID_ARGUMENT,
+           "unseal mailbox: a valid key, evidence, a set id and a time are required");
+    aecs_time_format(m->time, when);
+    doc = json_object();
+    set(doc, "key", hex_string(m->pubkey, AECS_P256_PUB_SIZE), &ok);
+    set(doc, "evidence", base64_string(m->evidence, m->evidence_size), &ok);
+    set(doc, "set", json_string(m->set), &ok);
+    set(doc, "time", json_string(when), &ok);
+    return dump(built(doc, ok), AECS_UNSEAL_MAILBOX_MAX, "unseal mailbox", out, size);
+}
+
+void aecs_unseal_mailbox_free(struct aecs_unseal_mailbox *m)
+{
+    if (m == NULL)
+        return;
+    free(m->evidence);
+    free(m);
+}
+
+int aecs_unseal_box_serialize(const char *from, const struct aecs_envelope *env, char **out,
+                              size_t *size)
+{
+    json_t *doc, *e;
+    int ok = 1;
+
+    *out = NULL;
+    *size = 0;
+    ENSURE(from != NULL && strnlen(from, AECS_UNSEAL_ID_HEX + 1) == AECS_UNSEAL_ID_HEX &&
+               is_lower_hex(from, AECS_UNSEAL_ID_HEX) && env != NULL &&
+               env->ciphertext != NULL && env->size >= 1 &&
+               env->size <= AECS_UNSEAL_BOX_PLAIN_MAX && valid_point(env->epk),
+           AECS_E_INVALID_ARGUMENT, "forwarded share: a sender id and an envelope are required");
+    doc = json_object();
+    e = json_object();
+    set(e, "epk", hex_string(env->epk, AECS_P256_PUB_SIZE), &ok);
+    set(e, "iv", hex_string(env->iv, AECS_ENVELOPE_IV_SIZE), &ok);
+    set(e, "ciphertext", base64_string(env->ciphertext, env->size), &ok);
+    set(e, "tag", hex_string(env->tag, AECS_ENVELOPE_TAG_SIZE), &ok);
+    set(doc, "from", json_string(from), &ok);
+    set(doc, "envelope", e, &ok);
+    return dump(built(doc, ok), AECS_UNSEAL_BOX_MAX, "forwarded share", out, size);
+}
+
+int aecs_unseal_box_parse(const char *body, size_t size, char from[AECS_UNSEAL_ID_HEX + 1],
+                          struct aecs_envelope *env)
+{
+    static const char *const members[] = {"from", "envelope", NULL};
+    const char *W = "forwarded share";
+    json_t *doc = NULL, *e;
+    const char *s = NULL;
+    size_t len = 0;
+    int rc = AECS_OK;
+
+    memset(env, 0, sizeof(*env));
+    from[0] = '\0';
+    GUARD(load(body, size, AECS_UNSEAL_BOX_MAX, W, &doc));
+    GUARD_OUT(only_members(doc, W, members));
+    GUARD_OUT(get_string(doc, W, "from", &s, &len));
+    ENSURE_OUT(len == AECS_UNSEAL_ID_HEX && is_lower_hex(s, len), AECS_E_FORMAT,
+               "%s: \"from\" is not %d lowercase hex characters", W, AECS_UNSEAL_ID_HEX);
+    e = json_object_get(doc, "envelope");
+    ENSURE_OUT(json_is_object(e), AECS_E_FORMAT, "%s: \"envelope\" is missing or not an object",
+               W);
+    GUARD_OUT(parse_envelope(e, "forwarded share: envelope", env));
+    ENSURE_OUT(env->size >= 1 && env->size <= AECS_UNSEAL_BOX_PLAIN_MAX, AECS_E_FORMAT,
+               "%s: the ciphertext must hold 1 to %u bytes", W, AECS_UNSEAL_BOX_PLAIN_MAX);
+    memcpy(from, s, len + 1);
+out:
+    if (rc != AECS_OK)
+        aecs_envelope_clear(env);
+    json_decref(doc);
+    return rc;
+}
+
+int aecs_unseal_share_binding(const char *service_id, const char *recipient, const char *set,
+                              unsigned index, uint64_t epoch,
+                              struct aecs_unseal_share_binding *out)
+{
+    uint8_t head[sizeof(AECS_UNSEAL_SHARE_LABEL)];
+    uint8_t tail[1 + 8];
+    struct aecs_bytes parts[5];
+
+    memset(out, 0, sizeof(*out));
+    ENSURE(service_id != NULL && recipient != NULL && set != NULL &&
+               strnlen(service_id, AECS_UNSEAL_ID_HEX + 1) == AECS_UNSEAL_ID_HEX &&
+               is_lower_hex(service_id, AECS_UNSEAL_ID_HEX) &&
+               strnlen(recipient, AECS_UNSEAL_ID_HEX + 1) == AECS_UNSEAL_ID_HEX &&
+               is_lower_hex(recipient, AECS_UNSEAL_ID_HEX) &&
+               strnlen(set, AECS_UNSEAL_SET_HEX + 1) == AECS_UNSEAL_SET_HEX &&
+               is_lower_hex(set, AECS_UNSEAL_SET_HEX) && index >= 1 && index <= 255,
+           AECS_E_INVALID_ARGUMENT, "forwarded share binding: malformed ids, set or index");
+    memcpy(head, AECS_UNSEAL_SHARE_LABEL, sizeof(head)); /* with its NUL */
+    tail[0] = (uint8_t)index;
+    for (int i = 0; i < 8; i++)
+        tail[1 + i] = (uint8_t)(epoch >> (56 - 8 * i));
+    parts[0] = (struct aecs_bytes){head, sizeof(head)};
+    parts[1] = (struct aecs_bytes){service_id, AECS_UNSEAL_ID_HEX};
+    parts[2] = (struct aecs_bytes){recipient, AECS_UNSEAL_ID_HEX};
+    parts[3] = (struct aecs_bytes){set, AECS_UNSEAL_SET_HEX};
+    parts[4] = (struct aecs_bytes){tail, sizeof(tail)};
+    GUARD(aecs_sha256_parts(parts, 5, out->nonce));
+    memcpy(out->service, service_id, AECS_UNSEAL_ID_HEX);
+    snprintf(out->name, sizeof(out->name), "%.32s.%u", recipient, index);
+    snprintf(out->type, sizeof(out->type), AECS_UNSEAL_SHARE_TYPE ".%.8s.%llu", set,
+             (unsigned long long)epoch);
+    out->b.nonce = out->nonce;
+    out->b.service = out->service;
+    out->b.name = out->name;
+    out->b.type = out->type;
+    return AECS_OK;
+}

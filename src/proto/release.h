@@ -276,4 +276,88 @@ AECS_MUST_CHECK int aecs_join_answer_serialize(const char *id, const struct aecs
 AECS_MUST_CHECK int aecs_join_answer_parse(const char *body, size_t size, char id[33],
                                            struct aecs_envelope *env);
 
+/* ---- unseal progress shared by replicas (docs/protocol-release.md section 6) ---- */
+
+#define AECS_UNSEAL_LABEL "aecs-unseal-v1"
+#define AECS_UNSEAL_SHARE_LABEL "aecs-unseal-share-v1"
+#define AECS_UNSEAL_SHARE_TYPE "AECS_UNSEAL_SHARE_V1"
+#define AECS_UNSEAL_ID_HEX 32 /* service and replica ids: 32 lowercase hex characters */
+#define AECS_UNSEAL_SET_HEX 8 /* a share set id: 8 lowercase hex characters */
+/* The largest mailbox record (base64 evidence of AECS_RELEASE_EVIDENCE_MAX bytes and the rest). */
+#define AECS_UNSEAL_MAILBOX_MAX (96u << 10)
+/* The largest forwarded-share record. */
+#define AECS_UNSEAL_BOX_MAX 4096u
+/* The most plaintext bytes a forwarded share's envelope may hold. */
+#define AECS_UNSEAL_BOX_PLAIN_MAX 256u
+
+/*
+ * SHA-512("aecs-unseal-v1" || 0x00 || service id || replica id || pubkey): the
+ * report data of a sealed replica's mailbox evidence. The two ids are their 32
+ * hex characters as text, the key its 65-byte point.
+ */
+void aecs_unseal_binding(const char service_id[AECS_UNSEAL_ID_HEX],
+                         const char replica_id[AECS_UNSEAL_ID_HEX],
+                         const uint8_t pubkey[AECS_P256_PUB_SIZE],
+                         uint8_t out[AECS_RELEASE_REPORT_DATA_SIZE]);
+
+/* AECS_OK when report_data (64 bytes, constant time) is that binding; AECS_E_MISMATCH otherwise. */
+AECS_MUST_CHECK int aecs_unseal_binding_check(const uint8_t *report_data,
+                                              const char service_id[AECS_UNSEAL_ID_HEX],
+                                              const char replica_id[AECS_UNSEAL_ID_HEX],
+                                              const uint8_t pubkey[AECS_P256_PUB_SIZE]);
+
+/*
+ * A sealed replica's mailbox, /meta/unseal/r/<replica id>:
+ * {"key": hex point, "evidence": base64, "set": 8 hex, "time": RFC 3339 UTC}.
+ */
+struct aecs_unseal_mailbox {
+    uint8_t pubkey[AECS_P256_PUB_SIZE]; /* a valid point (checked by the parser) */
+    uint8_t *evidence;                  /* 1..AECS_RELEASE_EVIDENCE_MAX bytes */
+    size_t evidence_size;
+    char set[AECS_UNSEAL_SET_HEX + 1];
+    int64_t time; /* when it was written, Unix seconds */
+};
+
+/* At most AECS_UNSEAL_MAILBOX_MAX bytes; free *out with aecs_unseal_mailbox_free. */
+AECS_MUST_CHECK int aecs_unseal_mailbox_parse(const char *body, size_t size,
+                                              struct aecs_unseal_mailbox **out);
+AECS_MUST_CHECK int aecs_unseal_mailbox_serialize(const struct aecs_unseal_mailbox *m,
+                                                  char **out, size_t *size);
+void aecs_unseal_mailbox_free(struct aecs_unseal_mailbox *m);
+
+/*
+ * A share forwarded to a mailbox, /meta/unseal/s/<recipient id>/<index>:
+ * {"from": the sender's replica id, "envelope": {epk, iv, ciphertext, tag}}.
+ * The ciphertext holds 1..AECS_UNSEAL_BOX_PLAIN_MAX bytes.
+ */
+AECS_MUST_CHECK int aecs_unseal_box_serialize(const char *from, const struct aecs_envelope *env,
+                                              char **out, size_t *size);
+/* On success the caller releases *env with aecs_envelope_clear. */
+AECS_MUST_CHECK int aecs_unseal_box_parse(const char *body, size_t size,
+                                          char from[AECS_UNSEAL_ID_HEX + 1],
+                                          struct aecs_envelope *env);
+
+/*
+ * The envelope binding of one forwarded share: service the service id, name
+ * "<recipient id>.<index>", type "AECS_UNSEAL_SHARE_V1.<set>.<epoch>", and
+ * nonce SHA-256("aecs-unseal-share-v1" || 0x00 || service id || recipient id
+ * || set || index (1 byte) || epoch (8 bytes, big-endian)). b points into the
+ * struct itself: use it in place, never a copy of the struct.
+ */
+struct aecs_unseal_share_binding {
+    uint8_t nonce[AECS_ENVELOPE_NONCE_SIZE];
+    char service[AECS_UNSEAL_ID_HEX + 1];
+    char name[AECS_UNSEAL_ID_HEX + 8];
+    char type[AECS_ENVELOPE_FIELD_MAX + 1];
+    struct aecs_envelope_binding b;
+};
+
+/*
+ * Fills *out. AECS_E_INVALID_ARGUMENT when an id or the set is not lowercase
+ * hex of its length, or index is not 1..255.
+ */
+AECS_MUST_CHECK int aecs_unseal_share_binding(const char *service_id, const char *recipient,
+                                              const char *set, unsigned index, uint64_t epoch,
+                                              struct aecs_unseal_share_binding *out);
+
 #endif

@@ -580,6 +580,7 @@ int main(int argc, char **argv)
 
     memset(&s, 0, sizeof(s));
     memset(&joiner, 0, sizeof(joiner));
+    memset(&cfg, 0, sizeof(cfg));
     memset(given, 0, sizeof(given));
     s.threads = 4;
     s.max_connections = 1024;
@@ -714,6 +715,10 @@ int main(int argc, char **argv)
         fail("");
         goto out;
     }
+    /* Before serving: a sealed replica's mailbox is there before it takes a share. */
+    if (aecs_service_unseal_setup(svc, &att_cfg) != AECS_OK)
+        log_warn("unseal: progress is not shared with the other replicas: %s",
+                 aecs_err_last()->message);
     if (aecs_tls_server_new(s.tls_cert, s.tls_key, s.max_connections, &tls) != AECS_OK) {
         fail("");
         goto out;
@@ -749,7 +754,14 @@ int main(int argc, char **argv)
         if (!joining)
             log_error("join: cannot start the joining thread; unseal with shares");
     }
-    sigwait(&sigs, &sig);
+    /* Until a stop signal: every second, the unseal progress shared with the other replicas. */
+    for (;;) {
+        struct timespec second = {1, 0};
+        sig = sigtimedwait(&sigs, NULL, &second);
+        if (sig > 0)
+            break;
+        aecs_service_unseal_poll(svc);
+    }
     log_info("signal %d: stopping", sig);
     if (joining) {
         __atomic_store_n(&joiner.stop, 1, __ATOMIC_SEQ_CST);

@@ -28,6 +28,10 @@
 #define SVC_SECRETS "/k/secrets/"
 #define SVC_AUDIT "/audit/"
 #define SVC_JOIN_POLICY "/k/join-policy"
+/* Unseal progress shared by replicas (unseal.c): all in clear, shares only in envelopes. */
+#define SVC_UNSEAL_EPOCH "/meta/unseal/epoch"  /* decimal: bumped by every reset */
+#define SVC_UNSEAL_MAILBOXES "/meta/unseal/r/" /* <replica id>: a sealed replica's mailbox */
+#define SVC_UNSEAL_BOXES "/meta/unseal/s/"     /* <replica id>/<index>: a forwarded share */
 
 /* Record types (the AAD of each sealed record). */
 #define SVC_T_INDEX "index"
@@ -59,6 +63,8 @@ json_t *svc_claims_summary(const struct aecs_claims *c);
  */
 AECS_MUST_CHECK int svc_same_identity(const struct aecs_claims *own, const struct aecs_claims *c,
                                       char *why, size_t why_size);
+/* The first difference svc_same_identity finds ("another MRENCLAVE"), NULL when none. */
+const char *svc_identity_diff(const struct aecs_claims *own, const struct aecs_claims *c);
 
 /* ---- nonces in the store, shared by replicas (nonces.c) ---- */
 
@@ -74,6 +80,95 @@ AECS_MUST_CHECK int svc_nonce_consume(struct aecs_service *svc, const uint8_t no
 /* Remembers an admin request's nonce until expires: AECS_E_MISMATCH when seen already. */
 AECS_MUST_CHECK int svc_nonce_remember(struct aecs_service *svc, const char *nonce,
                                        int64_t expires);
+
+/* ---- unseal progress shared by replicas (unseal.c) ---- */
+
+#define SVC_UNSEAL_PEERS_MAX 64
+
+/* What this replica knows of another one's mailbox. */
+struct svc_unseal_peer {
+    char id[33];
+    uint8_t pub[65];
+    uint64_t version;  /* the mailbox's store version this verdict was made on */
+    int state;         /* unparsed, another share set, refused, trusted (unseal.c) */
+    int64_t time;      /* the mailbox's time */
+    int64_t retry_at;  /* refused: verify again from then on (Unix seconds) */
+    uint32_t sent;     /* bit i: share i was forwarded to it in this epoch */
+};
+
+struct aecs_attester_config;
+struct aecs_p256_key;
+
+/* The state of a replica's shared unseal progress; under state_lock as a writer. */
+struct svc_unseal {
+    int enabled; /* set once by aecs_service_unseal_setup, before any request */
+    const struct aecs_attester_config *attester_cfg; /* borrowed */
+    char replica[33];            /* this process's random replica id */
+    struct aecs_p256_key *key;   /* the mailbox key, NULL once working (or before one is made) */
+    uint8_t pub[65];
+    uint8_t *evidence;           /* over aecs_unseal_binding of the ids and pub */
+    size_t evidence_size;
+    int64_t published;           /* when the mailbox was last written (Unix seconds), 0: not */
+    uint64_t epoch;              /* the reset epoch this progress belongs to */
+    struct aecs_claims *own;     /* this replica's own identity claims, once verified */
+    uint32_t direct;             /* bit i: pending share i was given to this replica directly */
+    struct svc_unseal_peer peers[SVC_UNSEAL_PEERS_MAX];
+    size_t peer_count;
+    size_t peer_next;            /* the entry to reuse when the table is full */
+    int64_t last_sync_ms;        /* monotonic, of the last sync */
+    int64_t last_sweep;          /* Unix seconds of the last sweep (the poll's thread only) */
+};
+
+/*
+ * The calls below are made with state_lock held as a writer. Failures are
+ * logged (never a share) and left for the next sync, except where a result
+ * is returned.
+ */
+/*
+ * On a sealed replica: the reset epoch; this replica's forwarded shares
+ * read; its direct shares forwarded to every other fresh, verified mailbox of
+ * the same enclave and split; then each forwarded share opened, checked and
+ * added (svc_pending_add), which may make the replica working.
+ */
+void svc_unseal_sync(struct aecs_service *svc);
+/*
+ * For status (takes state_lock itself): svc_unseal_sync on a sealed replica
+ * with shared progress, at most every SVC_UNSEAL_STATUS_SYNC_MS.
+ */
+#define SVC_UNSEAL_STATUS_SYNC_MS 200
+void svc_unseal_sync_throttled(struct aecs_service *svc);
+/* Forwards the shares given directly to this replica to the mailboxes that lack them. */
+void svc_unseal_forward(struct aecs_service *svc);
+/* A cluster-wide reset: a new epoch, every forwarded share deleted; local progress dropped. */
+AECS_MUST_CHECK int svc_unseal_reset(struct aecs_service *svc);
+/* The replica is working: its mailbox and forwarded shares are deleted, the key freed. */
+void svc_unseal_done(struct aecs_service *svc);
+/* Frees what the state holds (the mailbox is deleted first when still published). */
+void svc_unseal_free(struct aecs_service *svc);
+
+struct aecs_share;
+/* Unseal (service.c; state_lock held as a writer). */
+/*
+ * Refuses a share that is not one of this service's (threshold, set id,
+ * index, commitment made at init), or of another split than the pending
+ * ones: API_BAD_SHARE with the reason. A repeated index is not checked here
+ * (svc_pending_has).
+ */
+AECS_MUST_CHECK int svc_share_check(struct aecs_service *svc, const struct aecs_share *share,
+                                    enum aecs_api_code *api);
+/* 1 when a share of this index is pending. */
+int svc_pending_has(const struct aecs_service *svc, unsigned index);
+/*
+ * Adds a checked share; a direct one (given to this replica, not forwarded)
+ * is forwarded to the cluster at once. With the threshold reached, combines
+ * as aecs_service_unseal does: the service is working on success; when no
+ * set gives the root key the new share is dropped again (API_BAD_SHARE,
+ * AECS_E_BAD_SIGNATURE). remote names the caller in the audit entry.
+ */
+AECS_MUST_CHECK int svc_pending_add(struct aecs_service *svc, const struct aecs_share *share,
+                                    int direct, const char *remote, enum aecs_api_code *api);
+/* Wipes every pending share. */
+void svc_pending_wipe(struct aecs_service *svc);
 
 /* ---- the service ---- */
 
@@ -103,6 +198,7 @@ struct aecs_service {
     /* unseal progress (under state_lock as a writer) */
     struct aecs_share *pending; /* AECS_SHARES_MAX entries, secure heap */
     size_t pending_count;
+    struct svc_unseal cu;       /* progress shared by replicas (unseal.c) */
 
     pthread_mutex_t write_lock; /* one writer at a time in this process */
     uint64_t max_generation;    /* highest index generation seen */

@@ -103,34 +103,38 @@ static int stored_join_policy(struct aecs_service *svc, const struct aecs_claims
  * The default join policy: the joiner runs what this replica runs. Same TEE,
  * same simulator-or-hardware, same debug attribute, and the same identity
  * measurements (SGX MRENCLAVE and MRSIGNER, ISVPRODID; TDX MRTD and RTMRs;
- * SNP MEASUREMENT). why gets the first difference.
+ * SNP MEASUREMENT). Returns the first difference, NULL when there is none.
  */
+const char *svc_identity_diff(const struct aecs_claims *own, const struct aecs_claims *c)
+{
+    if (own->platform != c->platform)
+        return "another kind of TEE";
+    if (own->sim != c->sim)
+        return c->sim ? "simulated evidence (this replica runs on hardware)"
+                      : "hardware evidence (this replica runs on the simulator)";
+    if (own->debug != c->debug)
+        return "another debug attribute";
+    if (c->platform == AECS_TEE_SGX && memcmp(own->mrenclave, c->mrenclave, 32) != 0)
+        return "another MRENCLAVE";
+    if (c->platform == AECS_TEE_SGX && memcmp(own->mrsigner, c->mrsigner, 32) != 0)
+        return "another MRSIGNER";
+    if (c->platform == AECS_TEE_SGX && own->isvprodid != c->isvprodid)
+        return "another ISVPRODID";
+    if (c->platform == AECS_TEE_TDX &&
+        (memcmp(own->mrtd, c->mrtd, 48) != 0 || memcmp(own->rtmr, c->rtmr, sizeof(c->rtmr))))
+        return "another MRTD or RTMR";
+    if (c->platform == AECS_TEE_SNP && memcmp(own->measurement, c->measurement, 48) != 0)
+        return "another MEASUREMENT";
+    if (c->platform != AECS_TEE_SGX && c->platform != AECS_TEE_TDX && c->platform != AECS_TEE_SNP)
+        return "a TEE the join policy does not know";
+    return NULL;
+}
+
 int svc_same_identity(const struct aecs_claims *own, const struct aecs_claims *c, char *why,
                       size_t why_size)
 {
-    const char *diff = NULL;
+    const char *diff = svc_identity_diff(own, c);
 
-    if (own->platform != c->platform)
-        diff = "another kind of TEE";
-    else if (own->sim != c->sim)
-        diff = c->sim ? "simulated evidence (this replica runs on hardware)"
-                      : "hardware evidence (this replica runs on the simulator)";
-    else if (own->debug != c->debug)
-        diff = "another debug attribute";
-    else if (c->platform == AECS_TEE_SGX && memcmp(own->mrenclave, c->mrenclave, 32) != 0)
-        diff = "another MRENCLAVE";
-    else if (c->platform == AECS_TEE_SGX && memcmp(own->mrsigner, c->mrsigner, 32) != 0)
-        diff = "another MRSIGNER";
-    else if (c->platform == AECS_TEE_SGX && own->isvprodid != c->isvprodid)
-        diff = "another ISVPRODID";
-    else if (c->platform == AECS_TEE_TDX &&
-             (memcmp(own->mrtd, c->mrtd, 48) != 0 || memcmp(own->rtmr, c->rtmr, sizeof(c->rtmr))))
-        diff = "another MRTD or RTMR";
-    else if (c->platform == AECS_TEE_SNP && memcmp(own->measurement, c->measurement, 48) != 0)
-        diff = "another MEASUREMENT";
-    else if (c->platform != AECS_TEE_SGX && c->platform != AECS_TEE_TDX &&
-             c->platform != AECS_TEE_SNP)
-        diff = "a TEE the join policy does not know";
     if (diff == NULL)
         return AECS_OK;
     snprintf(why, why_size, "the joiner's evidence does not match the join policy (this "

@@ -417,6 +417,7 @@ void aecs_service_free(struct aecs_service *svc)
 {
     if (svc == NULL)
         return;
+    svc_unseal_free(svc); /* before the store closes: it deletes a published mailbox */
     aecs_kek_free(svc->kek);
     aecs_verifier_free(svc->verifier);
     aecs_p256_key_free(svc->identity);
@@ -497,6 +498,7 @@ int aecs_service_status(struct aecs_service *svc, json_t **answer)
     struct svc_index ix;
 
     *answer = NULL;
+    svc_unseal_sync_throttled(svc);
     pthread_rwlock_rdlock(&svc->state_lock);
     a = json_pack("{s:s, s:s, s:s, s:s, s:o}", "state", aecs_service_state_name(svc->state),
                   "version", svc->version, "id", svc->id, "store",
@@ -511,9 +513,10 @@ int aecs_service_status(struct aecs_service *svc, json_t **answer)
                                       svc->identity_evidence != NULL));
     }
     if (svc->state == AECS_STATE_SEALED)
-        json_object_set_new(a, "unseal", json_pack("{s:I, s:I}", "received",
-                                                   (json_int_t)svc->pending_count, "threshold",
-                                                   (json_int_t)svc->threshold));
+        json_object_set_new(a, "unseal",
+                            json_pack("{s:I, s:I, s:b}", "received",
+                                      (json_int_t)svc->pending_count, "threshold",
+                                      (json_int_t)svc->threshold, "shared", svc->cu.enabled));
     if (svc->state == AECS_STATE_WORKING) {
         rc = svc_index_load(svc, &ix);
         if (rc != AECS_OK) {
@@ -927,10 +930,11 @@ static int try_combine(struct aecs_service *svc, struct aecs_kek **out)
     return rc;
 }
 
-static void pending_wipe(struct aecs_service *svc)
+void svc_pending_wipe(struct aecs_service *svc)
 {
     aecs_cleanse(svc->pending, AECS_SHARES_MAX * sizeof(struct aecs_share));
     svc->pending_count = 0;
+    svc->cu.direct = 0;
 }
 
 static json_t *unseal_answer(const struct aecs_service *svc)
@@ -941,6 +945,115 @@ static json_t *unseal_answer(const struct aecs_service *svc)
                      "threshold", (json_int_t)svc->threshold);
 }
 
+int svc_share_check(struct aecs_service *svc, const struct aecs_share *share,
+                    enum aecs_api_code *api)
+{
+    if (share->threshold != svc->threshold)
+        return REFUSE(api, API_BAD_SHARE, AECS_E_INVALID_ARGUMENT,
+                      "this share is from a split with threshold %u; this service needs %u: it "
+                      "is not one of this service's shares", share->threshold, svc->threshold);
+    if (svc->share_set[0] != '\0' && strcmp(share->set, svc->share_set) != 0)
+        return REFUSE(api, API_BAD_SHARE, AECS_E_INVALID_ARGUMENT,
+                      "this share is from another split than this service's shares: it is not "
+                      "one of this service's shares");
+    if (svc->has_commitments) {
+        uint8_t c[32];
+        if (share->index < 1 || share->index > svc->share_count)
+            return REFUSE(api, API_BAD_SHARE, AECS_E_INVALID_ARGUMENT,
+                          "this service has %u shares; there is no share %u", svc->share_count,
+                          share->index);
+        GUARD(share_commitment(share, c));
+        if (aecs_ct_memcmp(c, svc->commitments[share->index - 1], 32) != 0)
+            return REFUSE(api, API_BAD_SHARE, AECS_E_BAD_SIGNATURE,
+                          "this is not share %u of this service: it does not match the "
+                          "commitment made at init (mistyped data with a recomputed checksum, or "
+                          "a forged share)", share->index);
+    }
+    for (size_t i = 0; i < svc->pending_count; i++) {
+        if (strcmp(svc->pending[i].set, share->set) != 0)
+            return REFUSE(api, API_BAD_SHARE, AECS_E_INVALID_ARGUMENT,
+                          "this share is from another split than the %zu already given: it is "
+                          "not one of this service's shares", svc->pending_count);
+    }
+    return AECS_OK;
+}
+
+int svc_pending_has(const struct aecs_service *svc, unsigned index)
+{
+    for (size_t i = 0; i < svc->pending_count; i++) {
+        if (svc->pending[i].index == index)
+            return 1;
+    }
+    return 0;
+}
+
+/* The service is working with kek (taken over): the same steps however it was unsealed. */
+static void unsealed(struct aecs_service *svc, struct aecs_kek *kek, const char *remote)
+{
+    struct svc_audit_event ev = {0};
+    struct svc_index ix;
+    size_t direct = (size_t)__builtin_popcount(svc->cu.direct);
+    char detail[96];
+
+    svc->kek = kek;
+    svc->state = AECS_STATE_WORKING;
+    if (direct == svc->pending_count)
+        snprintf(detail, sizeof(detail), "unsealed with %zu shares", svc->pending_count);
+    else
+        snprintf(detail, sizeof(detail), "unsealed with %zu shares (%zu forwarded by other "
+                 "replicas)", svc->pending_count, svc->pending_count - direct);
+    svc_pending_wipe(svc);
+    log_info("unseal: %s; the service is working", detail);
+    if (svc_index_load(svc, &ix) == AECS_OK)
+        svc_index_clear(&ix);
+    else
+        log_error("unseal: the store's index does not open: %s", aecs_err_last()->message);
+    if (seal_root_key(svc) != AECS_OK)
+        log_error("auto-unseal: could not seal the root key: %s", aecs_err_last()->message);
+    ev.remote = remote;
+    ev.action = "unseal";
+    ev.result = "ok";
+    ev.detail = detail;
+    if (svc_audit_append(svc, &ev) != AECS_OK)
+        log_error("audit: could not record the unseal: %s", aecs_err_last()->message);
+    svc_unseal_done(svc);
+}
+
+int svc_pending_add(struct aecs_service *svc, const struct aecs_share *share, int direct,
+                    const char *remote, enum aecs_api_code *api)
+{
+    struct aecs_kek *kek = NULL;
+    int rc;
+
+    ENSURE(svc->pending_count < AECS_SHARES_MAX && share->index < 32, AECS_E_INTERNAL,
+           "too many shares");
+    svc->pending[svc->pending_count++] = *share;
+    if (direct) {
+        svc->cu.direct |= 1u << share->index;
+        if (svc->cu.enabled)
+            svc_unseal_forward(svc);
+    }
+    if (svc->pending_count < svc->threshold) {
+        log_info("unseal: %zu of %u shares in", svc->pending_count, svc->threshold);
+        return AECS_OK;
+    }
+    rc = try_combine(svc, &kek);
+    if (rc != AECS_OK) {
+        svc->pending_count--;
+        aecs_cleanse(&svc->pending[svc->pending_count], sizeof(*share));
+        svc->cu.direct &= ~(1u << share->index);
+        for (size_t i = 0; i < svc->cu.peer_count; i++)
+            svc->cu.peers[i].sent &= ~(1u << share->index);
+        log_warn("unseal: a share that does not give the root key was refused");
+        return REFUSE(api, API_BAD_SHARE, AECS_E_BAD_SIGNATURE,
+                      "this share does not combine with the %zu already given into this "
+                      "service's root key: it is wrong, or one given before is (start again "
+                      "with `aecs admin unseal --reset`)", svc->pending_count);
+    }
+    unsealed(svc, kek, remote);
+    return AECS_OK;
+}
+
 int aecs_service_unseal(struct aecs_service *svc, const struct aecs_request *req,
                         json_t **answer, enum aecs_api_code *api)
 {
@@ -948,10 +1061,6 @@ int aecs_service_unseal(struct aecs_service *svc, const struct aecs_request *req
     json_t *body = NULL;
     const char *text;
     struct aecs_share share;
-    struct aecs_kek *kek = NULL;
-    size_t pos;
-    struct svc_audit_event ev = {0};
-    char detail[96];
 
     *answer = NULL;
     memset(&share, 0, sizeof(share));
@@ -964,10 +1073,16 @@ int aecs_service_unseal(struct aecs_service *svc, const struct aecs_request *req
     if (json_is_true(json_object_get(body, "reset"))) {
         if (svc->state == AECS_STATE_SEALED) {
             log_info("unseal: progress reset (%zu shares dropped)", svc->pending_count);
-            pending_wipe(svc);
+            svc_pending_wipe(svc);
+        }
+        if (svc->cu.enabled && svc_unseal_reset(svc) != AECS_OK) {
+            *api = API_INTERNAL;
+            goto out;
         }
         goto answer;
     }
+    if (svc->state == AECS_STATE_SEALED && svc->cu.enabled)
+        svc_unseal_sync(svc); /* another replica's reset, or shares forwarded to this one */
     if (svc->state == AECS_STATE_WORKING)
         goto answer; /* already unsealed: nothing to do */
     text = json_string_value(json_object_get(body, "share"));
@@ -975,98 +1090,27 @@ int aecs_service_unseal(struct aecs_service *svc, const struct aecs_request *req
         *api = API_BAD_REQUEST;
         BAIL_OUT(AECS_E_INVALID_ARGUMENT, "unseal: the body must be {\"share\": \"...\"}");
     }
-    pos = svc->pending_count + 1;
-    rc = aecs_share_parse(text, (unsigned)pos, &share);
+    rc = aecs_share_parse(text, (unsigned)(svc->pending_count + 1), &share);
     if (rc != AECS_OK) {
         *api = API_BAD_SHARE;
         goto out;
     }
-    if (share.threshold != svc->threshold) {
+    GUARD_OUT(svc_share_check(svc, &share, api));
+    if (svc_pending_has(svc, share.index)) {
         *api = API_BAD_SHARE;
         BAIL_OUT(AECS_E_INVALID_ARGUMENT,
-                 "this share is from a split with threshold %u; this service needs %u: it is "
-                 "not one of this service's shares", share.threshold, svc->threshold);
+                 svc->cu.direct & (1u << share.index)
+                     ? "share %u was already given"
+                     : "share %u was already given (to another replica, which forwarded it)",
+                 share.index);
     }
-    if (svc->share_set[0] != '\0' && strcmp(share.set, svc->share_set) != 0) {
-        *api = API_BAD_SHARE;
-        BAIL_OUT(AECS_E_INVALID_ARGUMENT,
-                 "this share is from another split than this service's shares: it is not one "
-                 "of this service's shares");
-    }
-    if (svc->has_commitments) {
-        uint8_t c[32];
-        if (share.index < 1 || share.index > svc->share_count) {
-            *api = API_BAD_SHARE;
-            BAIL_OUT(AECS_E_INVALID_ARGUMENT, "this service has %u shares; there is no share %u",
-                     svc->share_count, share.index);
-        }
-        GUARD_OUT(share_commitment(&share, c));
-        if (aecs_ct_memcmp(c, svc->commitments[share.index - 1], 32) != 0) {
-            *api = API_BAD_SHARE;
-            BAIL_OUT(AECS_E_BAD_SIGNATURE,
-                     "this is not share %u of this service: it does not match the commitment "
-                     "made at init (mistyped data with a recomputed checksum, or a forged share)",
-                     share.index);
-        }
-    }
-    for (size_t i = 0; i < svc->pending_count; i++) {
-        if (strcmp(svc->pending[i].set, share.set) != 0) {
-            *api = API_BAD_SHARE;
-            BAIL_OUT(AECS_E_INVALID_ARGUMENT,
-                     "this share is from another split than the %zu already given: it is not "
-                     "one of this service's shares",
-                     svc->pending_count);
-        }
-        if (svc->pending[i].index == share.index) {
-            *api = API_BAD_SHARE;
-            BAIL_OUT(AECS_E_INVALID_ARGUMENT, "share %u was already given", share.index);
-        }
-    }
-    ENSURE_OUT(svc->pending_count < AECS_SHARES_MAX, AECS_E_INTERNAL, "too many shares");
-    svc->pending[svc->pending_count++] = share;
-    if (svc->pending_count < svc->threshold) {
-        log_info("unseal: %zu of %u shares in", svc->pending_count, svc->threshold);
-        goto answer;
-    }
-    rc = try_combine(svc, &kek);
-    if (rc != AECS_OK) {
-        svc->pending_count--;
-        aecs_cleanse(&svc->pending[svc->pending_count], sizeof(share));
-        *api = API_BAD_SHARE;
-        log_warn("unseal: a share that does not give the root key was refused");
-        BAIL_OUT(AECS_E_BAD_SIGNATURE,
-                 "this share does not combine with the %zu already given into this service's "
-                 "root key: it is wrong, or one given before is (start again with `aecs admin "
-                 "unseal --reset`)", svc->pending_count);
-    }
-    svc->kek = kek;
-    kek = NULL;
-    svc->state = AECS_STATE_WORKING;
-    snprintf(detail, sizeof(detail), "unsealed with %zu shares", svc->pending_count);
-    pending_wipe(svc);
-    log_info("unseal: %s; the service is working", detail);
-    {
-        struct svc_index ix;
-        if (svc_index_load(svc, &ix) == AECS_OK)
-            svc_index_clear(&ix);
-        else
-            log_error("unseal: the store's index does not open: %s", aecs_err_last()->message);
-    }
-    if (seal_root_key(svc) != AECS_OK)
-        log_error("auto-unseal: could not seal the root key: %s", aecs_err_last()->message);
-    ev.remote = req->remote;
-    ev.action = "unseal";
-    ev.result = "ok";
-    ev.detail = detail;
-    if (svc_audit_append(svc, &ev) != AECS_OK)
-        log_error("audit: could not record the unseal: %s", aecs_err_last()->message);
+    GUARD_OUT(svc_pending_add(svc, &share, 1, req->remote, api));
 answer:
     *answer = unseal_answer(svc);
     ENSURE_OUT(*answer != NULL, AECS_E_NO_MEMORY, "out of memory");
     rc = AECS_OK;
 out:
     aecs_cleanse(&share, sizeof(share));
-    aecs_kek_free(kek);
     aecs_json_wipe(body); /* the share */
     json_decref(body);
     pthread_rwlock_unlock(&svc->state_lock);
@@ -1091,7 +1135,8 @@ int aecs_service_join_apply(struct aecs_service *svc, struct aecs_kek *kek, cons
     svc->kek = kek;
     kek = NULL;
     svc->state = AECS_STATE_WORKING;
-    pending_wipe(svc);
+    svc_pending_wipe(svc);
+    svc_unseal_done(svc);
     {
         struct svc_index ix;
         if (svc_index_load(svc, &ix) == AECS_OK)

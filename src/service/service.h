@@ -138,9 +138,40 @@ struct aecs_caller {
 
 AECS_MUST_CHECK int aecs_service_status(struct aecs_service *svc, json_t **answer);
 
-/* POST /v1/admin/unseal: body {"share": "..."} or {"reset": true}. */
+/*
+ * POST /v1/admin/unseal: body {"share": "..."} or {"reset": true}. With
+ * shared progress (aecs_service_unseal_setup) shares forwarded by other
+ * replicas are collected first and count as received, a share given here is
+ * forwarded to them, and a reset starts over on every replica.
+ */
 AECS_MUST_CHECK int aecs_service_unseal(struct aecs_service *svc, const struct aecs_request *req,
                                         json_t **answer, enum aecs_api_code *api);
+
+/*
+ * Unseal progress shared by the replicas of a cluster (unseal.c,
+ * docs/design-service.md "Unseal progress across replicas"). On a store the
+ * replicas share (etcd), with a verifier and identity evidence
+ * (aecs_service_release_setup first): a sealed replica publishes a mailbox
+ * key with evidence from its attester, shares given to it are forwarded,
+ * sealed to the mailboxes of the other sealed replicas of the same enclave,
+ * and it collects what is forwarded to it. attester_cfg is the
+ * configuration the identity evidence was made with; it is borrowed and must
+ * outlive the service. Without a shared store, verifier or evidence the
+ * feature stays off (logged) and AECS_OK is returned; an error means it is
+ * off too (the attester or the key failed). Call once, before any request.
+ */
+struct aecs_attester_config;
+AECS_MUST_CHECK int aecs_service_unseal_setup(struct aecs_service *svc,
+                                              const struct aecs_attester_config *attester_cfg);
+
+/*
+ * aecsd calls this about every second, from one thread: a sealed replica
+ * publishes or refreshes its mailbox, forwards its shares and collects
+ * forwarded ones (and may become working); every replica now and then
+ * deletes mailboxes left by replicas that died sealed. Failures are logged,
+ * never returned.
+ */
+void aecs_service_unseal_poll(struct aecs_service *svc);
 
 /* GET /v1/services/{service}/secrets/{name}/public */
 AECS_MUST_CHECK int aecs_service_secret_public(struct aecs_service *svc, const char *service,

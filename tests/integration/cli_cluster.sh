@@ -16,6 +16,10 @@
 #   - everything restarted: A unsealed with shares, B (started while A was
 #     sealed) joins at a later round, and again after a restart; every secret
 #     is still there;
+#   - unseal progress shared: A and B restarted sealed without --join, share 1
+#     given to A and share 2 to B: both work (B at once, A once it collects
+#     share 2), etcd never holds a share, nothing is left under /meta/unseal,
+#     and the secrets made before are listed and released through both;
 #   - A killed (-9) during a loop of creates through credentials listing A
 #     then B: every acknowledged create is listed, the loop goes on through B.
 . "$(dirname "$0")/lib.sh"
@@ -284,6 +288,61 @@ wait_state "$tmp/admin-b.yaml" working && ok || { bad "B joins after the restart
 [[ $(names "$tmp/svc-b.yaml") == "s1 s2 s3 s4 s5" ]] && ok || bad "every secret after the restart"
 expect_exit 0 "fetch s5 through B after the restart" -- "$AECS" fetch \
   --config "$tmp/client-b.yaml" --service svc --name s5 --out "$tmp/s5b.key"
+
+# --- unseal progress shared by replicas: share 1 to A, share 2 to B -------------------------
+halt a
+halt b
+replica a "$port_a" "$SERVER_MR"
+replica b "$port_b" "$SERVER_MR"
+[[ $(state "$tmp/admin-a.yaml") == sealed && $(state "$tmp/admin-b.yaml") == sealed ]] && ok ||
+  bad "A and B restart sealed (no --join)"
+expect_exit 0 "aecs admin status of a sealed B" -- "$AECS" admin status --config "$tmp/admin-b.yaml"
+expect_out "(progress shared with the other replicas)" "status says progress is shared"
+expect_exit 0 "share 1 to A" -- "$AECS" admin unseal --config "$tmp/admin-a.yaml" "$(share 0)"
+expect_out "1 of 2 shares in; sealed" "A has one share"
+grep -q "unseal: share 1 forwarded to replica" "$tmp/a.log" && ok || { bad "A forwards share 1"; tail -5 "$tmp/a.log"; }
+# B collects it (its timer runs every second): progress counts what was forwarded
+received() { # CONFIG: unseal.received of a sealed replica
+  "$AECS" admin status --config "$1" --json 2>/dev/null |
+    python3 -c 'import json,sys; print(json.load(sys.stdin).get("unseal", {}).get("received"))' 2>/dev/null
+}
+for n in $(seq 1 50); do [[ $(received "$tmp/admin-b.yaml") == 1 ]] && break; sleep 0.2; done
+[[ $(received "$tmp/admin-b.yaml") == 1 ]] && ok || { bad "B collects share 1"; tail -5 "$tmp/b.log"; }
+# etcd holds no share, in clear, base64 or hex (its envelopes are sealed to mailbox keys)
+no_share_in_etcd() {
+  etcdctl --endpoints="$eps" get "" --prefix >"$tmp/etcd.dump" 2>/dev/null || return 1
+  [[ -s $tmp/etcd.dump ]] || return 1
+  python3 - "$tmp/etcd.dump" "$(share 0)" "$(share 1)" "$(share 2)" <<'PY'
+import base64, sys
+dump = open(sys.argv[1], 'rb').read()
+for text in sys.argv[2:]:
+    data = base64.b64decode(text.split(':')[4])
+    for form in (text.encode(), text.split(':')[4].encode(), data.hex().encode(),
+                 data.hex().upper().encode(), data):
+        if form in dump:
+            sys.exit('a share is in etcd')
+PY
+}
+no_share_in_etcd && ok || bad "no share in etcd while A and B are sealed"
+expect_exit 0 "share 2 to B" -- "$AECS" admin unseal --config "$tmp/admin-b.yaml" "$(share 1)"
+expect_out "2 of 2 shares in; working" "B works at once with share 1 forwarded by A"
+wait_state "$tmp/admin-a.yaml" working && ok || { bad "A works once it collects share 2"; tail -20 "$tmp/a.log"; }
+grep -q "unsealed with 2 shares (1 forwarded by other replicas)" "$tmp/a.log" && ok || bad "A's log says how it unsealed"
+[[ $(names "$tmp/svc-a.yaml") == "s1 s2 s3 s4 s5" ]] && ok || bad "A lists every secret after a shared unseal"
+[[ $(names "$tmp/svc-b.yaml") == "s1 s2 s3 s4 s5" ]] && ok || bad "B lists every secret after a shared unseal"
+client "$tmp/client-a.yaml" "$url_a"
+expect_exit 0 "fetch s2 through A after a shared unseal" -- "$AECS" fetch \
+  --config "$tmp/client-a.yaml" --service svc --name s2 --out "$tmp/s2a.key"
+expect_exit 0 "fetch s2 through B after a shared unseal" -- "$AECS" fetch \
+  --config "$tmp/client-b.yaml" --service svc --name s2 --out "$tmp/s2b.key"
+cmp -s "$tmp/s2a.key" "$tmp/s2b.key" && ok || bad "A and B release the same s2"
+[[ -z $(etcdctl --endpoints="$eps" get /meta/unseal/r/ --prefix --keys-only 2>/dev/null) &&
+  -z $(etcdctl --endpoints="$eps" get /meta/unseal/s/ --prefix --keys-only 2>/dev/null) ]] && ok ||
+  bad "no mailbox or forwarded share is left in etcd"
+no_share_in_etcd && ok || bad "no share in etcd once working"
+for s in 0 1 2; do
+  grep -qF -- "$(share $s | cut -d: -f5)" "$tmp/a.log" "$tmp/b.log" && bad "share $s in a log" || ok
+done
 
 # --- a replica killed mid-load: nothing acknowledged is lost, clients fail over --------------
 : >"$tmp/acked"

@@ -10,6 +10,10 @@
  *
  *   bindings: { printf 'aecs-release-v1\0'; echo -n "$NONCE$CLIENT_PUB" | xxd -r -p; } | sha512sum
  *             { printf 'aecs-identity-v1\0'; echo -n "$IDENT_PUB" | xxd -r -p; } | sha512sum
+ *             { printf 'aecs-unseal-v1\0'; printf '%s%s' "$SID" "$RID";
+ *               echo -n "$IDENT_PUB" | xxd -r -p; } | sha512sum
+ *   unseal:   { printf 'aecs-unseal-share-v1\0'; printf '%s%s%s' "$SID" "$RID" "$SET";
+ *               printf '\x02\x00\x00\x00\x00\x00\x00\x00\x07'; } | sha256sum
  *   signed:   { printf 'aecs-release-answer-v1\0'; echo -n "$NONCE$CLIENT_PUB" | xxd -r -p;
  *               sha256sum answer.json | cut -c1-64 | xxd -r -p; } > rel_signed.bin
  *             (identity and public: their labels, the nonce and the body hash)
@@ -54,6 +58,15 @@
 #define V_IDENTITY_BINDING                                                                         \
     "40999e4198c3bdcf18946c562a9c4422b3a1170b43bffcd298ec78034ac57d7b2ba5d9ac49dc9dca6df564fac6f7" \
     "00dc3684131608aa668f9fc0310aa68786ef"
+
+/* The cluster unseal vectors: a service id, a replica id, a share set (index 2, epoch 7). */
+#define V_SID "0123456789abcdef0123456789abcdef"
+#define V_RID "fedcba9876543210fedcba9876543210"
+#define V_SET "1a2b3c4d"
+#define V_UNSEAL_BINDING                                                                           \
+    "3a4e2b456d9f0d3a24aa2296ed263e0adb8d71b2af3d3c9f91f571f59a078d6f1717bb2aa0573147baa3324985" \
+    "6d6827dcf90463cdf3ba985a0faba14c552720"
+#define V_UNSEAL_SHARE_NONCE "943bfbd0628f943d31e315cf9fd447afc1d93c638be0e9d492c29c734ef0531a"
 
 /* A release answer: the envelope vector, then a refusal (written by hand from the spec). */
 #define V_ANSWER                                                                                   \
@@ -916,6 +929,106 @@ static void test_join_messages(void **state)
     aecs_envelope_clear(&env);
 }
 
+/* ---- unseal progress shared by replicas ---- */
+
+static void test_unseal_bindings(void **state)
+{
+    uint8_t rd[64], want[64], nonce[32];
+    struct aecs_unseal_share_binding sb;
+
+    (void)state;
+    tu_hex(V_UNSEAL_BINDING, want, sizeof(want));
+    aecs_unseal_binding(V_SID, V_RID, g_ident_pub, rd);
+    assert_memory_equal(rd, want, 64);
+    expect_rc(aecs_unseal_binding_check(want, V_SID, V_RID, g_ident_pub), AECS_OK);
+    /* another replica id, service id or key */
+    expect_rc(aecs_unseal_binding_check(want, V_SID, V_SID, g_ident_pub), AECS_E_MISMATCH);
+    expect_rc(aecs_unseal_binding_check(want, V_RID, V_RID, g_ident_pub), AECS_E_MISMATCH);
+    expect_rc(aecs_unseal_binding_check(want, V_SID, V_RID, g_client_pub), AECS_E_MISMATCH);
+    /* the identity binding of the same key is not an unseal binding */
+    aecs_identity_binding(g_ident_pub, rd);
+    expect_rc(aecs_unseal_binding_check(rd, V_SID, V_RID, g_ident_pub), AECS_E_MISMATCH);
+
+    tu_hex(V_UNSEAL_SHARE_NONCE, nonce, sizeof(nonce));
+    expect_rc(aecs_unseal_share_binding(V_SID, V_RID, V_SET, 2, 7, &sb), AECS_OK);
+    assert_memory_equal(sb.nonce, nonce, 32);
+    assert_ptr_equal(sb.b.nonce, sb.nonce);
+    assert_string_equal(sb.b.service, V_SID);
+    assert_string_equal(sb.b.name, V_RID ".2");
+    assert_string_equal(sb.b.type, "AECS_UNSEAL_SHARE_V1." V_SET ".7");
+    expect_rc(aecs_unseal_share_binding(V_SID, V_RID, V_SET, 2, 8, &sb), AECS_OK);
+    assert_memory_not_equal(sb.nonce, nonce, 32);
+    expect_rc(aecs_unseal_share_binding(V_SID, V_RID, "1A2B3C4D", 2, 7, &sb),
+              AECS_E_INVALID_ARGUMENT);
+    expect_rc(aecs_unseal_share_binding(V_SID, "fedcba98", V_SET, 2, 7, &sb),
+              AECS_E_INVALID_ARGUMENT);
+    expect_rc(aecs_unseal_share_binding(V_SID, V_RID, V_SET, 0, 7, &sb), AECS_E_INVALID_ARGUMENT);
+}
+
+static void test_unseal_messages(void **state)
+{
+    /* written by hand from section 6 of the spec */
+    static const char mailbox[] = "{\"key\":\"" V_IDENT_PUB "\",\"evidence\":\"ZmFrZSBldmlkZW5jZQ"
+                                  "==\",\"set\":\"" V_SET "\",\"time\":\"2026-11-22T10:01:00Z\"}";
+    static const char box[] = "{\"from\":\"" V_RID "\",\"envelope\":{\"epk\":\"" V_EPH_PUB
+                              "\",\"iv\":\"dadda3de6a335b6a442d0af8\",\"ciphertext\":\"AAEC\","
+                              "\"tag\":\"8f8cf4457df444f55a7dfa5d624ca25f\"}}";
+    static const char box_empty[] =
+        "{\"from\":\"" V_RID "\",\"envelope\":{\"epk\":\"" V_EPH_PUB
+        "\",\"iv\":\"dadda3de6a335b6a442d0af8\",\"ciphertext\":\"\","
+        "\"tag\":\"8f8cf4457df444f55a7dfa5d624ca25f\"}}";
+    struct aecs_unseal_mailbox *m = NULL;
+    struct aecs_envelope env;
+    char *s = NULL, from[33], *bad;
+    size_t size = 0;
+
+    (void)state;
+    expect_rc(aecs_unseal_mailbox_parse(mailbox, strlen(mailbox), &m), AECS_OK);
+    assert_memory_equal(m->pubkey, g_ident_pub, 65);
+    assert_int_equal(m->evidence_size, strlen("fake evidence"));
+    assert_memory_equal(m->evidence, "fake evidence", m->evidence_size);
+    assert_string_equal(m->set, V_SET);
+    assert_int_equal(m->time, tu_utc("2026-11-22T10:01:00Z"));
+    expect_rc(aecs_unseal_mailbox_serialize(m, &s, &size), AECS_OK);
+    assert_string_equal(s, mailbox);
+    free(s);
+    aecs_unseal_mailbox_free(m);
+    m = NULL;
+    /* refusals name the member: an upper-case set, a time in another form, an unknown member */
+    bad = strdup(mailbox);
+    assert_non_null(bad);
+    memcpy(strstr(bad, V_SET), "1A2B3C4D", 8);
+    expect_rc(aecs_unseal_mailbox_parse(bad, strlen(bad), &m), AECS_E_FORMAT);
+    assert_msg_has("\"set\"");
+    free(bad);
+    bad = strdup(mailbox);
+    assert_non_null(bad);
+    strstr(bad, "T10:01")[0] = ' ';
+    expect_rc(aecs_unseal_mailbox_parse(bad, strlen(bad), &m), AECS_E_FORMAT);
+    assert_msg_has("\"time\"");
+    free(bad);
+    expect_rc(aecs_unseal_mailbox_parse("{\"key\":\"00\"}", 11, &m), AECS_E_FORMAT);
+    expect_rc(aecs_unseal_mailbox_parse("{\"x\":1}", 7, &m), AECS_E_FORMAT);
+    assert_msg_has("unknown member");
+    assert_null(m);
+
+    expect_rc(aecs_unseal_box_parse(box, strlen(box), from, &env), AECS_OK);
+    assert_string_equal(from, V_RID);
+    assert_int_equal(env.size, 3);
+    assert_memory_equal(env.ciphertext, "\x00\x01\x02", 3);
+    expect_rc(aecs_unseal_box_serialize(from, &env, &s, &size), AECS_OK);
+    assert_string_equal(s, box);
+    free(s);
+    expect_rc(aecs_unseal_box_serialize("FEDCBA9876543210FEDCBA9876543210", &env, &s, &size),
+              AECS_E_INVALID_ARGUMENT);
+    aecs_envelope_clear(&env);
+    /* an empty ciphertext, a missing sender */
+    expect_rc(aecs_unseal_box_parse(box_empty, strlen(box_empty), from, &env), AECS_E_FORMAT);
+    assert_msg_has("ciphertext");
+    expect_rc(aecs_unseal_box_parse("{\"envelope\":{}}", 15, from, &env), AECS_E_FORMAT);
+    assert_msg_has("from");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -935,6 +1048,8 @@ int main(void)
         cmocka_unit_test(test_identity_answer),
         cmocka_unit_test(test_public_answer),
         cmocka_unit_test(test_join_messages),
+        cmocka_unit_test(test_unseal_bindings),
+        cmocka_unit_test(test_unseal_messages),
     };
 
     return cmocka_run_group_tests(tests, setup, NULL);
