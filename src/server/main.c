@@ -62,6 +62,7 @@ struct settings {
     char *join_ca;
     unsigned threads;
     unsigned max_connections;
+    unsigned max_secrets;
     unsigned rate_burst;
     unsigned rate_per_second;
     int insecure_sim_auto_unseal;
@@ -82,6 +83,7 @@ enum {
     OPT_ATTEST_ROOT,
     OPT_THREADS,
     OPT_MAX_CONNECTIONS,
+    OPT_MAX_SECRETS,
     OPT_ACCESS_LOG,
     OPT_LOG_LEVEL,
     OPT_ATTESTER,
@@ -117,6 +119,7 @@ static const struct option k_options[] = {
     {"insecure-attest-root", required_argument, NULL, OPT_ATTEST_ROOT},
     {"threads", required_argument, NULL, OPT_THREADS},
     {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
+    {"max-secrets-per-service", required_argument, NULL, OPT_MAX_SECRETS},
     {"access-log", required_argument, NULL, OPT_ACCESS_LOG},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"attester", required_argument, NULL, OPT_ATTESTER},
@@ -166,6 +169,8 @@ static void usage(FILE *out)
             "                            key) under DIR, a fake tree for tests\n"
             "  --threads N               HTTP threads (default 4)\n"
             "  --max-connections N       open connections at most (default 1024)\n"
+            "  --max-secrets-per-service N\n"
+            "                            secrets one service may hold (default 1000)\n"
             "  --access-log FILE         one JSON line per request ('-': stderr, the default;\n"
             "                            'none': off)\n"
             "  --log-level LEVEL         error, warn, info (default), debug\n"
@@ -320,6 +325,9 @@ static int apply(struct settings *s, int opt, const char *value)
         return parse_uint("threads", value, 1, 256, &s->threads);
     case OPT_MAX_CONNECTIONS:
         return parse_uint("max-connections", value, 1, 1000000, &s->max_connections);
+    case OPT_MAX_SECRETS:
+        return parse_uint("max-secrets-per-service", value, 1, AECS_SERVICE_MAX_SECRETS_LIMIT,
+                          &s->max_secrets);
     case OPT_INSECURE_SIM_AUTO_UNSEAL:
         if (value == NULL || strcmp(value, "true") == 0) {
             s->insecure_sim_auto_unseal = 1;
@@ -707,6 +715,7 @@ int main(int argc, char **argv)
         log_warn("INSECURE: --insecure-attest-root %s: device paths are read under it",
                  s.attest_root);
     cfg.version = AECSD_VERSION;
+    cfg.max_secrets_per_service = s.max_secrets;
     if (aecs_service_open(&cfg, &svc) != AECS_OK) {
         fail("");
         goto out;

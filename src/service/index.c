@@ -294,6 +294,8 @@ int svc_txn_put(struct aecs_service *svc, struct svc_txn *t, const char *path, c
     t->ops[slot].key = t->keys[slot];
     t->ops[slot].value = sealed;
     t->ops[slot].value_size = sealed_size;
+    if (json_object_get(t->ix.records, path) == NULL)
+        t->grows = 1;
     if (json_object_set_new(t->ix.records, path, json_integer((json_int_t)version)) != 0)
         return AECS_ERR(AECS_E_NO_MEMORY, "out of memory");
     return AECS_OK;
@@ -349,6 +351,9 @@ int svc_txn_commit(struct aecs_service *svc, struct svc_txn *t, const struct svc
     ENSURE_OUT(index != NULL, AECS_E_NO_MEMORY, "out of memory");
     text = json_dumps(index, JSON_COMPACT | JSON_SORT_KEYS);
     ENSURE_OUT(text != NULL, AECS_E_NO_MEMORY, "out of memory");
+    ENSURE_OUT(!t->grows || strlen(text) <= SVC_INDEX_TEXT_MAX, AECS_E_TOO_LARGE,
+               "the store's index is full (%zu records): destroy secrets or unregister "
+               "services before adding more", json_object_size(t->ix.records));
     GUARD_OUT(aecs_record_seal(svc->kek, SVC_INDEX, SVC_T_INDEX, generation,
                                (const uint8_t *)text, strlen(text), &sealed, &sealed_size));
 

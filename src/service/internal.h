@@ -45,6 +45,13 @@
 /* The top-level key of a join policy document (aecs admin init --join-policy FILE). */
 #define SVC_JOIN_POLICY_KEY "join_policy"
 
+/*
+ * The most bytes of the index's JSON a write that adds records may leave
+ * (the store's value limit is 1 MiB, and the sealed index must fit in it).
+ * A write that only changes or removes records is never refused for size.
+ */
+#define SVC_INDEX_TEXT_MAX (768u * 1024u)
+
 /* Most secrets one policy file may create (one store transaction). */
 #define SVC_MAX_SECRETS_PER_FILE 100
 
@@ -179,6 +186,7 @@ struct aecs_service {
     char *version;
     enum aecs_auto_unseal auto_unseal;
     struct aecs_sigkey *init_admin_key; /* NULL: whoever inits first */
+    unsigned max_secrets;               /* per service */
 
     struct aecs_store *store;
     char id[33];
@@ -323,6 +331,7 @@ struct svc_audit_event {
 /* A write in progress: the index as read, the records to write, then one audit entry. */
 struct svc_txn {
     struct svc_index ix;
+    int grows; /* a put adds a path the index did not hold */
     struct aecs_store_op ops[AECS_STORE_TXN_MAX_OPS];
     uint8_t *bufs[AECS_STORE_TXN_MAX_OPS];
     char *keys[AECS_STORE_TXN_MAX_OPS];

@@ -121,6 +121,29 @@ static const char *role_name(const struct aecs_caller *caller)
     return caller->role == AECS_ROLE_CLUSTER_ADMIN ? "cluster-admin" : "service-admin";
 }
 
+/*
+ * Refuses a create that would leave service `name` with more than
+ * svc->max_secrets secrets (the `created` new ones are already in t's index):
+ * one tenant cannot fill the index every service shares.
+ */
+static int check_quota(struct aecs_service *svc, const struct svc_txn *t, const char *name,
+                       size_t created, enum aecs_api_code *api)
+{
+    char prefix[PATH_MAX_LEN];
+    size_t n;
+
+    if (created == 0)
+        return AECS_OK;
+    secrets_prefix(name, prefix);
+    n = count_under(&t->ix, prefix);
+    if (n > svc->max_secrets)
+        return REFUSE(api, API_QUOTA_EXCEEDED, AECS_E_TOO_LARGE,
+                      "service '%s' would hold %zu secrets, more than the %u this server allows "
+                      "one service (aecsd --max-secrets-per-service): destroy some first",
+                      name, n, svc->max_secrets);
+    return AECS_OK;
+}
+
 /* Set when this thread's last commit lost a compare to another writer. */
 static _Thread_local int tl_raced;
 
@@ -569,6 +592,7 @@ static int secrets_create_once(struct aecs_service *svc, const struct aecs_calle
         rec = NULL;
         GUARD_OUT(rc);
     }
+    GUARD_OUT(check_quota(svc, &t, caller->service, json_array_size(created_list), api));
     snprintf(detail, sizeof(detail), "created %zu, updated %zu%s", json_array_size(created_list),
              json_array_size(updated_list),
              flags & AECS_POLICY_INSECURE_ALLOW_ANY_ENCLAVE ? " (insecure-allow-any-enclave)"

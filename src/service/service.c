@@ -60,6 +60,7 @@ static const struct {
     [API_BINDING_MISMATCH] = {"binding_mismatch", 401},
     [API_NO_IDENTITY] = {"no_identity", 503},
     [API_NOT_CONFIGURED] = {"not_configured", 503},
+    [API_QUOTA_EXCEEDED] = {"quota_exceeded", 409},
     [API_INTERNAL] = {"internal", 500},
 };
 
@@ -387,6 +388,8 @@ int aecs_service_open(const struct aecs_service_config *cfg, struct aecs_service
     svc->attest_root = strdup(cfg->attest_root != NULL ? cfg->attest_root : "");
     svc->version = strdup(cfg->version != NULL ? cfg->version : "?");
     svc->auto_unseal = cfg->auto_unseal;
+    svc->max_secrets = cfg->max_secrets_per_service != 0 ? cfg->max_secrets_per_service
+                                                         : AECS_SERVICE_DEFAULT_MAX_SECRETS;
     svc->shared_nonces = cfg->shared_nonces || strncmp(cfg->store_spec, "etcd:", 5) == 0;
     svc->pending = aecs_secure_alloc(AECS_SHARES_MAX * sizeof(struct aecs_share));
     ENSURE_OUT(svc->store_spec != NULL && svc->data_dir != NULL && svc->attest_root != NULL &&

@@ -56,6 +56,7 @@ enum aecs_api_code {
     API_BINDING_MISMATCH,
     API_NO_IDENTITY,
     API_NOT_CONFIGURED,
+    API_QUOTA_EXCEEDED,
     API_INTERNAL,
 };
 
@@ -92,7 +93,14 @@ struct aecs_service_config {
     /* Challenge and admin-request nonces in the store, so that every replica sharing it
        accepts each once. Always on with an etcd store; with SQLite only when set (tests). */
     int shared_nonces;
+    /* Most secrets one service may hold (0: AECS_SERVICE_DEFAULT_MAX_SECRETS). */
+    unsigned max_secrets_per_service;
 };
+
+/* One service's secrets at most, by default (aecsd --max-secrets-per-service). */
+#define AECS_SERVICE_DEFAULT_MAX_SECRETS 1000
+/* The limit's range. */
+#define AECS_SERVICE_MAX_SECRETS_LIMIT 10000
 
 struct aecs_service;
 

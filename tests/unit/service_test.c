@@ -2607,6 +2607,85 @@ static void test_shared_nonces(void **state)
     aecs_service_free(b);
 }
 
+/* A file of n AES keys of service1 named <prefix><i> (names padded to 64 characters). */
+static char *yaml_many(const char *prefix, size_t first, size_t n)
+{
+    char *doc = strdup("apiVersion: v1\nkind: SecretPolicy\nsecrets:\n");
+
+    for (size_t i = first; i < first + n; i++) {
+        char name[65];
+        snprintf(name, sizeof(name), "%s%0*zu", prefix, (int)(64 - strlen(prefix)), i);
+        char *item = yaml_item("service1", name, "SECRET_TYPE_AES256_KEY", "private", 0,
+                               MRSIGNER_A, NULL, NULL);
+        char *next = xasprintf("%s%s", doc, item);
+        free(doc);
+        free(item);
+        doc = next;
+    }
+    return doc;
+}
+
+/* One service holds at most max_secrets_per_service secrets; updates and destroys still work. */
+static void test_secrets_quota(void **state)
+{
+    struct fx *f = *state;
+    struct tkey *s1;
+    char *two, *more, *one;
+
+    fx_close(f);
+    f->cfg.max_secrets_per_service = 3;
+    fx_open(f);
+    s1 = fx_working_with_service(f);
+    two = yaml_many("q", 0, 2);
+    more = yaml_many("q", 2, 2);
+    one = yaml_many("q", 2, 1);
+    EXPECT_OK(fx_create(f, s1, two, 0, 0));
+    EXPECT_REFUSED(fx_create(f, s1, more, 0, 0), AECS_E_TOO_LARGE, API_QUOTA_EXCEEDED,
+                   "service 'service1' would hold 4 secrets, more than the 3 this server allows "
+                   "one service");
+    assert_int_equal(aecs_api_code_status(API_QUOTA_EXCEEDED), 409);
+    assert_string_equal(aecs_api_code_name(API_QUOTA_EXCEEDED), "quota_exceeded");
+    EXPECT_OK(fx_create(f, s1, one, 0, 0)); /* 3: at the limit */
+    EXPECT_OK(fx_create(f, s1, two, 1, 0)); /* an update creates nothing */
+    EXPECT_OK(fx_list(f, s1, "service1"));
+    assert_int_equal(json_array_size(json_object_get(g_ans, "secrets")), 3);
+    free(two);
+    free(more);
+    free(one);
+}
+
+/*
+ * The index stays under the store's value limit: a create that would grow it
+ * past SVC_INDEX_TEXT_MAX is refused, and a destroy (which shrinks it) is not.
+ */
+static void test_index_full(void **state)
+{
+    struct fx *f = *state;
+    struct tkey *s1;
+    size_t made = 0;
+    int rc = AECS_OK;
+    char name[65];
+
+    fx_close(f);
+    f->cfg.max_secrets_per_service = AECS_SERVICE_MAX_SECRETS_LIMIT;
+    fx_open(f);
+    s1 = fx_working_with_service(f);
+    while (made < AECS_SERVICE_MAX_SECRETS_LIMIT) {
+        char *doc = yaml_many("full-", made, 100);
+        rc = fx_create(f, s1, doc, 0, 0);
+        free(doc);
+        if (rc != AECS_OK)
+            break;
+        made += 100;
+    }
+    expect_refused(rc, AECS_E_TOO_LARGE, API_TOO_LARGE, "the store's index is full", "create",
+                   __FILE__, __LINE__);
+    assert_true(made >= 5000); /* about 100 bytes of index per secret, 768 KiB in all */
+    snprintf(name, sizeof(name), "full-%0*zu", 59, (size_t)0);
+    EXPECT_OK(fx_destroy(f, s1, "service1", name));
+    EXPECT_OK(fx_audit_verify(f));
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -2643,6 +2722,8 @@ int main(void)
         T(test_audit_log),
         T(test_no_plaintext_in_store),
         T(test_concurrent_creates),
+        T(test_secrets_quota),
+        T(test_index_full),
     };
 #undef T
 
