@@ -4,11 +4,14 @@
  */
 #include "crypto/tls.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <openssl/pem.h>
@@ -22,24 +25,129 @@
 #include "crypto/x509.h"
 #include "crypto/x509_build.h"
 
+/* A client address as counted: family (4 or 6) then 4 bytes, or 8 (an IPv6 /64). */
+#define ADDR_KEY_SIZE 9
+#define ADDR_BUCKETS 1024
+
+struct addr_count {
+    uint8_t key[ADDR_KEY_SIZE];
+    unsigned open;
+    struct addr_count *next;
+};
+
 struct aecs_tls_server {
     SSL_CTX *ctx;
     unsigned max_connections;
+    unsigned max_per_address; /* 0: no limit per address */
     atomic_uint open;
     atomic_ulong refused;
+    pthread_mutex_t addr_lock;
+    struct addr_count *addrs[ADDR_BUCKETS];
 };
 
-/* ex_data slot on each SSL: the server it counts against (NULL when over the limit). */
+/* What each SSL carries (ex_data): the server it counts against, and its address's count. */
+struct conn_slot {
+    struct aecs_tls_server *tls;
+    uint8_t key[ADDR_KEY_SIZE];
+    int addr_counted;
+};
+
+/* ex_data slot on each SSL: its conn_slot (NULL when over the limit). */
 static int g_ssl_index = -1;
 static pthread_once_t g_ssl_index_once = PTHREAD_ONCE_INIT;
+
+static unsigned addr_bucket(const uint8_t key[ADDR_KEY_SIZE])
+{
+    uint32_t h = 2166136261u; /* FNV-1a: spreads addresses, nothing secret depends on it */
+
+    for (size_t i = 0; i < ADDR_KEY_SIZE; i++)
+        h = (h ^ key[i]) * 16777619u;
+    return h % ADDR_BUCKETS;
+}
+
+/* The peer's address key, 0 when it is not an IP address (nothing is counted then). */
+static int peer_key(SSL *ssl, uint8_t key[ADDR_KEY_SIZE])
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    int fd = SSL_get_fd(ssl);
+
+    memset(key, 0, ADDR_KEY_SIZE);
+    if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+        return 0;
+    if (ss.ss_family == AF_INET) {
+        key[0] = 4;
+        memcpy(key + 1, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+        return 1;
+    }
+    if (ss.ss_family == AF_INET6) {
+        const uint8_t *a = ((struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr;
+        static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        if (memcmp(a, v4mapped, 12) == 0) {
+            key[0] = 4;
+            memcpy(key + 1, a + 12, 4);
+        } else {
+            key[0] = 6;
+            memcpy(key + 1, a, 8); /* one /64: what one host can easily have */
+        }
+        return 1;
+    }
+    return 0;
+}
+
+/* Counts one more connection from key: 0 when that address is at the limit already. */
+static int addr_take(struct aecs_tls_server *tls, const uint8_t key[ADDR_KEY_SIZE])
+{
+    unsigned b = addr_bucket(key);
+    struct addr_count *a;
+    int ok = 1;
+
+    pthread_mutex_lock(&tls->addr_lock);
+    for (a = tls->addrs[b]; a != NULL && memcmp(a->key, key, ADDR_KEY_SIZE) != 0; a = a->next) {
+    }
+    if (a == NULL) {
+        a = calloc(1, sizeof(*a));
+        if (a != NULL) {
+            memcpy(a->key, key, ADDR_KEY_SIZE);
+            a->next = tls->addrs[b];
+            tls->addrs[b] = a;
+        }
+    }
+    if (a == NULL || a->open >= tls->max_per_address)
+        ok = 0;
+    else
+        a->open++;
+    pthread_mutex_unlock(&tls->addr_lock);
+    return ok;
+}
+
+static void addr_release(struct aecs_tls_server *tls, const uint8_t key[ADDR_KEY_SIZE])
+{
+    unsigned b = addr_bucket(key);
+    struct addr_count **pp = &tls->addrs[b];
+
+    pthread_mutex_lock(&tls->addr_lock);
+    while (*pp != NULL && memcmp((*pp)->key, key, ADDR_KEY_SIZE) != 0)
+        pp = &(*pp)->next;
+    if (*pp != NULL && --(*pp)->open == 0) {
+        struct addr_count *gone = *pp;
+        *pp = gone->next;
+        free(gone);
+    }
+    pthread_mutex_unlock(&tls->addr_lock);
+}
 
 static void ssl_ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
                         void *argp)
 {
-    struct aecs_tls_server *tls = ptr;
+    struct conn_slot *c = ptr;
 
-    if (tls != NULL)
-        atomic_fetch_sub(&tls->open, 1);
+    if (c == NULL)
+        return;
+    if (c->addr_counted)
+        addr_release(c->tls, c->key);
+    atomic_fetch_sub(&c->tls->open, 1);
+    free(c);
 }
 
 static void ssl_index_init(void)
@@ -47,13 +155,29 @@ static void ssl_index_init(void)
     g_ssl_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, ssl_ex_free);
 }
 
-/* Refuses the handshake of a connection taken over the limit. */
+/*
+ * Refuses the handshake of a connection taken over the limit, or from an
+ * address that has max_per_address connections open already (the socket is
+ * known by now: libevent gave it to the SSL object after accept).
+ */
 static int client_hello_cb(SSL *ssl, int *alert, void *arg)
 {
-    if (SSL_get_ex_data(ssl, g_ssl_index) != NULL)
-        return SSL_CLIENT_HELLO_SUCCESS;
-    *alert = SSL_AD_INTERNAL_ERROR;
-    return SSL_CLIENT_HELLO_ERROR;
+    struct conn_slot *c = SSL_get_ex_data(ssl, g_ssl_index);
+
+    (void)arg;
+    if (c == NULL) {
+        *alert = SSL_AD_INTERNAL_ERROR;
+        return SSL_CLIENT_HELLO_ERROR;
+    }
+    if (c->tls->max_per_address > 0 && !c->addr_counted && peer_key(ssl, c->key)) {
+        if (!addr_take(c->tls, c->key)) {
+            atomic_fetch_add(&c->tls->refused, 1);
+            *alert = SSL_AD_INTERNAL_ERROR;
+            return SSL_CLIENT_HELLO_ERROR;
+        }
+        c->addr_counted = 1;
+    }
+    return SSL_CLIENT_HELLO_SUCCESS;
 }
 
 int aecs_tls_server_new(const char *cert_file, const char *key_file, unsigned max_connections,
@@ -74,6 +198,7 @@ int aecs_tls_server_new(const char *cert_file, const char *key_file, unsigned ma
     tls = calloc(1, sizeof(*tls));
     ENSURE(tls != NULL, AECS_E_NO_MEMORY, "tls: out of memory");
     tls->max_connections = max_connections;
+    pthread_mutex_init(&tls->addr_lock, NULL);
     atomic_init(&tls->open, 0);
     atomic_init(&tls->refused, 0);
     tls->ctx = SSL_CTX_new(TLS_server_method());
@@ -113,12 +238,21 @@ void aecs_tls_server_free(struct aecs_tls_server *tls)
     if (tls == NULL)
         return;
     SSL_CTX_free(tls->ctx);
+    for (size_t b = 0; b < ADDR_BUCKETS; b++) {
+        while (tls->addrs[b] != NULL) {
+            struct addr_count *a = tls->addrs[b];
+            tls->addrs[b] = a->next;
+            free(a);
+        }
+    }
+    pthread_mutex_destroy(&tls->addr_lock);
     free(tls);
 }
 
 struct ssl_st *aecs_tls_server_ssl(struct aecs_tls_server *tls)
 {
     SSL *ssl = SSL_new(tls->ctx);
+    struct conn_slot *c;
 
     if (ssl == NULL)
         return NULL;
@@ -127,12 +261,20 @@ struct ssl_st *aecs_tls_server_ssl(struct aecs_tls_server *tls)
         atomic_fetch_add(&tls->refused, 1);
         return ssl; /* no ex_data: the ClientHello callback refuses it */
     }
-    if (SSL_set_ex_data(ssl, g_ssl_index, tls) != 1) {
+    c = calloc(1, sizeof(*c));
+    if (c == NULL || SSL_set_ex_data(ssl, g_ssl_index, c) != 1) {
+        free(c);
         atomic_fetch_sub(&tls->open, 1);
         SSL_free(ssl);
         return NULL;
     }
+    c->tls = tls;
     return ssl;
+}
+
+void aecs_tls_server_set_max_per_address(struct aecs_tls_server *tls, unsigned n)
+{
+    tls->max_per_address = n;
 }
 
 unsigned aecs_tls_server_open_count(const struct aecs_tls_server *tls)

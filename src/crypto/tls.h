@@ -11,6 +11,9 @@
  * goes down when libevent frees one). Past the limit it still returns an SSL
  * object (libevent would otherwise fall back to plain text), but one whose
  * handshake is refused at the ClientHello, so the connection closes at once.
+ * A limit per client address (an IPv4 address, an IPv6 /64) works the same
+ * way: the ClientHello of a connection from an address that has that many
+ * open already is refused. Both kinds of refusal are counted together.
  */
 #ifndef AECS_CRYPTO_TLS_H
 #define AECS_CRYPTO_TLS_H
@@ -39,7 +42,13 @@ void aecs_tls_server_free(struct aecs_tls_server *tls);
 /* A new SSL object for an accepted connection, or NULL when out of memory. */
 struct ssl_st *aecs_tls_server_ssl(struct aecs_tls_server *tls);
 
-/* Connections open now, and connections refused for the limit since start. */
+/*
+ * At most n live connections per client address (0: no such limit, the
+ * default). Set before the first connection.
+ */
+void aecs_tls_server_set_max_per_address(struct aecs_tls_server *tls, unsigned n);
+
+/* Connections open now, and connections refused for the limits since start. */
 unsigned aecs_tls_server_open_count(const struct aecs_tls_server *tls);
 unsigned long aecs_tls_server_refused_count(const struct aecs_tls_server *tls);
 

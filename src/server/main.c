@@ -62,6 +62,7 @@ struct settings {
     char *join_ca;
     unsigned threads;
     unsigned max_connections;
+    unsigned max_per_address;
     unsigned max_secrets;
     unsigned rate_burst;
     unsigned rate_per_second;
@@ -83,6 +84,7 @@ enum {
     OPT_ATTEST_ROOT,
     OPT_THREADS,
     OPT_MAX_CONNECTIONS,
+    OPT_MAX_PER_ADDRESS,
     OPT_MAX_SECRETS,
     OPT_ACCESS_LOG,
     OPT_LOG_LEVEL,
@@ -119,6 +121,7 @@ static const struct option k_options[] = {
     {"insecure-attest-root", required_argument, NULL, OPT_ATTEST_ROOT},
     {"threads", required_argument, NULL, OPT_THREADS},
     {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
+    {"max-connections-per-address", required_argument, NULL, OPT_MAX_PER_ADDRESS},
     {"max-secrets-per-service", required_argument, NULL, OPT_MAX_SECRETS},
     {"access-log", required_argument, NULL, OPT_ACCESS_LOG},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
@@ -169,6 +172,9 @@ static void usage(FILE *out)
             "                            key) under DIR, a fake tree for tests\n"
             "  --threads N               HTTP threads (default 4)\n"
             "  --max-connections N       open connections at most (default 1024)\n"
+            "  --max-connections-per-address N\n"
+            "                            open connections from one client address (an IPv6\n"
+            "                            /64) at most (default 256)\n"
             "  --max-secrets-per-service N\n"
             "                            secrets one service may hold (default 1000)\n"
             "  --access-log FILE         one JSON line per request ('-': stderr, the default;\n"
@@ -325,6 +331,8 @@ static int apply(struct settings *s, int opt, const char *value)
         return parse_uint("threads", value, 1, 256, &s->threads);
     case OPT_MAX_CONNECTIONS:
         return parse_uint("max-connections", value, 1, 1000000, &s->max_connections);
+    case OPT_MAX_PER_ADDRESS:
+        return parse_uint("max-connections-per-address", value, 1, 1000000, &s->max_per_address);
     case OPT_MAX_SECRETS:
         return parse_uint("max-secrets-per-service", value, 1, AECS_SERVICE_MAX_SECRETS_LIMIT,
                           &s->max_secrets);
@@ -592,6 +600,7 @@ int main(int argc, char **argv)
     memset(given, 0, sizeof(given));
     s.threads = 4;
     s.max_connections = 1024;
+    s.max_per_address = 256;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", k_options, NULL)) != -1) {
         if (c == OPT_HELP) {
@@ -732,6 +741,7 @@ int main(int argc, char **argv)
         fail("");
         goto out;
     }
+    aecs_tls_server_set_max_per_address(tls, s.max_per_address);
     /* Only the main thread takes the stop signals. */
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
