@@ -40,10 +40,10 @@
  * ahead of this replica's clock counts as now (no refill, and it is kept, so
  * the time is not counted twice), and tokens above this replica's burst are
  * cut to it. A full bucket is the same as an absent key, so sweeps delete the
- * ones idle for a minute. A key deleted and made again starts at version 1
- * again, so a version names a bucket only while its key lives: a cached bucket
- * is trusted for half that minute only, and after a longer pause the take
- * reads the bucket first.
+ * ones idle for a minute (a page in one transaction). A key deleted and made
+ * again starts at version 1 again, so a version names a bucket only while its
+ * key lives: a cached bucket is trusted for half that minute only, and after a
+ * longer pause the take reads the bucket first.
  */
 #include "service/challenge.h"
 
@@ -799,9 +799,11 @@ int aecs_ratelimit_take(struct aecs_ratelimit *rl, const char *addr, int *allowe
 int aecs_ratelimit_sweep(struct aecs_ratelimit *rl, size_t *deleted)
 {
     struct aecs_store_list l = {0};
+    struct aecs_store_compare cmps[AECS_RATELIMIT_SWEEP_PAGE];
+    struct aecs_store_op ops[AECS_RATELIMIT_SWEEP_PAGE];
     char after[sizeof(rl->sweep_after)];
     uint64_t now;
-    size_t n = 0;
+    size_t count = 0, n = 0;
     int rc = AECS_OK;
 
     if (deleted != NULL)
@@ -814,7 +816,7 @@ int aecs_ratelimit_sweep(struct aecs_ratelimit *rl, size_t *deleted)
     GUARD_OUT(aecs_store_list(rl->store, AECS_RATELIMIT_STORE_PREFIX,
                               after[0] != '\0' ? after : NULL, AECS_RATELIMIT_SWEEP_PAGE,
                               AECS_STORE_LIST_VALUES, &l));
-    for (size_t i = 0; i < l.count; i++) {
+    for (size_t i = 0; i < l.count && count < AECS_RATELIMIT_SWEEP_PAGE; i++) {
         struct bucket b = {0, 0, l.items[i].version};
         if (bucket_parse(l.items[i].value, l.items[i].value_size, &b) == AECS_OK) {
             if (b.last > now || now - b.last < AECS_RATELIMIT_SWEEP_IDLE_MS)
@@ -826,15 +828,29 @@ int aecs_ratelimit_sweep(struct aecs_ratelimit *rl, size_t *deleted)
             aecs_err_clear();
         }
         /* idle and full (the same as absent), or junk: delete it unless a take wrote it since */
-        rc = aecs_store_delete(rl->store, l.items[i].key, l.items[i].version);
-        if (rc == AECS_E_MISMATCH) {
-            aecs_err_clear();
-            rc = AECS_OK;
-            continue;
-        }
-        GUARD_OUT(rc);
-        n++;
+        cmps[count] = (struct aecs_store_compare){l.items[i].key, l.items[i].version};
+        ops[count] = (struct aecs_store_op){AECS_STORE_OP_DELETE, l.items[i].key, NULL, 0};
+        count++;
     }
+    /* one write for the page; when a take wrote one of them meanwhile, one by one */
+    rc = count > 0 ? aecs_store_txn(rl->store, cmps, count, ops, count, NULL) : AECS_OK;
+    if (rc == AECS_OK) {
+        n = count;
+    } else if (rc == AECS_E_MISMATCH) {
+        aecs_err_clear();
+        rc = AECS_OK;
+        for (size_t i = 0; i < count; i++) {
+            rc = aecs_store_delete(rl->store, ops[i].key, cmps[i].version);
+            if (rc == AECS_E_MISMATCH) {
+                aecs_err_clear();
+                rc = AECS_OK;
+                continue;
+            }
+            GUARD_OUT(rc);
+            n++;
+        }
+    }
+    GUARD_OUT(rc);
     /* the next sweep goes on after this page, or from the start after the last one */
     pthread_mutex_lock(&rl->lock);
     if (l.more && l.count > 0)

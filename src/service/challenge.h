@@ -171,7 +171,8 @@ AECS_MUST_CHECK int aecs_ratelimit_take(struct aecs_ratelimit *rl, const char *a
  * each bucket that has refilled to full by now (the same as an absent one)
  * and was last taken from AECS_RATELIMIT_SWEEP_IDLE_MS ago or more, and each
  * key that holds no bucket, comparing its version, so a bucket taken from
- * meanwhile stays. *deleted (may be NULL) counts the deleted keys.
+ * meanwhile stays: all in one transaction, or one by one when a take wrote
+ * one of them meanwhile. *deleted (may be NULL) counts the deleted keys.
  * AECS_E_INVALID_ARGUMENT for an in-memory limiter; store failures as they
  * come.
  */
