@@ -18,16 +18,47 @@
  * indexed by SHA-256 of a random per-table key and the address, and nobody can
  * pile their addresses into one chain. Tokens are counted in thousandths, so a
  * refill of per_second tokens a second is per_second thousandths a millisecond.
+ *
+ * Shared limiters (a store given): the buckets live in the store, one key per
+ * address, and the slots are a cache of what this process last read or wrote
+ * there (tokens, time, and the key's store version). A take brings the cached
+ * bucket up to now and, when it holds a token, writes the bucket less one
+ * token in a transaction that compares the version: the common case (a client
+ * that stays on one replica) is one round trip. When another replica wrote
+ * first (AECS_E_MISMATCH), the key is read again and the take tried again, at
+ * most AECS_RATELIMIT_STORE_TRIES times, with a short random pause between
+ * reads, so two takes never both count the same token. No
+ * lock is held during a store call.
+ *
+ * An empty bucket is refused without a write: time alone refills it, and a
+ * stale cache never holds fewer tokens than the store (takes only remove them;
+ * a sweep deletes a bucket only once it is full, which the cache sees too), so
+ * an empty cached bucket is empty in the store as well (replicas' clocks d ms
+ * apart aside: by at most d ms of refill).
+ *
+ * Times are wall-clock milliseconds, compared between replicas: a stored time
+ * ahead of this replica's clock counts as now (no refill, and it is kept, so
+ * the time is not counted twice), and tokens above this replica's burst are
+ * cut to it. A full bucket is the same as an absent key, so sweeps delete the
+ * ones idle for a minute (a page in one transaction). A key deleted and made
+ * again starts at version 1 again, so a version names a bucket only while its
+ * key lives: a cached bucket is trusted for half that minute only, and after a
+ * longer pause the take reads the bucket first.
  */
 #include "service/challenge.h"
 
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "base/codec.h"
+#include "base/log.h"
 #include "crypto/crypto.h"
+#include "store/store.h"
 
 #define NIL UINT32_MAX
 
@@ -42,9 +73,18 @@ static uint64_t monotonic_ms(void *arg)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static struct aecs_clock clock_or_default(const struct aecs_clock *c)
+static uint64_t realtime_ms(void *arg)
 {
-    struct aecs_clock d = {monotonic_ms, NULL};
+    struct timespec ts;
+
+    (void)arg;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static struct aecs_clock clock_or(const struct aecs_clock *c, uint64_t (*fallback)(void *))
+{
+    struct aecs_clock d = {fallback, NULL};
 
     return (c != NULL && c->now_ms != NULL) ? *c : d;
 }
@@ -214,7 +254,7 @@ int aecs_challenge_table_new(size_t capacity, uint64_t ttl_ms, const struct aecs
         free(t);
         return AECS_ERR(AECS_E_NO_MEMORY, "challenge table: out of memory");
     }
-    t->clock = clock_or_default(clock);
+    t->clock = clock_or(clock, monotonic_ms);
     t->ttl_ms = ttl_ms;
     *out = t;
     return AECS_OK;
@@ -310,7 +350,6 @@ size_t aecs_challenge_count(struct aecs_challenge_table *t)
 
 /* ---- per-address rate limiting ---- */
 
-#define ADDR_KEY_SIZE 16
 #define MILLI 1000u
 
 struct aecs_ratelimit {
@@ -322,10 +361,16 @@ struct aecs_ratelimit {
     struct slots s;
     uint64_t *tokens; /* per slot, in thousandths */
     uint64_t *last;   /* per slot, when tokens was last brought up to date */
+    /* shared limiters only (store not NULL); the slots are then a cache */
+    struct aecs_store *store;
+    uint64_t *version; /* per slot: the store version tokens and last were read or written at */
+    uint64_t taken;    /* tokens taken, to sweep every AECS_RATELIMIT_SWEEP_EVERY */
+    char sweep_after[AECS_STORE_KEY_MAX + 1]; /* where the next sweep starts; "": the start */
 };
 
-int aecs_ratelimit_new(unsigned burst, unsigned per_second, size_t max_addresses,
-                       const struct aecs_clock *clock, struct aecs_ratelimit **out)
+static int ratelimit_make(struct aecs_store *store, unsigned burst, unsigned per_second,
+                          size_t max_addresses, const struct aecs_clock *clock,
+                          struct aecs_ratelimit **out)
 {
     struct aecs_ratelimit *rl;
     int rc;
@@ -342,25 +387,45 @@ int aecs_ratelimit_new(unsigned burst, unsigned per_second, size_t max_addresses
     ENSURE(rl != NULL, AECS_E_NO_MEMORY, "out of memory");
     rc = aecs_random_bytes(rl->hash_key, sizeof(rl->hash_key));
     if (rc == AECS_OK)
-        rc = slots_init(&rl->s, max_addresses, ADDR_KEY_SIZE);
+        rc = slots_init(&rl->s, max_addresses, AECS_RATELIMIT_KEY_SIZE);
     if (rc != AECS_OK) {
         free(rl);
         return rc;
     }
     rl->tokens = calloc(max_addresses, sizeof(uint64_t));
     rl->last = calloc(max_addresses, sizeof(uint64_t));
-    if (rl->tokens == NULL || rl->last == NULL || pthread_mutex_init(&rl->lock, NULL) != 0) {
+    if (store != NULL)
+        rl->version = calloc(max_addresses, sizeof(uint64_t));
+    if (rl->tokens == NULL || rl->last == NULL || (store != NULL && rl->version == NULL) ||
+        pthread_mutex_init(&rl->lock, NULL) != 0) {
         free(rl->tokens);
         free(rl->last);
+        free(rl->version);
         slots_fini(&rl->s);
         free(rl);
         return AECS_ERR(AECS_E_NO_MEMORY, "rate limit: out of memory");
     }
-    rl->clock = clock_or_default(clock);
+    rl->clock = clock_or(clock, store != NULL ? realtime_ms : monotonic_ms);
     rl->burst_milli = (uint64_t)burst * MILLI;
     rl->rate = per_second;
+    rl->store = store;
     *out = rl;
     return AECS_OK;
+}
+
+int aecs_ratelimit_new(unsigned burst, unsigned per_second, size_t max_addresses,
+                       const struct aecs_clock *clock, struct aecs_ratelimit **out)
+{
+    return ratelimit_make(NULL, burst, per_second, max_addresses, clock, out);
+}
+
+int aecs_ratelimit_new_shared(struct aecs_store *store, unsigned burst, unsigned per_second,
+                              size_t max_addresses, const struct aecs_clock *clock,
+                              struct aecs_ratelimit **out)
+{
+    *out = NULL;
+    ENSURE(store != NULL, AECS_E_INVALID_ARGUMENT, "rate limit: no store");
+    return ratelimit_make(store, burst, per_second, max_addresses, clock, out);
 }
 
 void aecs_ratelimit_free(struct aecs_ratelimit *rl)
@@ -370,23 +435,24 @@ void aecs_ratelimit_free(struct aecs_ratelimit *rl)
     pthread_mutex_destroy(&rl->lock);
     free(rl->tokens);
     free(rl->last);
+    free(rl->version);
     slots_fini(&rl->s);
     free(rl);
 }
 
 /*
- * The 16-byte key of an address: IPv4 (and IPv4-mapped IPv6) as the mapped
- * form ::ffff:a.b.c.d, other IPv6 as its first 8 bytes (the /64) and 8 zeros.
- * The two never collide: a mapped key has 0xffff in bytes 10 and 11.
+ * IPv4 (and IPv4-mapped IPv6) as the mapped form ::ffff:a.b.c.d, other IPv6
+ * as its first 8 bytes (the /64) and 8 zeros. The two never collide: a
+ * mapped key has 0xffff in bytes 10 and 11.
  */
-static int address_key(const char *addr, uint8_t key[ADDR_KEY_SIZE])
+int aecs_ratelimit_address_key(const char *addr, uint8_t key[AECS_RATELIMIT_KEY_SIZE])
 {
     char buf[64];
     size_t n;
     struct in_addr v4;
     struct in6_addr v6;
 
-    memset(key, 0, ADDR_KEY_SIZE);
+    memset(key, 0, AECS_RATELIMIT_KEY_SIZE);
     ENSURE(addr != NULL, AECS_E_INVALID_ARGUMENT, "rate limit: no address");
     n = strcspn(addr, "%"); /* an IPv6 zone ("fe80::1%eth0") does not name another host */
     ENSURE(n > 0 && n < sizeof(buf), AECS_E_INVALID_ARGUMENT,
@@ -402,17 +468,18 @@ static int address_key(const char *addr, uint8_t key[ADDR_KEY_SIZE])
     ENSURE(inet_pton(AF_INET6, buf, &v6) == 1, AECS_E_INVALID_ARGUMENT,
            "rate limit: \"%.64s\" is not a numeric IP address", buf);
     if (IN6_IS_ADDR_V4MAPPED(&v6)) {
-        memcpy(key, &v6, ADDR_KEY_SIZE);
+        memcpy(key, &v6, AECS_RATELIMIT_KEY_SIZE);
         return AECS_OK;
     }
     memcpy(key, &v6, 8);
     return AECS_OK;
 }
 
-static int address_bucket(const struct aecs_ratelimit *rl, const uint8_t key[ADDR_KEY_SIZE],
-                          uint32_t *b)
+static int address_bucket(const struct aecs_ratelimit *rl,
+                          const uint8_t key[AECS_RATELIMIT_KEY_SIZE], uint32_t *b)
 {
-    struct aecs_bytes parts[2] = {{rl->hash_key, sizeof(rl->hash_key)}, {key, ADDR_KEY_SIZE}};
+    struct aecs_bytes parts[2] = {{rl->hash_key, sizeof(rl->hash_key)},
+                                  {key, AECS_RATELIMIT_KEY_SIZE}};
     uint8_t h[32];
 
     GUARD(aecs_sha256_parts(parts, 2, h));
@@ -420,28 +487,294 @@ static int address_bucket(const struct aecs_ratelimit *rl, const uint8_t key[ADD
     return AECS_OK;
 }
 
+/* tokens (at most a full bucket) after elapsed ms of refill, never beyond a full bucket. */
+static uint64_t refilled(const struct aecs_ratelimit *rl, uint64_t tokens, uint64_t elapsed)
+{
+    uint64_t room = rl->burst_milli - tokens;
+
+    /* checked first, so that elapsed * rate below cannot overflow */
+    if (elapsed >= room / rl->rate + 1)
+        return rl->burst_milli;
+    return tokens + (elapsed * rl->rate < room ? elapsed * rl->rate : room);
+}
+
 /* Brings slot i's tokens up to now. Lock held. */
 static void refill(struct aecs_ratelimit *rl, uint32_t i, uint64_t now)
 {
-    uint64_t elapsed = now > rl->last[i] ? now - rl->last[i] : 0;
-    uint64_t room = rl->burst_milli - rl->tokens[i];
-
-    if (elapsed >= room / rl->rate + 1)
-        rl->tokens[i] = rl->burst_milli;
-    else
-        rl->tokens[i] += elapsed * rl->rate < room ? elapsed * rl->rate : room;
+    rl->tokens[i] = refilled(rl, rl->tokens[i], now > rl->last[i] ? now - rl->last[i] : 0);
     rl->last[i] = now;
+}
+
+/* ---- shared limiters: the buckets in the store ---- */
+
+/* "/rate/" and 32 hex digits */
+#define BUCKET_KEY_SIZE (sizeof(AECS_RATELIMIT_STORE_PREFIX) + 2 * AECS_RATELIMIT_KEY_SIZE)
+/* "<tokens> <time>": two numbers of at most 20 digits, a space */
+#define BUCKET_TEXT_MAX 48
+/*
+ * How long a cached bucket is trusted: half of AECS_RATELIMIT_SWEEP_IDLE_MS,
+ * so that replicas' clocks may be 30 s apart before a sweep can delete a key
+ * whose version a cache still trusts.
+ */
+#define CACHE_TRUST_MS (AECS_RATELIMIT_SWEEP_IDLE_MS / 2)
+
+/* A bucket as the store holds it; version 0: absent (a full bucket). */
+struct bucket {
+    uint64_t tokens; /* thousandths of a token */
+    uint64_t last;   /* when tokens was counted, ms since the epoch */
+    uint64_t version;
+};
+
+static void bucket_key(const uint8_t key[AECS_RATELIMIT_KEY_SIZE], char out[BUCKET_KEY_SIZE])
+{
+    char hex[2 * AECS_RATELIMIT_KEY_SIZE + 1];
+
+    aecs_hex_encode(key, AECS_RATELIMIT_KEY_SIZE, hex);
+    snprintf(out, BUCKET_KEY_SIZE, AECS_RATELIMIT_STORE_PREFIX "%s", hex);
+}
+
+/* Reads 1 to 19 decimal digits at *p (so no overflow) and moves *p past them. */
+static int parse_decimal(const char **p, uint64_t *out)
+{
+    size_t n = 0;
+
+    *out = 0;
+    while ((*p)[n] >= '0' && (*p)[n] <= '9' && n < 19)
+        *out = *out * 10 + (uint64_t)((*p)[n++] - '0');
+    ENSURE(n > 0 && !((*p)[n] >= '0' && (*p)[n] <= '9'), AECS_E_FORMAT,
+           "rate limit: a stored bucket is malformed");
+    *p += n;
+    return AECS_OK;
+}
+
+/* Parses "<tokens> <time>" into b's tokens and last; AECS_E_FORMAT for anything else. */
+static int bucket_parse(const uint8_t *data, size_t size, struct bucket *b)
+{
+    char text[BUCKET_TEXT_MAX];
+    const char *p = text;
+
+    ENSURE(data != NULL && size >= 3 && size < sizeof(text), AECS_E_FORMAT,
+           "rate limit: a stored bucket is malformed");
+    memcpy(text, data, size);
+    text[size] = '\0';
+    GUARD(parse_decimal(&p, &b->tokens));
+    ENSURE(*p++ == ' ', AECS_E_FORMAT, "rate limit: a stored bucket is malformed");
+    GUARD(parse_decimal(&p, &b->last));
+    ENSURE(*p == '\0', AECS_E_FORMAT, "rate limit: a stored bucket is malformed");
+    return AECS_OK;
+}
+
+/*
+ * Brings b up to now: an absent bucket is full; tokens above this limiter's
+ * burst are cut to it; a time ahead of now (another replica's clock is
+ * ahead) counts as now: no refill, and the time is kept.
+ */
+static void bucket_at(const struct aecs_ratelimit *rl, struct bucket *b, uint64_t now)
+{
+    if (b->version == 0) {
+        b->tokens = rl->burst_milli;
+        b->last = now;
+        return;
+    }
+    if (b->tokens > rl->burst_milli)
+        b->tokens = rl->burst_milli;
+    if (now > b->last) {
+        b->tokens = refilled(rl, b->tokens, now - b->last);
+        b->last = now;
+    }
+}
+
+/* Reads the bucket under skey into b (absent: version 0; junk: a full bucket at its version). */
+static int bucket_read(struct aecs_ratelimit *rl, const char *skey, struct bucket *b)
+{
+    struct aecs_store_value v = {0};
+    int rc = aecs_store_get(rl->store, skey, &v);
+
+    memset(b, 0, sizeof(*b));
+    if (rc == AECS_E_NOT_FOUND) {
+        aecs_err_clear();
+        return AECS_OK;
+    }
+    GUARD(rc);
+    if (bucket_parse(v.data, v.size, b) != AECS_OK) {
+        /* not written by aecs: a full bucket, overwritten (or swept) at its version */
+        log_warn("rate limit: %s holds no bucket: taken as a full one", skey);
+        aecs_err_clear();
+        b->tokens = rl->burst_milli;
+        b->last = 0;
+    }
+    b->version = v.version;
+    aecs_store_value_free(&v);
+    return AECS_OK;
+}
+
+/*
+ * The cached bucket of key into *b: 1 when there is one to use; 0 (and *b
+ * absent) when none is cached; -1 (and *b absent) when the cached one was
+ * counted CACHE_TRUST_MS ago or more: a sweep may have deleted the key since,
+ * and another replica made it again at the same version.
+ */
+static int cache_get(struct aecs_ratelimit *rl, const uint8_t *key, uint32_t hash, struct bucket *b)
+{
+    uint32_t i;
+    uint64_t now;
+    int found = 0;
+
+    memset(b, 0, sizeof(*b));
+    pthread_mutex_lock(&rl->lock);
+    now = rl->clock.now_ms(rl->clock.arg);
+    i = slots_find(&rl->s, hash, key);
+    if (i != NIL && rl->last[i] <= now && now - rl->last[i] >= CACHE_TRUST_MS) {
+        found = -1;
+    } else if (i != NIL) {
+        *b = (struct bucket){rl->tokens[i], rl->last[i], rl->version[i]};
+        slots_touch(&rl->s, i);
+        found = 1;
+    }
+    pthread_mutex_unlock(&rl->lock);
+    return found;
+}
+
+/* Caches b as key's bucket (the address seen least recently makes room). */
+static void cache_set(struct aecs_ratelimit *rl, const uint8_t *key, uint32_t hash,
+                      const struct bucket *b)
+{
+    uint32_t i;
+
+    pthread_mutex_lock(&rl->lock);
+    i = slots_find(&rl->s, hash, key);
+    if (i == NIL) {
+        if (rl->s.free_head == NIL)
+            slots_remove(&rl->s, rl->s.oldest);
+        i = slots_add(&rl->s, hash, key);
+    } else {
+        slots_touch(&rl->s, i);
+    }
+    rl->tokens[i] = b->tokens;
+    rl->last[i] = b->last;
+    rl->version[i] = b->version;
+    pthread_mutex_unlock(&rl->lock);
+}
+
+static void cache_drop(struct aecs_ratelimit *rl, const uint8_t *key, uint32_t hash)
+{
+    uint32_t i;
+
+    pthread_mutex_lock(&rl->lock);
+    i = slots_find(&rl->s, hash, key);
+    if (i != NIL)
+        slots_remove(&rl->s, i);
+    pthread_mutex_unlock(&rl->lock);
+}
+
+static uint64_t clock_now(struct aecs_ratelimit *rl)
+{
+    uint64_t now;
+
+    pthread_mutex_lock(&rl->lock);
+    now = rl->clock.now_ms(rl->clock.arg);
+    pthread_mutex_unlock(&rl->lock);
+    return now;
+}
+
+/* Sleeps 1 to 8 ms at random: the take that won a race on a bucket goes first. */
+static void pause_briefly(void)
+{
+    uint8_t r = 0;
+    struct timespec ts;
+
+    if (aecs_random_bytes(&r, 1) != AECS_OK)
+        r = 3;
+    ts.tv_sec = 0;
+    ts.tv_nsec = (long)(1 + r % 8) * 1000000L;
+    nanosleep(&ts, NULL);
+}
+
+/* Sweeps now and then (aecs_ratelimit_take's contract); failures are logged. */
+static void sweep_now_and_then(struct aecs_ratelimit *rl)
+{
+    size_t deleted = 0;
+
+    if (__atomic_add_fetch(&rl->taken, 1, __ATOMIC_RELAXED) % AECS_RATELIMIT_SWEEP_EVERY != 0)
+        return;
+    if (aecs_ratelimit_sweep(rl, &deleted) != AECS_OK) {
+        log_warn("rate limit: sweep: %s", aecs_err_last()->message);
+        aecs_err_clear();
+        return;
+    }
+    if (deleted > 0)
+        log_debug("rate limit: swept %zu idle buckets", deleted);
+}
+
+/* aecs_ratelimit_take of a shared limiter, for the address key `key` (hash: its bucket). */
+static int take_shared(struct aecs_ratelimit *rl, const uint8_t key[AECS_RATELIMIT_KEY_SIZE],
+                       uint32_t hash, int *allowed)
+{
+    char skey[BUCKET_KEY_SIZE], text[BUCKET_TEXT_MAX];
+    struct bucket b;
+    int rc = AECS_OK, read = 0;
+
+    bucket_key(key, skey);
+    /* none cached: try as if absent (a new client); cached long ago: read it first */
+    if (cache_get(rl, key, hash, &b) < 0) {
+        rc = bucket_read(rl, skey, &b);
+        if (rc != AECS_OK)
+            return rc;
+        read = 1;
+        cache_set(rl, key, hash, &b);
+    }
+    for (unsigned try = 1;; try++) {
+        struct aecs_store_compare cmp = {skey, b.version};
+        struct aecs_store_op op;
+        uint64_t version = 0;
+        int n;
+
+        bucket_at(rl, &b, clock_now(rl));
+        if (b.tokens < MILLI)
+            return AECS_OK; /* empty: nothing to write */
+        n = snprintf(text, sizeof(text), "%" PRIu64 " %" PRIu64, b.tokens - MILLI, b.last);
+        op = (struct aecs_store_op){AECS_STORE_OP_PUT, skey, text, (size_t)n};
+        rc = aecs_store_txn(rl->store, &cmp, 1, &op, 1, &version);
+        if (rc == AECS_OK) {
+            b.tokens -= MILLI;
+            b.version = version;
+            cache_set(rl, key, hash, &b);
+            *allowed = 1;
+            sweep_now_and_then(rl);
+            return AECS_OK;
+        }
+        if (rc != AECS_E_MISMATCH)
+            break;
+        /* another take wrote first (or the cache was stale) */
+        aecs_err_clear();
+        if (try == AECS_RATELIMIT_STORE_TRIES) {
+            log_debug("rate limit: %s: %u takes in a row lost to other takes: refused", skey, try);
+            return AECS_OK;
+        }
+        if (read)
+            pause_briefly();
+        rc = bucket_read(rl, skey, &b);
+        if (rc != AECS_OK)
+            break;
+        read = 1;
+        cache_set(rl, key, hash, &b);
+    }
+    /* the store failed; after a write whose outcome is unknown the version is unknown too */
+    cache_drop(rl, key, hash);
+    return rc;
 }
 
 int aecs_ratelimit_take(struct aecs_ratelimit *rl, const char *addr, int *allowed)
 {
-    uint8_t key[ADDR_KEY_SIZE];
+    uint8_t key[AECS_RATELIMIT_KEY_SIZE];
     uint32_t b, i;
     uint64_t now;
 
     *allowed = 0;
-    GUARD(address_key(addr, key));
+    GUARD(aecs_ratelimit_address_key(addr, key));
     GUARD(address_bucket(rl, key, &b));
+    if (rl->store != NULL)
+        return take_shared(rl, key, b, allowed);
     pthread_mutex_lock(&rl->lock);
     now = rl->clock.now_ms(rl->clock.arg);
     i = slots_find(&rl->s, b, key);
@@ -461,6 +794,75 @@ int aecs_ratelimit_take(struct aecs_ratelimit *rl, const char *addr, int *allowe
     }
     pthread_mutex_unlock(&rl->lock);
     return AECS_OK;
+}
+
+int aecs_ratelimit_sweep(struct aecs_ratelimit *rl, size_t *deleted)
+{
+    struct aecs_store_list l = {0};
+    struct aecs_store_compare cmps[AECS_RATELIMIT_SWEEP_PAGE];
+    struct aecs_store_op ops[AECS_RATELIMIT_SWEEP_PAGE];
+    char after[sizeof(rl->sweep_after)];
+    uint64_t now;
+    size_t count = 0, n = 0;
+    int rc = AECS_OK;
+
+    if (deleted != NULL)
+        *deleted = 0;
+    ENSURE(rl->store != NULL, AECS_E_INVALID_ARGUMENT, "rate limit: not kept in a store");
+    pthread_mutex_lock(&rl->lock);
+    memcpy(after, rl->sweep_after, sizeof(after));
+    now = rl->clock.now_ms(rl->clock.arg);
+    pthread_mutex_unlock(&rl->lock);
+    GUARD_OUT(aecs_store_list(rl->store, AECS_RATELIMIT_STORE_PREFIX,
+                              after[0] != '\0' ? after : NULL, AECS_RATELIMIT_SWEEP_PAGE,
+                              AECS_STORE_LIST_VALUES, &l));
+    for (size_t i = 0; i < l.count && count < AECS_RATELIMIT_SWEEP_PAGE; i++) {
+        struct bucket b = {0, 0, l.items[i].version};
+        if (bucket_parse(l.items[i].value, l.items[i].value_size, &b) == AECS_OK) {
+            if (b.last > now || now - b.last < AECS_RATELIMIT_SWEEP_IDLE_MS)
+                continue;
+            bucket_at(rl, &b, now);
+            if (b.tokens < rl->burst_milli)
+                continue;
+        } else {
+            aecs_err_clear();
+        }
+        /* idle and full (the same as absent), or junk: delete it unless a take wrote it since */
+        cmps[count] = (struct aecs_store_compare){l.items[i].key, l.items[i].version};
+        ops[count] = (struct aecs_store_op){AECS_STORE_OP_DELETE, l.items[i].key, NULL, 0};
+        count++;
+    }
+    /* one write for the page; when a take wrote one of them meanwhile, one by one */
+    rc = count > 0 ? aecs_store_txn(rl->store, cmps, count, ops, count, NULL) : AECS_OK;
+    if (rc == AECS_OK) {
+        n = count;
+    } else if (rc == AECS_E_MISMATCH) {
+        aecs_err_clear();
+        rc = AECS_OK;
+        for (size_t i = 0; i < count; i++) {
+            rc = aecs_store_delete(rl->store, ops[i].key, cmps[i].version);
+            if (rc == AECS_E_MISMATCH) {
+                aecs_err_clear();
+                rc = AECS_OK;
+                continue;
+            }
+            GUARD_OUT(rc);
+            n++;
+        }
+    }
+    GUARD_OUT(rc);
+    /* the next sweep goes on after this page, or from the start after the last one */
+    pthread_mutex_lock(&rl->lock);
+    if (l.more && l.count > 0)
+        snprintf(rl->sweep_after, sizeof(rl->sweep_after), "%s", l.items[l.count - 1].key);
+    else
+        rl->sweep_after[0] = '\0';
+    pthread_mutex_unlock(&rl->lock);
+out:
+    aecs_store_list_free(&l);
+    if (deleted != NULL)
+        *deleted = n;
+    return rc;
 }
 
 size_t aecs_ratelimit_tracked(struct aecs_ratelimit *rl)

@@ -2,12 +2,13 @@
  * challenge.h - the release protocol's server-side state
  * (docs/protocol-release.md): a bounded table of single-use challenge nonces
  * with a time to live, and a per-address token-bucket rate limiter for the
- * unauthenticated routes.
+ * unauthenticated routes, either in memory (one process) or with its buckets
+ * in the store, shared by every replica of a cluster.
  *
- * Both are thread-safe (one mutex each, held for a few hundred nanoseconds)
- * and allocate all their memory when made, so a flood of requests never
- * grows them. Both read time through a struct aecs_clock, so tests drive
- * time by hand instead of sleeping.
+ * Both are thread-safe (one mutex each, held for a few hundred nanoseconds,
+ * never across a store call) and allocate all their memory when made, so a
+ * flood of requests never grows them. Both read time through a struct
+ * aecs_clock, so tests drive time by hand instead of sleeping.
  */
 #ifndef AECS_SERVICE_CHALLENGE_H
 #define AECS_SERVICE_CHALLENGE_H
@@ -18,9 +19,12 @@
 #include "base/err.h"
 
 /*
- * A clock in milliseconds that never goes backwards. With now_ms NULL (or a
- * NULL struct pointer) the tables use CLOCK_MONOTONIC. now_ms is called with
- * the table's lock held and must not call back into the table.
+ * A clock in milliseconds. With now_ms NULL (or a NULL struct pointer) the
+ * nonce table and the in-memory rate limiter use CLOCK_MONOTONIC (it never
+ * goes backwards), and the shared rate limiter CLOCK_REALTIME: its times are
+ * stored and compared between replicas, so a clock given to it counts
+ * milliseconds since the epoch too. now_ms is called with the table's lock
+ * held and must not call back into the table.
  */
 struct aecs_clock {
     uint64_t (*now_ms)(void *arg);
@@ -84,7 +88,26 @@ size_t aecs_challenge_count(struct aecs_challenge_table *t);
 #define AECS_RATELIMIT_MAX_ADDRESSES (1u << 22)
 #define AECS_RATELIMIT_MAX_RATE 1000000u
 
+#define AECS_RATELIMIT_KEY_SIZE 16
+
+/* The shared limiter: its folder in the store, and its bounds (see aecs_ratelimit_new_shared). */
+#define AECS_RATELIMIT_STORE_PREFIX "/rate/"
+#define AECS_RATELIMIT_STORE_TRIES 8
+#define AECS_RATELIMIT_SWEEP_EVERY 64
+#define AECS_RATELIMIT_SWEEP_PAGE 100
+#define AECS_RATELIMIT_SWEEP_IDLE_MS 60000
+
 struct aecs_ratelimit;
+struct aecs_store;
+
+/*
+ * The key an address is limited by: `addr` as aecs_ratelimit_take takes it,
+ * into 16 bytes that are the same for every address of one bucket (an IPv4
+ * address, or one IPv6 /64). AECS_E_INVALID_ARGUMENT (and a zero key) when
+ * addr is not a numeric IP address.
+ */
+AECS_MUST_CHECK int aecs_ratelimit_address_key(const char *addr,
+                                               uint8_t key[AECS_RATELIMIT_KEY_SIZE]);
 
 /*
  * A token bucket per client address: each holds at most `burst` tokens
@@ -98,6 +121,28 @@ struct aecs_ratelimit;
 AECS_MUST_CHECK int aecs_ratelimit_new(unsigned burst, unsigned per_second, size_t max_addresses,
                                        const struct aecs_clock *clock, struct aecs_ratelimit **out);
 
+/*
+ * The same buckets, kept in `store` (borrowed: it must outlive the limiter),
+ * so that every limiter on one store (the replicas of a cluster, with the
+ * same burst and rate) draws from one bucket per address. Each bucket is a
+ * key AECS_RATELIMIT_STORE_PREFIX + 32 lowercase hex digits of its
+ * aecs_ratelimit_address_key, valued "<tokens> <time>" in clear (decimal:
+ * thousandths of a token, as of that many milliseconds since the epoch); an
+ * absent key is a full bucket. A take reads and writes it with
+ * compare-and-swap on its version. The table of max_addresses entries is a
+ * cache of the buckets as last read or written (so a client that stays on
+ * one replica costs one store write a request; an entry older than half
+ * AECS_RATELIMIT_SWEEP_IDLE_MS is not used); a stale entry costs a read and
+ * another try, never a token too many. The clock counts milliseconds
+ * since the epoch (NULL: CLOCK_REALTIME). Arguments and errors as
+ * aecs_ratelimit_new; the caller frees *out with aecs_ratelimit_free. Does no
+ * I/O.
+ */
+AECS_MUST_CHECK int aecs_ratelimit_new_shared(struct aecs_store *store, unsigned burst,
+                                              unsigned per_second, size_t max_addresses,
+                                              const struct aecs_clock *clock,
+                                              struct aecs_ratelimit **out);
+
 void aecs_ratelimit_free(struct aecs_ratelimit *rl);
 
 /*
@@ -108,8 +153,30 @@ void aecs_ratelimit_free(struct aecs_ratelimit *rl);
  * is 1 when a token was taken, 0 when the bucket is empty (answer
  * `rate_limited`). AECS_E_INVALID_ARGUMENT (and *allowed 0) when addr is not
  * such an address.
+ *
+ * A shared limiter also fails (with *allowed 0) when the store does: the
+ * store's own code (AECS_E_IO when it cannot be reached, a write whose outcome
+ * is unknown included). It is never "allowed" without a token taken in the
+ * store. A bucket that AECS_RATELIMIT_STORE_TRIES writes in a row lose to
+ * other takes of the same address is answered as empty. Every
+ * AECS_RATELIMIT_SWEEP_EVERY tokens taken, the take also runs
+ * aecs_ratelimit_sweep (its failures are only logged).
  */
 AECS_MUST_CHECK int aecs_ratelimit_take(struct aecs_ratelimit *rl, const char *addr, int *allowed);
+
+/*
+ * A shared limiter's clean-up: lists the next page (at most
+ * AECS_RATELIMIT_SWEEP_PAGE keys) of its folder, after the last key the
+ * previous sweep saw (from the start after the folder's end), and deletes
+ * each bucket that has refilled to full by now (the same as an absent one)
+ * and was last taken from AECS_RATELIMIT_SWEEP_IDLE_MS ago or more, and each
+ * key that holds no bucket, comparing its version, so a bucket taken from
+ * meanwhile stays: all in one transaction, or one by one when a take wrote
+ * one of them meanwhile. *deleted (may be NULL) counts the deleted keys.
+ * AECS_E_INVALID_ARGUMENT for an in-memory limiter; store failures as they
+ * come.
+ */
+AECS_MUST_CHECK int aecs_ratelimit_sweep(struct aecs_ratelimit *rl, size_t *deleted);
 
 /* Addresses tracked now. */
 size_t aecs_ratelimit_tracked(struct aecs_ratelimit *rl);

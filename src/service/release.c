@@ -66,11 +66,19 @@ int aecs_service_release_setup(struct aecs_service *svc, const struct aecs_relea
         GUARD(aecs_challenge_table_new(AECS_CHALLENGE_DEFAULT_CAPACITY, svc->challenge_ttl_ms,
                                        NULL, &svc->challenges));
     }
-    if (svc->ratelimit == NULL)
-        GUARD(aecs_ratelimit_new(
-            cfg->rate_burst != 0 ? cfg->rate_burst : AECS_RATELIMIT_DEFAULT_BURST,
-            cfg->rate_per_second != 0 ? cfg->rate_per_second : AECS_RATELIMIT_DEFAULT_PER_SECOND,
-            AECS_RATELIMIT_DEFAULT_ADDRESSES, NULL, &svc->ratelimit));
+    if (svc->ratelimit == NULL) {
+        unsigned burst = cfg->rate_burst != 0 ? cfg->rate_burst : AECS_RATELIMIT_DEFAULT_BURST;
+        unsigned per_second =
+            cfg->rate_per_second != 0 ? cfg->rate_per_second : AECS_RATELIMIT_DEFAULT_PER_SECOND;
+        /* with nonces in the store (etcd: several replicas), the buckets are there too */
+        if (svc->shared_nonces)
+            GUARD(aecs_ratelimit_new_shared(svc->store, burst, per_second,
+                                            AECS_RATELIMIT_DEFAULT_ADDRESSES, cfg->rate_clock,
+                                            &svc->ratelimit));
+        else
+            GUARD(aecs_ratelimit_new(burst, per_second, AECS_RATELIMIT_DEFAULT_ADDRESSES,
+                                     cfg->rate_clock, &svc->ratelimit));
+    }
     if (cfg->attester == NULL || strcmp(cfg->attester, "none") == 0) {
         log_warn("identity: no attester: clients cannot check this service's identity, and "
                  "those that require it (every client by default) refuse it");
@@ -94,12 +102,27 @@ out:
 int aecs_service_rate_check(struct aecs_service *svc, const char *remote, enum aecs_api_code *api)
 {
     int allowed = 0;
+    int rc;
 
     if (svc->ratelimit == NULL)
         return AECS_OK;
-    if (remote == NULL || aecs_ratelimit_take(svc->ratelimit, remote, &allowed) != AECS_OK)
+    rc = remote != NULL ? aecs_ratelimit_take(svc->ratelimit, remote, &allowed)
+                        : AECS_E_INVALID_ARGUMENT;
+    if (rc == AECS_E_INVALID_ARGUMENT)
         return REFUSE(api, API_BAD_REQUEST, AECS_E_INVALID_ARGUMENT,
                       "the client address is not an IP address");
+    if (rc == AECS_E_IO) {
+        /* shared buckets: without the store nothing is counted, so nothing is allowed */
+        log_error("rate limit of %.64s: %s", remote, aecs_err_last()->message);
+        return REFUSE(api, API_BUSY, AECS_E_IO,
+                      "the store is unavailable (etcd without a leader, or unreachable), so the "
+                      "rate limit cannot be checked: retry later (the server's log has the "
+                      "details)");
+    }
+    if (rc != AECS_OK) {
+        *api = API_INTERNAL; /* other store failures (junk from etcd...): not the caller's */
+        return rc;
+    }
     if (!allowed)
         return REFUSE(api, API_RATE_LIMITED, AECS_E_TOO_LARGE,
                       "too many requests from %.64s: slow down", remote);

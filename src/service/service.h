@@ -91,7 +91,8 @@ struct aecs_service_config {
     const char *attest_root;  /* prefix for device paths (tests); NULL or "" for "/" */
     const char *version;      /* reported in status */
     /* Challenge and admin-request nonces in the store, so that every replica sharing it
-       accepts each once. Always on with an etcd store; with SQLite only when set (tests). */
+       accepts each once, and the rate limiter's buckets, so that they are counted once for
+       all replicas. Always on with an etcd store; with SQLite only when set (tests). */
     int shared_nonces;
     /* Most secrets one service may hold (0: AECS_SERVICE_DEFAULT_MAX_SECRETS). */
     unsigned max_secrets_per_service;
@@ -249,6 +250,7 @@ void aecs_service_audit_refusal(struct aecs_service *svc, const struct aecs_call
 
 struct aecs_verifier;
 struct aecs_attester_config;
+struct aecs_clock;
 
 struct aecs_release_config {
     /* Verifies applications' evidence; taken over by the service (freed with it). NULL: no
@@ -260,6 +262,9 @@ struct aecs_release_config {
     const struct aecs_attester_config *attester_cfg;
     unsigned rate_burst;      /* unauthenticated requests per address: bucket size (0: 20) */
     unsigned rate_per_second; /* and refill rate (0: 5) */
+    /* The rate limiter's clock (tests; challenge.h says what it counts); NULL: the real one.
+       With shared nonces (etcd) the buckets are in the store, shared by every replica. */
+    const struct aecs_clock *rate_clock;
     uint64_t challenge_ttl_ms; /* 0: 60 s */
     int insecure_trust_sim;    /* the verifier trusts a simulated TEE (listed in status) */
     int insecure_intel_root;   /* the verifier trusts another root than Intel's (listed) */
@@ -283,7 +288,11 @@ struct aecs_answer {
 /* Wipes and frees the body and clears *a. */
 void aecs_answer_clear(struct aecs_answer *a);
 
-/* Takes one token of remote's bucket: API_RATE_LIMITED when it is empty. */
+/*
+ * Takes one token of remote's bucket: API_RATE_LIMITED when it is empty. With
+ * the buckets in the store (shared nonces), API_BUSY (AECS_E_IO) when the
+ * store cannot be reached: a request is never let through uncounted.
+ */
 AECS_MUST_CHECK int aecs_service_rate_check(struct aecs_service *svc, const char *remote,
                                             enum aecs_api_code *api);
 

@@ -1,8 +1,9 @@
 /*
  * challenge_test.c - unit tests for src/service/challenge: the single-use
  * nonce table (use, expiry, a full table, lazy forgetting) and the
- * per-address token buckets (burst, refill, IPv4/IPv6 keys, a bounded table),
- * each also from several threads at once.
+ * per-address token buckets (burst, refill, IPv4/IPv6 keys and their bytes, a
+ * bounded table), each also from several threads at once. The buckets kept in
+ * the store are tested against etcd in ratelimit_etcd_test.c.
  *
  * Time is a hand-driven clock, so nothing sleeps. The expected counts follow
  * from the definitions in challenge.h (a bucket of B tokens refilled at R a
@@ -366,6 +367,32 @@ static void test_rate_address_keys(void **state)
     aecs_ratelimit_free(rl);
 }
 
+/* The keys themselves (RFC 4291: ::ffff:a.b.c.d; a /64 is the first 8 bytes), as stored. */
+static void test_rate_address_key_bytes(void **state)
+{
+    static const struct {
+        const char *addr;
+        uint8_t key[AECS_RATELIMIT_KEY_SIZE];
+    } v[] = {
+        {"192.0.2.7", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 7}},
+        {"::ffff:192.0.2.7", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 7}},
+        {"2001:db8:1:2:a:b:c:d", {0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 2}},
+        {"fe80::1%eth0", {0xfe, 0x80}},
+        {"::1", {0}},
+    };
+    uint8_t key[AECS_RATELIMIT_KEY_SIZE];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        expect_rc(aecs_ratelimit_address_key(v[i].addr, key), AECS_OK);
+        assert_memory_equal(key, v[i].key, sizeof(key));
+    }
+    memset(key, 0xaa, sizeof(key));
+    expect_rc(aecs_ratelimit_address_key("192.0.2.300", key), AECS_E_INVALID_ARGUMENT);
+    assert_memory_equal(key, v[4].key, sizeof(key)); /* zeros */
+    expect_rc(aecs_ratelimit_address_key(NULL, key), AECS_E_INVALID_ARGUMENT);
+}
+
 static void test_rate_bounded_table(void **state)
 {
     struct fake_clock fc = {0};
@@ -447,11 +474,11 @@ static void test_rate_threads(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_nonce_single_use),  cmocka_unit_test(test_nonce_expiry),
-        cmocka_unit_test(test_nonce_table_full),  cmocka_unit_test(test_nonce_table_arguments),
-        cmocka_unit_test(test_nonce_threads),     cmocka_unit_test(test_rate_burst_and_refill),
-        cmocka_unit_test(test_rate_address_keys), cmocka_unit_test(test_rate_bounded_table),
-        cmocka_unit_test(test_rate_threads),
+        cmocka_unit_test(test_nonce_single_use),   cmocka_unit_test(test_nonce_expiry),
+        cmocka_unit_test(test_nonce_table_full),   cmocka_unit_test(test_nonce_table_arguments),
+        cmocka_unit_test(test_nonce_threads),      cmocka_unit_test(test_rate_burst_and_refill),
+        cmocka_unit_test(test_rate_address_keys),  cmocka_unit_test(test_rate_address_key_bytes),
+        cmocka_unit_test(test_rate_bounded_table), cmocka_unit_test(test_rate_threads),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

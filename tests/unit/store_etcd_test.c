@@ -113,21 +113,6 @@ static void assert_etcd_absent(struct tu_etcd *c, size_t member, const char *key
         fail_msg("%s is in etcd", key);
 }
 
-/* Writes raw bytes under a raw key, over the gateway (as something else than aecs would). */
-static void etcd_put_raw(struct tu_etcd *c, const char *key, const char *value)
-{
-    char *k = tu_b64(key);
-    char *v = tu_b64(value);
-    json_t *req = json_pack("{s:s, s:s}", "key", k, "value", v);
-    char *body = json_dumps(req, JSON_COMPACT);
-
-    assert_int_equal(tu_etcd_post(c, 0, "/v3/kv/put", body, NULL), 200);
-    free(body);
-    json_decref(req);
-    free(k);
-    free(v);
-}
-
 static void quiet(int *saved)
 {
     *saved = g_aecs_log_level;
@@ -696,7 +681,7 @@ static void test_etcd_foreign_data(void **state)
     memset(value, 'z', big);
     value[big] = '\0';
     /* a key without the leading '/' is outside every listing aecs can ask for */
-    etcd_put_raw(&g_etcd, "nolead", "v");
+    tu_etcd_put(&g_etcd, "nolead", "v");
     tu_put_str(f->s, "/y/k", "v", 0, 1);
     assert_int_equal(aecs_store_list(f->s, "/", NULL, 0, 0, &l), AECS_OK);
     assert_int_equal(l.count, 1);
@@ -704,7 +689,7 @@ static void test_etcd_foreign_data(void **state)
     aecs_store_list_free(&l);
 
     /* a key aecs would refuse fails the listings that reach it, and only those */
-    etcd_put_raw(&g_etcd, "/x/bad\x01key", "v");
+    tu_etcd_put(&g_etcd, "/x/bad\x01key", "v");
     assert_int_equal(aecs_store_list(f->s, "/x/", NULL, 0, 0, &l), AECS_E_FORMAT);
     tu_assert_msg_has("not a valid aecs key");
     assert_null(strstr(TU_MSG(), "bad"));
@@ -714,7 +699,7 @@ static void test_etcd_foreign_data(void **state)
     aecs_store_list_free(&l);
 
     /* a value above aecs's limit */
-    etcd_put_raw(&g_etcd, "/y/huge", value);
+    tu_etcd_put(&g_etcd, "/y/huge", value);
     assert_int_equal(aecs_store_get(f->s, "/y/huge", &v), AECS_E_FORMAT);
     tu_assert_msg_has("larger than 1048576 bytes");
     assert_null(v.data);

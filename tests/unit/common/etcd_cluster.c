@@ -562,6 +562,102 @@ void tu_etcd_wipe(struct tu_etcd *c)
     assert_int_equal(st, 200);
 }
 
+void tu_etcd_put(struct tu_etcd *c, const char *key, const char *value)
+{
+    char *k = tu_b64(key);
+    char *v = tu_b64(value);
+    json_t *req = json_pack("{s:s, s:s}", "key", k, "value", v);
+    char *body = json_dumps(req, JSON_COMPACT);
+
+    assert_int_equal(tu_etcd_post(c, running_member(c), "/v3/kv/put", body, NULL), 200);
+    free(body);
+    json_decref(req);
+    free(k);
+    free(v);
+}
+
+/* Decodes standard base64 (with padding) into a fresh NUL-terminated string. */
+static char *unb64(const char *s)
+{
+    static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t n = strlen(s), o = 0;
+    char *out = malloc(n / 4 * 3 + 1);
+    uint32_t v = 0;
+    int bits = 0;
+
+    assert_non_null(out);
+    assert_int_equal(n % 4, 0);
+    for (size_t i = 0; i < n && s[i] != '='; i++) {
+        const char *p = strchr(a, s[i]);
+        if (p == NULL)
+            fail_msg("etcd answered a value that is not base64: %s", s);
+        v = v << 6 | (uint32_t)(p - a);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (char)(v >> bits & 0xff);
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+char *tu_etcd_get(struct tu_etcd *c, const char *key, long long *version)
+{
+    char *k = tu_b64(key);
+    json_t *req = json_pack("{s:s}", "key", k);
+    char *body = json_dumps(req, JSON_COMPACT);
+    json_t *resp = NULL, *kv;
+    char *value = NULL;
+
+    assert_int_equal(tu_etcd_post(c, running_member(c), "/v3/kv/range", body, &resp), 200);
+    kv = json_array_get(json_object_get(resp, "kvs"), 0);
+    if (version != NULL)
+        *version = 0;
+    if (kv != NULL) {
+        /* the gateway leaves out empty values, and writes 64-bit numbers as strings */
+        const char *v = json_string_value(json_object_get(kv, "value"));
+        const char *ver = json_string_value(json_object_get(kv, "version"));
+        value = unb64(v != NULL ? v : "");
+        if (version != NULL && ver != NULL)
+            *version = strtoll(ver, NULL, 10);
+    }
+    json_decref(resp);
+    json_decref(req);
+    free(body);
+    free(k);
+    return value;
+}
+
+long long tu_etcd_count(struct tu_etcd *c, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    char *end = malloc(n + 1);
+    char *k, *e, *body;
+    json_t *req, *resp = NULL;
+    const char *count;
+    long long result;
+
+    assert_non_null(end);
+    assert_true(n > 0 && (unsigned char)prefix[n - 1] < 0xff);
+    memcpy(end, prefix, n + 1);
+    end[n - 1] = (char)(prefix[n - 1] + 1); /* the first key past every key with the prefix */
+    k = tu_b64(prefix);
+    e = tu_b64(end);
+    req = json_pack("{s:s, s:s, s:b}", "key", k, "range_end", e, "count_only", 1);
+    body = json_dumps(req, JSON_COMPACT);
+    assert_int_equal(tu_etcd_post(c, running_member(c), "/v3/kv/range", body, &resp), 200);
+    count = json_string_value(json_object_get(resp, "count")); /* absent when 0 */
+    result = count != NULL ? strtoll(count, NULL, 10) : 0;
+    json_decref(resp);
+    json_decref(req);
+    free(body);
+    free(k);
+    free(e);
+    free(end);
+    return result;
+}
+
 void tu_etcdctl(struct tu_etcd *c, const char *const *args)
 {
     const char *argv[40];

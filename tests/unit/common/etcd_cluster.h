@@ -69,6 +69,16 @@ void tu_etcd_wait_no_leader(struct tu_etcd *c, size_t i);
 long tu_etcd_post(struct tu_etcd *c, size_t i, const char *path, const char *body, json_t **out);
 /* Deletes every key (through a running member). */
 void tu_etcd_wipe(struct tu_etcd *c);
+/* Writes a string under a key as it is (through a running member, over the gateway). */
+void tu_etcd_put(struct tu_etcd *c, const char *key, const char *value);
+/*
+ * The value etcd holds under key, NUL-terminated (the caller frees it), or
+ * NULL when the key is absent; *version (may be NULL) gets etcd's version of
+ * the key, 0 when absent. Read through a running member, over the gateway.
+ */
+char *tu_etcd_get(struct tu_etcd *c, const char *key, long long *version);
+/* How many keys start with prefix (a non-empty string). */
+long long tu_etcd_count(struct tu_etcd *c, const char *prefix);
 /* Runs etcdctl (v3 API) against a running member with args (NULL-terminated); asserts exit 0. */
 void tu_etcdctl(struct tu_etcd *c, const char *const *args);
 
