@@ -217,7 +217,7 @@ struct aecs_service {
     uint64_t head_version;
     int head_known;
 
-    int shared_nonces;     /* challenge nonces in the store (nonces.c), not in challenges */
+    int shared_nonces; /* etcd: challenge nonces and rate buckets in the store, for every replica */
     uint64_t nonce_issued; /* counts issues, to sweep expired nonces now and then */
 
     /* the last index opened, reused while its store version is unchanged (index.c) */
