@@ -43,16 +43,38 @@ struct aecs_tls_server {
     atomic_ulong refused;
     pthread_mutex_t addr_lock;
     struct addr_count *addrs[ADDR_BUCKETS];
+    pthread_mutex_t slots_lock;
+    struct conn_slot *slots; /* every live SSL of this server (for the reaper) */
 };
 
-/* What each SSL carries (ex_data): the server it counts against, and its address's count. */
+/*
+ * What each SSL carries (ex_data): the server, whether it counts against the
+ * limit (0: taken over it, refused at the ClientHello), its address's count,
+ * and what the reaper needs. owner, born_ms, prev and next never change
+ * after creation but under slots_lock; hello is set by the owner's thread.
+ */
 struct conn_slot {
     struct aecs_tls_server *tls;
+    SSL *ssl;
+    int counted;
     uint8_t key[ADDR_KEY_SIZE];
     int addr_counted;
+    unsigned owner;
+    int64_t born_ms;
+    int hello; /* a ClientHello came */
+    int reaped;
+    struct conn_slot *prev, *next;
 };
 
-/* ex_data slot on each SSL: its conn_slot (NULL when over the limit). */
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ex_data slot on each SSL: its conn_slot. */
 static int g_ssl_index = -1;
 static pthread_once_t g_ssl_index_once = PTHREAD_ONCE_INIT;
 
@@ -144,9 +166,18 @@ static void ssl_ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, lo
 
     if (c == NULL)
         return;
+    pthread_mutex_lock(&c->tls->slots_lock);
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        c->tls->slots = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    pthread_mutex_unlock(&c->tls->slots_lock);
     if (c->addr_counted)
         addr_release(c->tls, c->key);
-    atomic_fetch_sub(&c->tls->open, 1);
+    if (c->counted)
+        atomic_fetch_sub(&c->tls->open, 1);
     free(c);
 }
 
@@ -165,7 +196,9 @@ static int client_hello_cb(SSL *ssl, int *alert, void *arg)
     struct conn_slot *c = SSL_get_ex_data(ssl, g_ssl_index);
 
     (void)arg;
-    if (c == NULL) {
+    if (c != NULL)
+        c->hello = 1;
+    if (c == NULL || !c->counted) {
         *alert = SSL_AD_INTERNAL_ERROR;
         return SSL_CLIENT_HELLO_ERROR;
     }
@@ -199,6 +232,7 @@ int aecs_tls_server_new(const char *cert_file, const char *key_file, unsigned ma
     ENSURE(tls != NULL, AECS_E_NO_MEMORY, "tls: out of memory");
     tls->max_connections = max_connections;
     pthread_mutex_init(&tls->addr_lock, NULL);
+    pthread_mutex_init(&tls->slots_lock, NULL);
     atomic_init(&tls->open, 0);
     atomic_init(&tls->refused, 0);
     tls->ctx = SSL_CTX_new(TLS_server_method());
@@ -246,30 +280,65 @@ void aecs_tls_server_free(struct aecs_tls_server *tls)
         }
     }
     pthread_mutex_destroy(&tls->addr_lock);
+    pthread_mutex_destroy(&tls->slots_lock);
     free(tls);
 }
 
-struct ssl_st *aecs_tls_server_ssl(struct aecs_tls_server *tls)
+struct ssl_st *aecs_tls_server_ssl_owned(struct aecs_tls_server *tls, unsigned owner)
 {
     SSL *ssl = SSL_new(tls->ctx);
-    struct conn_slot *c;
+    struct conn_slot *c = calloc(1, sizeof(*c));
 
-    if (ssl == NULL)
-        return NULL;
-    if (atomic_fetch_add(&tls->open, 1) >= tls->max_connections) {
-        atomic_fetch_sub(&tls->open, 1);
-        atomic_fetch_add(&tls->refused, 1);
-        return ssl; /* no ex_data: the ClientHello callback refuses it */
-    }
-    c = calloc(1, sizeof(*c));
-    if (c == NULL || SSL_set_ex_data(ssl, g_ssl_index, c) != 1) {
+    if (ssl == NULL || c == NULL || SSL_set_ex_data(ssl, g_ssl_index, c) != 1) {
         free(c);
-        atomic_fetch_sub(&tls->open, 1);
         SSL_free(ssl);
         return NULL;
     }
     c->tls = tls;
+    c->ssl = ssl;
+    c->owner = owner;
+    c->born_ms = now_ms();
+    if (atomic_fetch_add(&tls->open, 1) >= tls->max_connections) {
+        /* not counted: the ClientHello callback refuses it */
+        atomic_fetch_sub(&tls->open, 1);
+        atomic_fetch_add(&tls->refused, 1);
+    } else {
+        c->counted = 1;
+    }
+    pthread_mutex_lock(&tls->slots_lock);
+    c->next = tls->slots;
+    if (tls->slots != NULL)
+        tls->slots->prev = c;
+    tls->slots = c;
+    pthread_mutex_unlock(&tls->slots_lock);
     return ssl;
+}
+
+struct ssl_st *aecs_tls_server_ssl(struct aecs_tls_server *tls)
+{
+    return aecs_tls_server_ssl_owned(tls, 0);
+}
+
+unsigned aecs_tls_server_reap(struct aecs_tls_server *tls, unsigned owner, unsigned max_ms)
+{
+    int64_t now = now_ms();
+    unsigned n = 0;
+
+    pthread_mutex_lock(&tls->slots_lock);
+    for (struct conn_slot *c = tls->slots; c != NULL; c = c->next) {
+        int fd;
+        if (c->owner != owner || c->hello || c->reaped || now - c->born_ms < (int64_t)max_ms)
+            continue;
+        fd = SSL_get_fd(c->ssl);
+        if (fd < 0)
+            continue;
+        /* The owner's event loop sees end of file and closes the connection itself. */
+        shutdown(fd, SHUT_RDWR);
+        c->reaped = 1;
+        n++;
+    }
+    pthread_mutex_unlock(&tls->slots_lock);
+    return n;
 }
 
 void aecs_tls_server_set_max_per_address(struct aecs_tls_server *tls, unsigned n)

@@ -39,8 +39,23 @@ AECS_MUST_CHECK int aecs_tls_server_new(const char *cert_file, const char *key_f
                                         struct aecs_tls_server **out);
 void aecs_tls_server_free(struct aecs_tls_server *tls);
 
-/* A new SSL object for an accepted connection, or NULL when out of memory. */
+/*
+ * A new SSL object for an accepted connection, or NULL when out of memory.
+ * owner names the thread whose event loop serves the connection (0 by
+ * default), for aecs_tls_server_reap.
+ */
 struct ssl_st *aecs_tls_server_ssl(struct aecs_tls_server *tls);
+struct ssl_st *aecs_tls_server_ssl_owned(struct aecs_tls_server *tls, unsigned owner);
+
+/*
+ * Shuts down (shutdown(2), both ways) the sockets of owner's connections
+ * that are max_ms old and have sent no ClientHello yet: a connection that
+ * never begins its handshake would otherwise hold a place under the limits
+ * (the per-address one counts from the ClientHello) until the HTTP timeout.
+ * Call from owner's thread (its event loop then closes them); returns how
+ * many it shut down.
+ */
+unsigned aecs_tls_server_reap(struct aecs_tls_server *tls, unsigned owner, unsigned max_ms);
 
 /*
  * At most n live connections per client address (0: no such limit, the

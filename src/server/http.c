@@ -41,9 +41,11 @@
 
 struct worker {
     struct aecsd *d;
+    unsigned index;
     pthread_t thread;
     struct event_base *base;
     struct evhttp *http;
+    struct event *reaper; /* every second: connections that never began their handshake */
     int started;
 };
 
@@ -514,8 +516,8 @@ done:
 
 static struct bufferevent *new_tls_bev(struct event_base *base, void *arg)
 {
-    struct aecsd *d = arg;
-    struct ssl_st *ssl = aecs_tls_server_ssl(d->tls);
+    struct worker *w = arg;
+    struct ssl_st *ssl = aecs_tls_server_ssl_owned(w->d->tls, w->index);
 
     if (ssl == NULL)
         return NULL;
@@ -583,16 +585,33 @@ static int listen_socket(const char *listen_spec, int *fd_out, int *port_out)
     return AECS_OK;
 }
 
-static int worker_start(struct aecsd *d, struct worker *w)
+static void reap(evutil_socket_t fd, short what, void *arg)
 {
+    struct worker *w = arg;
+    unsigned n = aecs_tls_server_reap(w->d->tls, w->index, AECSD_HANDSHAKE_START_MS);
+
+    (void)fd;
+    (void)what;
+    if (n > 0)
+        log_debug("closed %u connection%s that sent no TLS ClientHello in %d ms", n,
+                  n == 1 ? "" : "s", AECSD_HANDSHAKE_START_MS);
+}
+
+static int worker_start(struct aecsd *d, struct worker *w, unsigned index)
+{
+    struct timeval second = {1, 0};
     int fd;
 
     w->d = d;
+    w->index = index;
     w->base = event_base_new();
     ENSURE(w->base != NULL, AECS_E_NO_MEMORY, "event_base_new failed");
     w->http = evhttp_new(w->base);
     ENSURE(w->http != NULL, AECS_E_NO_MEMORY, "evhttp_new failed");
-    evhttp_set_bevcb(w->http, new_tls_bev, d);
+    w->reaper = event_new(w->base, -1, EV_PERSIST, reap, w);
+    ENSURE(w->reaper != NULL && event_add(w->reaper, &second) == 0, AECS_E_NO_MEMORY,
+           "event_new failed");
+    evhttp_set_bevcb(w->http, new_tls_bev, w);
     evhttp_set_gencb(w->http, handle, d);
     evhttp_set_max_headers_size(w->http, AECSD_HEADERS_MAX);
     evhttp_set_max_body_size(w->http, AECSD_BODY_HARD_MAX); /* bounds what is buffered */
@@ -633,7 +652,7 @@ int aecsd_start(const struct aecsd_options *opts, struct aecs_service *svc,
     d->worker_count = opts->threads;
     GUARD_OUT(listen_socket(opts->listen, &d->fd, &d->port));
     for (unsigned i = 0; i < d->worker_count; i++)
-        GUARD_OUT(worker_start(d, &d->workers[i]));
+        GUARD_OUT(worker_start(d, &d->workers[i], i));
     *out = d;
     d = NULL;
 out:
@@ -660,6 +679,8 @@ void aecsd_stop(struct aecsd *d)
             pthread_join(w->thread, NULL);
         if (w->http != NULL)
             evhttp_free(w->http);
+        if (w->reaper != NULL)
+            event_free(w->reaper);
         if (w->base != NULL)
             event_base_free(w->base);
     }

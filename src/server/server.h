@@ -18,6 +18,8 @@
 #define AECSD_BODY_HARD_MAX (AECSD_BODY_MAX + (64u << 10))
 #define AECSD_HEADERS_MAX (16u << 10)
 #define AECSD_REQUEST_TIMEOUT_S 30
+/* A connection that sends no ClientHello within this long is closed (tls.h, the reaper). */
+#define AECSD_HANDSHAKE_START_MS 5000
 
 struct aecsd_options {
     const char *listen; /* "HOST:PORT" */

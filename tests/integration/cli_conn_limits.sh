@@ -7,6 +7,8 @@
 #   - one from 127.0.0.2 still gets in (its own address is under the limit);
 #   - one from 127.0.0.3 is refused: three are open in all;
 #   - once one of 127.0.0.1's connections closes, 127.0.0.1 gets in again;
+#   - three TCP connections that never send a ClientHello fill the server, and
+#     aecsd closes them after 5 s, so the next client gets in;
 #   - the defaults are in `aecsd --help`.
 . "$(dirname "$0")/lib.sh"
 
@@ -67,6 +69,53 @@ grep -qx "a3 False" "$tmp/conns" && ok || bad "a third from 127.0.0.1 is refused
 grep -qx "b1 True" "$tmp/conns" && ok || bad "127.0.0.2 gets in (its own count)"
 grep -qx "c1 False" "$tmp/conns" && ok || bad "127.0.0.3 is refused (3 open in all)"
 grep -qx "a4 True" "$tmp/conns" && ok || bad "127.0.0.1 gets in again once one of its connections closed"
+
+python3 - "$port" "$data/tls/cert.pem" >"$tmp/idle" 2>&1 <<'PY'
+import socket, ssl, sys, time
+
+port, ca = int(sys.argv[1]), sys.argv[2]
+ctx = ssl.create_default_context(cafile=ca)
+ctx.check_hostname = False
+
+def connect(src):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(src, 0))
+    try:
+        t = ctx.wrap_socket(s)
+        t.sendall(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        if not t.recv(64).startswith(b"HTTP/1.1 200"):
+            raise ssl.SSLError("no answer")
+        return t
+    except (ssl.SSLError, ConnectionError, OSError):
+        s.close()
+        return None
+
+time.sleep(0.5)  # the connections of the run before are closed by now
+idle = [socket.create_connection(("127.0.0.1", port), source_address=("127.0.0.5", 0))
+        for _ in range(3)]
+time.sleep(0.3)
+print("while idle", connect("127.0.0.6") is not None)
+start = time.time()
+for s in idle:
+    s.settimeout(10)
+    try:
+        closed = s.recv(1) == b""
+    except (ConnectionError, OSError):
+        closed = True
+    print("idle closed", closed)
+print("closed after 4..9 s", 4 <= time.time() - start <= 9)
+ok = None
+for _ in range(30):
+    ok = connect("127.0.0.6")
+    if ok is not None:
+        break
+    time.sleep(0.1)
+print("after", ok is not None)
+PY
+cat "$tmp/idle"
+grep -qx "while idle False" "$tmp/idle" && ok || bad "three idle connections fill the server"
+[[ $(grep -cx "idle closed True" "$tmp/idle") -eq 3 ]] && ok || bad "aecsd closes connections that send no ClientHello"
+grep -qx "closed after 4..9 s True" "$tmp/idle" && ok || bad "they are closed about 5 s after they opened"
+grep -qx "after True" "$tmp/idle" && ok || bad "the next client gets in once they are closed"
 
 expect_exit 0 "aecsd --help" -- "$AECSD" --help
 expect_out "--max-connections-per-address N" "the option is in --help"
