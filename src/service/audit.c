@@ -247,7 +247,10 @@ void svc_retry_backoff(void)
  * entry key is not where it was read: AECS_E_MISMATCH), the head is read
  * again and the batch chained after the other replica's entries, up to
  * SVC_AUDIT_TRIES times, with a short random pause in between, the lock
- * released.
+ * released. A try that chained after the head this process remembered, and
+ * lost, is tried again at once (the head is read from the store then): with
+ * several replicas the remembered head is often stale, and that is no race
+ * worth backing off from.
  */
 static int commit_batch(struct aecs_service *svc, struct svc_audit_waiter **batch, size_t n)
 {
@@ -259,10 +262,11 @@ static int commit_batch(struct aecs_service *svc, struct svc_audit_waiter **batc
     ENSURE(add != NULL, AECS_E_NO_MEMORY, "audit: out of memory");
     for (size_t i = 0; i < n; i++)
         evs[i] = batch[i]->ev;
-    for (int attempt = 1; attempt <= SVC_AUDIT_TRIES; attempt++) {
-        if (attempt > 1)
+    for (int attempt = 1, remembered = 0; attempt <= SVC_AUDIT_TRIES; attempt++) {
+        if (attempt > 1 && !remembered)
             svc_retry_backoff();
         pthread_mutex_lock(&svc->write_lock);
+        remembered = svc->head_known;
         rc = svc_audit_prepare_many(svc, evs, n,
                                     __atomic_load_n(&svc->max_generation, __ATOMIC_SEQ_CST), add);
         if (rc == AECS_OK) {

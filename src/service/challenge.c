@@ -38,7 +38,8 @@
  *
  * Times are wall-clock milliseconds, compared between replicas: a stored time
  * ahead of this replica's clock counts as now (no refill, and it is kept, so
- * the time is not counted twice), and tokens above this replica's burst are
+ * the time is not counted twice; more than 5 s ahead, it is replaced by now),
+ * and tokens above this replica's burst are
  * cut to it. A full bucket is the same as an absent key, so sweeps delete the
  * ones idle for a minute (a page in one transaction). A key deleted and made
  * again starts at version 1 again, so a version names a bucket only while its
@@ -567,14 +568,25 @@ static int bucket_parse(const uint8_t *data, size_t size, struct bucket *b)
 /*
  * Brings b up to now: an absent bucket is full; tokens above this limiter's
  * burst are cut to it; a time ahead of now (another replica's clock is
- * ahead) counts as now: no refill, and the time is kept.
+ * ahead) counts as now: no refill, and the time is kept, unless it is more
+ * than SKEW_MAX_MS ahead: then it is replaced by now (and 1 returned, so
+ * the caller stores the correction even when it takes nothing), so one
+ * replica with a clock far ahead cannot stop the refills of every bucket it
+ * touched.
  */
-static void bucket_at(const struct aecs_ratelimit *rl, struct bucket *b, uint64_t now)
+#define SKEW_MAX_MS 5000
+static int bucket_at(const struct aecs_ratelimit *rl, struct bucket *b, uint64_t now)
 {
+    int fixed = 0;
+
     if (b->version == 0) {
         b->tokens = rl->burst_milli;
         b->last = now;
-        return;
+        return 0;
+    }
+    if (b->last > now + SKEW_MAX_MS) {
+        b->last = now;
+        fixed = 1;
     }
     if (b->tokens > rl->burst_milli)
         b->tokens = rl->burst_milli;
@@ -582,6 +594,7 @@ static void bucket_at(const struct aecs_ratelimit *rl, struct bucket *b, uint64_
         b->tokens = refilled(rl, b->tokens, now - b->last);
         b->last = now;
     }
+    return fixed;
 }
 
 /* Reads the bucket under skey into b (absent: version 0; junk: a full bucket at its version). */
@@ -729,7 +742,19 @@ static int take_shared(struct aecs_ratelimit *rl, const uint8_t key[AECS_RATELIM
         uint64_t version = 0;
         int n;
 
-        bucket_at(rl, &b, clock_now(rl));
+        if (bucket_at(rl, &b, clock_now(rl)) && b.tokens < MILLI) {
+            /* empty, but its time was far ahead: store the corrected time, or it never refills */
+            n = snprintf(text, sizeof(text), "%" PRIu64 " %" PRIu64, b.tokens, b.last);
+            op = (struct aecs_store_op){AECS_STORE_OP_PUT, skey, text, (size_t)n};
+            if (aecs_store_txn(rl->store, &cmp, 1, &op, 1, &version) == AECS_OK) {
+                b.version = version;
+                cache_set(rl, key, hash, &b);
+            } else {
+                aecs_err_clear();
+                cache_drop(rl, key, hash);
+            }
+            return AECS_OK;
+        }
         if (b.tokens < MILLI)
             return AECS_OK; /* empty: nothing to write */
         n = snprintf(text, sizeof(text), "%" PRIu64 " %" PRIu64, b.tokens - MILLI, b.last);

@@ -219,6 +219,8 @@ struct aecs_service {
 
     int shared_nonces; /* etcd: challenge nonces and rate buckets in the store, for every replica */
     uint64_t nonce_issued; /* counts issues, to sweep expired nonces now and then */
+    pthread_mutex_t nonce_sweep_lock;          /* one sweep at a time (trylock) */
+    char nonce_sweep_after[AECS_STORE_KEY_MAX + 1]; /* where the next sweep starts; "" */
 
     /* the last index opened, reused while its store version is unchanged (index.c) */
     pthread_mutex_t index_lock;

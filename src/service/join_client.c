@@ -258,10 +258,10 @@ out:
     return rc;
 }
 
-int aecs_service_join_peers(struct aecs_service *svc,
-                            const struct aecs_attester_config *attester_cfg,
-                            const struct aecs_join_transport *t, const char *const *urls,
-                            size_t count)
+/* One round: each peer in turn until one gives the key; stop (may be NULL) ends it early. */
+static int join_round(struct aecs_service *svc, const struct aecs_attester_config *attester_cfg,
+                      const struct aecs_join_transport *t, const char *const *urls,
+                      size_t count, const int *stop)
 {
     enum aecs_service_state st = aecs_service_state(svc);
 
@@ -277,6 +277,8 @@ int aecs_service_join_peers(struct aecs_service *svc,
         return AECS_ERR(AECS_E_USAGE, "join: the store is not initialized");
     }
     for (size_t i = 0; i < count; i++) {
+        if (stop != NULL && __atomic_load_n(stop, __ATOMIC_SEQ_CST))
+            return AECS_ERR(AECS_E_IO, "join: stopped");
         log_info("join: asking %.200s for the root key", urls[i]);
         if (aecs_service_join_peer(svc, attester_cfg, t, urls[i]) == AECS_OK) {
             log_info("join: joined the cluster through %.200s; the service is working", urls[i]);
@@ -286,6 +288,14 @@ int aecs_service_join_peers(struct aecs_service *svc,
     }
     log_warn("join: no peer gave the root key; staying sealed (unseal shares still work)");
     return AECS_ERR(AECS_E_IO, "join: no peer of %zu gave the root key", count);
+}
+
+int aecs_service_join_peers(struct aecs_service *svc,
+                            const struct aecs_attester_config *attester_cfg,
+                            const struct aecs_join_transport *t, const char *const *urls,
+                            size_t count)
+{
+    return join_round(svc, attester_cfg, t, urls, count, NULL);
 }
 
 /* Sleeps ms, in steps, returning early (1) when *stop is set or the replica became working. */
@@ -314,9 +324,11 @@ int aecs_service_join_keep_trying(struct aecs_service *svc,
         enum aecs_service_state st = aecs_service_state(svc);
 
         if (st != AECS_STATE_SEALED) /* working; or uninitialized, which a restart fixes */
-            return aecs_service_join_peers(svc, attester_cfg, t, urls, count);
-        if (aecs_service_join_peers(svc, attester_cfg, t, urls, count) == AECS_OK)
+            return join_round(svc, attester_cfg, t, urls, count, stop);
+        if (join_round(svc, attester_cfg, t, urls, count, stop) == AECS_OK)
             return AECS_OK;
+        if (!__atomic_load_n(stop, __ATOMIC_SEQ_CST))
+            log_info("join: round %u got no root key; the next in %u ms", round, pause);
         if (pause_unless_done(svc, stop, pause)) {
             if (aecs_service_state(svc) == AECS_STATE_WORKING)
                 return AECS_OK;
@@ -324,6 +336,5 @@ int aecs_service_join_keep_trying(struct aecs_service *svc,
                             round);
         }
         pause = pause * 2 < max_ms ? pause * 2 : max_ms;
-        log_info("join: round %u got no root key; the next in %u ms", round, pause);
     }
 }

@@ -56,9 +56,12 @@ static int expiry_parse(const struct aecs_store_value *v, int64_t *expires)
 }
 
 /*
- * Deletes one page of expired nonces, in one transaction that compares each
- * one's version (one fsync with SQLite); when one of them changed meanwhile
- * (consumed by another replica), one by one. Failures are only logged.
+ * Deletes the expired nonces of one page, in one transaction that compares
+ * each one's version (one fsync with SQLite); when one of them changed
+ * meanwhile (consumed by another replica), one by one. Each sweep goes on
+ * where the last one stopped, back to the start after the last page, so live
+ * nonces at the front never hide expired ones behind them. One sweep at a
+ * time per process; failures are only logged.
  */
 static void sweep(struct aecs_service *svc)
 {
@@ -67,12 +70,23 @@ static void sweep(struct aecs_service *svc)
     struct aecs_store_op ops[SWEEP_PAGE];
     int64_t now = aecs_time_now();
     size_t n = 0, deleted = 0;
+    int rc;
 
-    if (aecs_store_list(svc->store, NONCE_PREFIX, NULL, SWEEP_PAGE, AECS_STORE_LIST_VALUES, &l) !=
-        AECS_OK) {
+    if (pthread_mutex_trylock(&svc->nonce_sweep_lock) != 0)
+        return; /* another thread is sweeping */
+    rc = aecs_store_list(svc->store, NONCE_PREFIX,
+                         svc->nonce_sweep_after[0] != '\0' ? svc->nonce_sweep_after : NULL,
+                         SWEEP_PAGE, AECS_STORE_LIST_VALUES, &l);
+    if (rc != AECS_OK) {
         log_warn("nonces: sweep: %s", aecs_err_last()->message);
+        pthread_mutex_unlock(&svc->nonce_sweep_lock);
         return;
     }
+    if (l.more && l.count > 0)
+        snprintf(svc->nonce_sweep_after, sizeof(svc->nonce_sweep_after), "%s",
+                 l.items[l.count - 1].key);
+    else
+        svc->nonce_sweep_after[0] = '\0';
     for (size_t i = 0; i < l.count && n < SWEEP_PAGE; i++) {
         struct aecs_store_value v = {l.items[i].value, l.items[i].value_size, l.items[i].version};
         int64_t expires = 0;
@@ -84,8 +98,11 @@ static void sweep(struct aecs_service *svc)
         ops[n] = (struct aecs_store_op){AECS_STORE_OP_DELETE, l.items[i].key, NULL, 0};
         n++;
     }
-    if (n > 0 && aecs_store_txn(svc->store, cmps, n, ops, n, NULL) == AECS_OK) {
+    rc = n > 0 ? aecs_store_txn(svc->store, cmps, n, ops, n, NULL) : AECS_OK;
+    if (rc == AECS_OK) {
         deleted = n;
+    } else if (rc != AECS_E_MISMATCH) {
+        log_warn("nonces: sweep: %s", aecs_err_last()->message); /* the store is failing */
     } else {
         aecs_err_clear();
         for (size_t i = 0; i < n; i++) {
@@ -96,6 +113,7 @@ static void sweep(struct aecs_service *svc)
         }
     }
     aecs_store_list_free(&l);
+    pthread_mutex_unlock(&svc->nonce_sweep_lock);
     if (deleted > 0)
         log_debug("nonces: swept %zu expired", deleted);
 }

@@ -430,10 +430,11 @@ int aecs_service_release(struct aecs_service *svc, const struct aecs_request *re
         *api = rc == AECS_E_TOO_LARGE ? API_TOO_LARGE : API_BAD_REQUEST;
         goto out;
     }
-    svc_audit_announce(svc);
-    announced = 1;
     GUARD_OUT(svc_consume_and_verify(svc, req, "release", rq->nonce, rq->evidence,
                                      rq->evidence_size, &claims, api));
+    /* Verified evidence: this release ends in an audit entry, whatever is decided. */
+    svc_audit_announce(svc);
+    announced = 1;
     if (rq->pub != NULL) { /* imported by the parser */
         client = rq->pub;
         rq->pub = NULL;

@@ -379,6 +379,7 @@ int aecs_service_open(const struct aecs_service_config *cfg, struct aecs_service
     pthread_mutex_init(&svc->write_lock, NULL);
     pthread_mutex_init(&svc->audit_lock, NULL);
     pthread_mutex_init(&svc->index_lock, NULL);
+    pthread_mutex_init(&svc->nonce_sweep_lock, NULL);
     if (svc_audit_cond_init(&svc->audit_cond) != AECS_OK) { /* then the linger never waits */
         aecs_err_clear();
         pthread_cond_init(&svc->audit_cond, NULL);
@@ -439,6 +440,7 @@ void aecs_service_free(struct aecs_service *svc)
     pthread_rwlock_destroy(&svc->state_lock);
     pthread_mutex_destroy(&svc->write_lock);
     pthread_mutex_destroy(&svc->audit_lock);
+    pthread_mutex_destroy(&svc->nonce_sweep_lock);
     pthread_mutex_destroy(&svc->index_lock);
     json_decref(svc->index_records);
     pthread_cond_destroy(&svc->audit_cond);

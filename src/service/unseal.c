@@ -611,7 +611,7 @@ void svc_unseal_sync(struct aecs_service *svc)
 
     if (!svc->cu.enabled || svc->state != AECS_STATE_SEALED)
         return;
-    svc->cu.last_sync_ms = mono_ms();
+    __atomic_store_n(&svc->cu.last_sync_ms, mono_ms(), __ATOMIC_RELAXED);
     if (svc->cu.key != NULL && now - svc->cu.published >= MAILBOX_REFRESH_S &&
         mailbox_publish(svc, now) != AECS_OK)
         log_warn("unseal: cannot publish this replica's mailbox: %s", aecs_err_last()->message);
@@ -636,9 +636,17 @@ void svc_unseal_sync(struct aecs_service *svc)
 
 void svc_unseal_sync_throttled(struct aecs_service *svc)
 {
-    if (!svc->cu.enabled || aecs_service_state(svc) != AECS_STATE_SEALED)
+    /*
+     * Status is unauthenticated and not rate-limited: it never waits for the
+     * state lock (a sync under way, or the poll's, does the work) and syncs at
+     * most every SVC_UNSEAL_STATUS_SYNC_MS.
+     */
+    if (!svc->cu.enabled || aecs_service_state(svc) != AECS_STATE_SEALED ||
+        mono_ms() - __atomic_load_n(&svc->cu.last_sync_ms, __ATOMIC_RELAXED) <
+            SVC_UNSEAL_STATUS_SYNC_MS)
         return;
-    pthread_rwlock_wrlock(&svc->state_lock);
+    if (pthread_rwlock_trywrlock(&svc->state_lock) != 0)
+        return;
     if (mono_ms() - svc->cu.last_sync_ms >= SVC_UNSEAL_STATUS_SYNC_MS)
         svc_unseal_sync(svc);
     pthread_rwlock_unlock(&svc->state_lock);

@@ -13,7 +13,8 @@
  *   - threads taking at once through two replicas never get more than the
  *     burst, and lose no token;
  *   - stored buckets written by others: a time ahead of this replica's clock
- *     (no refill, and it is kept), tokens above the burst, junk;
+ *     (no refill, and it is kept; more than 5 s ahead, replaced by now and
+ *     stored), tokens above the burst, junk;
  *   - etcd down: refused with busy (AECS_E_IO) and a message that says so,
  *     never let through; etcd back: allowed again;
  *   - sweeps delete buckets that have refilled to full and stayed idle a
@@ -56,6 +57,7 @@
 #define KEY_192_0_2_9 "/rate/00000000000000000000ffffc0000209"
 #define KEY_192_0_2_10 "/rate/00000000000000000000ffffc000020a"
 #define KEY_192_0_2_11 "/rate/00000000000000000000ffffc000020b"
+#define KEY_192_0_2_12 "/rate/00000000000000000000ffffc000020c"
 #define KEY_192_0_2_30 "/rate/00000000000000000000ffffc000021e"
 #define KEY_2001_DB8_1_2 "/rate/20010db8000100020000000000000000"
 
@@ -332,6 +334,17 @@ static void test_stored_by_others(void **state)
     fc.now = T0 + 6000;
     allowed(a, "192.0.2.9");
     stored(KEY_192_0_2_9, bucket(0, T0 + 6000), 3);
+
+    /*
+     * a minute ahead (a clock gone wrong): replaced by now and stored so (version 2) though
+     * nothing is taken, so refills go on from now: a second later a token is there
+     */
+    tu_etcd_put(&g_etcd, KEY_192_0_2_12, bucket(0, fc.now + 60000));
+    limited(a, "192.0.2.12");
+    stored(KEY_192_0_2_12, bucket(0, fc.now), 2);
+    fc.now += 1000;
+    allowed(a, "192.0.2.12");
+    stored(KEY_192_0_2_12, bucket(0, fc.now), 3);
 
     /* more tokens than this replica's burst (another's --rate-burst): cut to the burst */
     tu_etcd_put(&g_etcd, KEY_192_0_2_10, bucket(999000, fc.now));
