@@ -1,8 +1,10 @@
 /*
  * release_msg.c - libFuzzer target for the release protocol's message parsers
  * (src/proto/release.c): the release request and answer, the identity and
- * public-part answers, the challenge answer and request, the nonce text, and
- * the records of shared unseal progress (a mailbox, a forwarded share).
+ * public-part answers, the challenge answer and request, the nonce and
+ * public-key texts, the records of shared unseal progress (a mailbox, a
+ * forwarded share), and the sealed admin messages (an unseal request, an init
+ * answer).
  * Every parser sees every input. Whatever the bytes: no crash, no leak. What
  * a parser accepts, its serializer must write (the two sides agree on the
  * rules), and parsing that output must give the same output again, so every
@@ -103,6 +105,51 @@ static void free_mailbox(void *m)
     aecs_unseal_mailbox_free(m);
 }
 
+static int ser_init(const void *m, char **o, size_t *s)
+{
+    return aecs_init_answer_serialize(m, o, s);
+}
+static int parse_init(const char *b, size_t n, void **o)
+{
+    return aecs_init_answer_parse(b, n, (struct aecs_init_answer **)o);
+}
+static void free_init(void *m)
+{
+    aecs_init_answer_free(m);
+}
+
+/*
+ * An unseal request: a sealed one must serialize and parse back to the same
+ * text; a reset or an old client's share in clear carries no envelope.
+ */
+static void unseal_round_trip(const char *text, size_t size)
+{
+    struct aecs_unseal_request ur, again;
+    char *a = NULL, *b = NULL;
+    size_t na = 0, nb = 0;
+
+    if (aecs_unseal_request_parse(text, size, &ur) != AECS_OK)
+        return;
+    if (ur.kind != AECS_UNSEAL_REQUEST_SEALED) {
+        if ((ur.kind != AECS_UNSEAL_REQUEST_RESET && ur.kind != AECS_UNSEAL_REQUEST_PLAIN) ||
+            ur.share.ciphertext != NULL)
+            abort();
+        return;
+    }
+    if (ur.share.size < 1 || ur.share.size > AECS_ADMIN_SHARE_PLAIN_MAX)
+        abort();
+    if (aecs_unseal_request_serialize(&ur.share, &a, &na) != AECS_OK ||
+        aecs_unseal_request_parse(a, na, &again) != AECS_OK ||
+        again.kind != AECS_UNSEAL_REQUEST_SEALED ||
+        aecs_unseal_request_serialize(&again.share, &b, &nb) != AECS_OK || na != nb ||
+        memcmp(a, b, na) != 0)
+        abort();
+    aecs_envelope_clear(&ur.share);
+    aecs_envelope_clear(&again.share);
+    free(a);
+    free(b);
+}
+
 /* A forwarded share: parse, serialize, parse again; the two texts must be equal. */
 static void box_round_trip(const char *text, size_t size)
 {
@@ -188,8 +235,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     box_round_trip(text, size);
+    unseal_round_trip(text, size);
+    {
+        struct aecs_init_answer *ia = NULL;
+        if (aecs_init_answer_parse(text, size, &ia) == AECS_OK) {
+            if (ia->count < 2 || ia->count > AECS_INIT_SHARES_MAX || ia->threshold < 2 ||
+                ia->threshold > ia->count || strlen(ia->id) != AECS_UNSEAL_ID_HEX ||
+                strlen(ia->admin) != AECS_ADMIN_KEY_ID_HEX)
+                abort();
+            for (size_t i = 0; i < ia->count; i++) {
+                if (ia->shares[i].size < 1 || ia->shares[i].size > AECS_ADMIN_SHARE_PLAIN_MAX)
+                    abort();
+            }
+            round_trip(ia, ser_init, parse_init, free_init);
+            aecs_init_answer_free(ia);
+        }
+    }
     (void)aecs_challenge_request_check(text, size);
     if (aecs_release_nonce_parse(text, size, nonce) == AECS_OK && size != AECS_RELEASE_NONCE_HEX)
         abort();
+    {
+        uint8_t point[AECS_P256_PUB_SIZE];
+        if (aecs_release_pubkey_parse(text, size, point) == AECS_OK &&
+            (size != AECS_RELEASE_PUBKEY_HEX || point[0] != 0x04))
+            abort();
+    }
     return 0;
 }

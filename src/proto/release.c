@@ -18,6 +18,7 @@
 #include "base/codec.h"
 #include "base/timeutil.h"
 #include "crypto/crypto.h"
+#include "proto/json_wipe.h"
 
 /* ---- bindings ---- */
 
@@ -105,14 +106,18 @@ int aecs_answer_signed_bytes(enum aecs_answer_kind kind,
     case AECS_ANSWER_JOIN:
         label = AECS_ANSWER_JOIN_LABEL;
         break;
+    case AECS_ANSWER_INIT:
+        label = AECS_ANSWER_INIT_LABEL;
+        break;
     default:
         return AECS_ERR(AECS_E_INVALID_ARGUMENT, "signed answer: unknown kind %d", (int)kind);
     }
     ENSURE(nonce != NULL, AECS_E_INVALID_ARGUMENT, "signed answer: no nonce");
-    ENSURE((kind == AECS_ANSWER_RELEASE || kind == AECS_ANSWER_JOIN) == (client_pub != NULL),
+    ENSURE((kind == AECS_ANSWER_RELEASE || kind == AECS_ANSWER_JOIN || kind == AECS_ANSWER_INIT) ==
+               (client_pub != NULL),
            AECS_E_INVALID_ARGUMENT,
-           "signed answer: the client's public key belongs in release and join answers, and only "
-           "there");
+           "signed answer: the client's public key belongs in release, join and init answers, and "
+           "only there");
     ENSURE(body != NULL || body_size == 0, AECS_E_INVALID_ARGUMENT, "signed answer: no body");
     at = strlen(label) + 1;
     memcpy(out, label, at);
@@ -271,6 +276,19 @@ int aecs_release_nonce_parse(const char *hex, size_t len, uint8_t out[AECS_RELEA
     return aecs_hex_decode_exact(hex, len, out, AECS_RELEASE_NONCE_SIZE);
 }
 
+int aecs_release_pubkey_parse(const char *hex, size_t len, uint8_t out[AECS_P256_PUB_SIZE])
+{
+    struct aecs_p256_pub *pub = NULL;
+    int rc;
+
+    ENSURE(hex != NULL && len == AECS_RELEASE_PUBKEY_HEX && is_lower_hex(hex, len), AECS_E_FORMAT,
+           "public key: must be %d lowercase hex characters", AECS_RELEASE_PUBKEY_HEX);
+    GUARD(aecs_hex_decode_exact(hex, len, out, AECS_P256_PUB_SIZE));
+    rc = aecs_p256_pub_import(out, AECS_P256_PUB_SIZE, &pub);
+    aecs_p256_pub_free(pub);
+    return rc;
+}
+
 /* ---- reading JSON ---- */
 
 /* Copies s into out (cap bytes with the NUL) with anything but printable ASCII as '?'. */
@@ -295,8 +313,12 @@ static int load(const char *body, size_t size, size_t max, const char *what, jso
     ENSURE(size <= max, AECS_E_TOO_LARGE, "%s: %zu bytes (at most %zu)", what, size, max);
     ENSURE(size > 0, AECS_E_FORMAT, "%s: empty body", what);
     doc = json_loadb(body, size, JSON_REJECT_DUPLICATES, &jerr);
-    ENSURE(doc != NULL, AECS_E_FORMAT, "%s: not valid JSON (line %d: %.80s)", what, jerr.line,
-           jerr.text);
+    /* Not jansson's text: it quotes the body, and an old client's unseal request holds a share. */
+    ENSURE(doc != NULL || json_error_code(&jerr) != json_error_duplicate_key, AECS_E_FORMAT,
+           "%s: not valid JSON: a member is given twice, a duplicate (line %d, column %d)", what,
+           jerr.line, jerr.column);
+    ENSURE(doc != NULL, AECS_E_FORMAT, "%s: not valid JSON (line %d, column %d)", what, jerr.line,
+           jerr.column);
     if (!json_is_object(doc)) {
         json_decref(doc);
         return AECS_ERR(AECS_E_FORMAT, "%s: not a JSON object", what);
@@ -1296,4 +1318,240 @@ int aecs_unseal_share_binding(const char *service_id, const char *recipient, con
     out->b.name = out->name;
     out->b.type = out->type;
     return AECS_OK;
+}
+
+/* ---- admin init and unseal, sealed to the identity key ---- */
+
+static int check_service_id(const char *id)
+{
+    ENSURE(id != NULL && strnlen(id, AECS_UNSEAL_ID_HEX + 1) == AECS_UNSEAL_ID_HEX &&
+               is_lower_hex(id, AECS_UNSEAL_ID_HEX),
+           AECS_E_INVALID_ARGUMENT,
+           "share binding: the service id must be %d lowercase hex "
+           "characters",
+           AECS_UNSEAL_ID_HEX);
+    return AECS_OK;
+}
+
+int aecs_admin_share_binding(const char *service_id, struct aecs_admin_share_binding *out)
+{
+    struct aecs_bytes parts[2];
+
+    memset(out, 0, sizeof(*out));
+    GUARD(check_service_id(service_id));
+    parts[0] = (struct aecs_bytes){AECS_ADMIN_SHARE_LABEL, sizeof(AECS_ADMIN_SHARE_LABEL)};
+    parts[1] = (struct aecs_bytes){service_id, AECS_UNSEAL_ID_HEX};
+    GUARD(aecs_sha256_parts(parts, 2, out->nonce));
+    memcpy(out->service, service_id, AECS_UNSEAL_ID_HEX);
+    snprintf(out->name, sizeof(out->name), "%s", AECS_ADMIN_SHARE_NAME);
+    out->b.nonce = out->nonce;
+    out->b.service = out->service;
+    out->b.name = out->name;
+    out->b.type = AECS_ADMIN_SHARE_TYPE;
+    return AECS_OK;
+}
+
+int aecs_init_share_binding(const char *service_id, unsigned index,
+                            const uint8_t nonce[AECS_RELEASE_NONCE_SIZE],
+                            struct aecs_admin_share_binding *out)
+{
+    uint8_t i8;
+    struct aecs_bytes parts[4];
+
+    memset(out, 0, sizeof(*out));
+    GUARD(check_service_id(service_id));
+    ENSURE(index >= 1 && index <= AECS_INIT_SHARES_MAX && nonce != NULL, AECS_E_INVALID_ARGUMENT,
+           "init share binding: index %u (1..%d) or no nonce", index, AECS_INIT_SHARES_MAX);
+    i8 = (uint8_t)index;
+    parts[0] = (struct aecs_bytes){AECS_INIT_SHARE_LABEL, sizeof(AECS_INIT_SHARE_LABEL)};
+    parts[1] = (struct aecs_bytes){service_id, AECS_UNSEAL_ID_HEX};
+    parts[2] = (struct aecs_bytes){&i8, 1};
+    parts[3] = (struct aecs_bytes){nonce, AECS_RELEASE_NONCE_SIZE};
+    GUARD(aecs_sha256_parts(parts, 4, out->nonce));
+    memcpy(out->service, service_id, AECS_UNSEAL_ID_HEX);
+    snprintf(out->name, sizeof(out->name), "share-%u", index);
+    out->b.nonce = out->nonce;
+    out->b.service = out->service;
+    out->b.name = out->name;
+    out->b.type = AECS_INIT_SHARE_TYPE;
+    return AECS_OK;
+}
+
+/* An envelope as JSON, or NULL when out of memory. */
+static json_t *envelope_json(const struct aecs_envelope *env)
+{
+    json_t *e = json_object();
+    int ok = 1;
+
+    set(e, "epk", hex_string(env->epk, AECS_P256_PUB_SIZE), &ok);
+    set(e, "iv", hex_string(env->iv, AECS_ENVELOPE_IV_SIZE), &ok);
+    set(e, "ciphertext", base64_string(env->ciphertext, env->size), &ok);
+    set(e, "tag", hex_string(env->tag, AECS_ENVELOPE_TAG_SIZE), &ok);
+    return built(e, ok);
+}
+
+/* A sealed share's envelope: an object, parsed, with 1..AECS_ADMIN_SHARE_PLAIN_MAX bytes. */
+static int parse_share_envelope(const json_t *e, const char *what, struct aecs_envelope *env)
+{
+    ENSURE(json_is_object(e), AECS_E_FORMAT, "%s: must be an object", what);
+    GUARD(parse_envelope(e, what, env));
+    if (env->size < 1 || env->size > AECS_ADMIN_SHARE_PLAIN_MAX) {
+        aecs_envelope_clear(env);
+        return AECS_ERR(AECS_E_FORMAT, "%s: the ciphertext must hold 1 to %u bytes", what,
+                        AECS_ADMIN_SHARE_PLAIN_MAX);
+    }
+    return AECS_OK;
+}
+
+static int valid_share_envelope(const struct aecs_envelope *env)
+{
+    return env != NULL && env->ciphertext != NULL && env->size >= 1 &&
+           env->size <= AECS_ADMIN_SHARE_PLAIN_MAX && valid_point(env->epk);
+}
+
+int aecs_unseal_request_parse(const char *body, size_t size, struct aecs_unseal_request *out)
+{
+    static const char *const members[] = {"share_sealed", "reset", "share", NULL};
+    const char *W = "unseal request";
+    json_t *doc = NULL, *v;
+    int rc = AECS_OK;
+
+    memset(out, 0, sizeof(*out));
+    GUARD(load(body, size, AECS_UNSEAL_REQUEST_MAX, W, &doc));
+    GUARD_OUT(only_members(doc, W, members));
+    ENSURE_OUT(json_object_size(doc) == 1, AECS_E_FORMAT,
+               "%s: must hold exactly one of \"share_sealed\" and \"reset\"", W);
+    if (json_object_get(doc, "share") != NULL) {
+        /* An older client's share in clear: recognized, never read. */
+        out->kind = AECS_UNSEAL_REQUEST_PLAIN;
+        goto out;
+    }
+    v = json_object_get(doc, "reset");
+    if (v != NULL) {
+        ENSURE_OUT(json_is_true(v), AECS_E_FORMAT, "%s: \"reset\" must be true", W);
+        out->kind = AECS_UNSEAL_REQUEST_RESET;
+        goto out;
+    }
+    GUARD_OUT(parse_share_envelope(json_object_get(doc, "share_sealed"),
+                                   "unseal request: share_sealed", &out->share));
+    out->kind = AECS_UNSEAL_REQUEST_SEALED;
+out:
+    if (rc != AECS_OK)
+        memset(out, 0, sizeof(*out));
+    aecs_json_wipe(doc); /* an older client's share in clear */
+    json_decref(doc);
+    return rc;
+}
+
+int aecs_unseal_request_serialize(const struct aecs_envelope *share, char **out, size_t *size)
+{
+    json_t *doc;
+    int ok = 1;
+
+    *out = NULL;
+    *size = 0;
+    ENSURE(valid_share_envelope(share), AECS_E_INVALID_ARGUMENT,
+           "unseal request: an envelope of 1 to %u bytes is required", AECS_ADMIN_SHARE_PLAIN_MAX);
+    doc = json_object();
+    set(doc, "share_sealed", envelope_json(share), &ok);
+    return dump(built(doc, ok), AECS_UNSEAL_REQUEST_MAX, "unseal request", out, size);
+}
+
+void aecs_init_answer_free(struct aecs_init_answer *a)
+{
+    if (a == NULL)
+        return;
+    for (size_t i = 0; i < AECS_INIT_SHARES_MAX; i++)
+        aecs_envelope_clear(&a->shares[i]);
+    free(a);
+}
+
+int aecs_init_answer_parse(const char *body, size_t size, struct aecs_init_answer **out)
+{
+    static const char *const members[] = {"id", "admin", "threshold", "shares", NULL};
+    static const char *const share_members[] = {"index", "envelope", NULL};
+    const char *W = "init answer";
+    struct aecs_init_answer *a = NULL;
+    json_t *doc = NULL, *arr = NULL, *e, *v;
+    const char *s;
+    size_t len, i;
+    char what[64];
+    int rc = AECS_OK;
+
+    *out = NULL;
+    GUARD(load(body, size, AECS_INIT_ANSWER_MAX, W, &doc));
+    GUARD_OUT(only_members(doc, W, members));
+    a = calloc(1, sizeof(*a));
+    ENSURE_OUT(a != NULL, AECS_E_NO_MEMORY, "out of memory");
+    GUARD_OUT(get_string(doc, W, "id", &s, &len));
+    ENSURE_OUT(len == AECS_UNSEAL_ID_HEX && is_lower_hex(s, len), AECS_E_FORMAT,
+               "%s: \"id\" must be %d lowercase hex characters", W, AECS_UNSEAL_ID_HEX);
+    memcpy(a->id, s, len + 1);
+    GUARD_OUT(get_string(doc, W, "admin", &s, &len));
+    ENSURE_OUT(len == AECS_ADMIN_KEY_ID_HEX && is_lower_hex(s, len), AECS_E_FORMAT,
+               "%s: \"admin\" must be %d lowercase hex characters", W, AECS_ADMIN_KEY_ID_HEX);
+    memcpy(a->admin, s, len + 1);
+    GUARD_OUT(get_array(doc, W, "shares", 2, AECS_INIT_SHARES_MAX, &arr));
+    a->count = json_array_size(arr);
+    v = json_object_get(doc, "threshold");
+    ENSURE_OUT(json_is_integer(v) && json_integer_value(v) >= 2 &&
+                   json_integer_value(v) <= (json_int_t)a->count,
+               AECS_E_FORMAT, "%s: \"threshold\" must be an integer from 2 to the number of shares",
+               W);
+    a->threshold = (unsigned)json_integer_value(v);
+    json_array_foreach(arr, i, e)
+    {
+        snprintf(what, sizeof(what), "%s: shares[%zu]", W, i);
+        GUARD_OUT(only_members(e, what, share_members));
+        v = json_object_get(e, "index");
+        /* Each share says its index, and the list is in index order: nothing to reorder. */
+        ENSURE_OUT(json_is_integer(v) && json_integer_value(v) == (json_int_t)(i + 1),
+                   AECS_E_FORMAT, "%s: \"index\" must be %zu", what, i + 1);
+        snprintf(what, sizeof(what), "%s: shares[%zu]: envelope", W, i);
+        GUARD_OUT(parse_share_envelope(json_object_get(e, "envelope"), what, &a->shares[i]));
+    }
+    *out = a;
+    a = NULL;
+out:
+    aecs_init_answer_free(a);
+    json_decref(doc);
+    return rc;
+}
+
+int aecs_init_answer_serialize(const struct aecs_init_answer *a, char **out, size_t *size)
+{
+    json_t *doc, *arr;
+    int ok = 1;
+
+    *out = NULL;
+    *size = 0;
+    ENSURE(a != NULL && a->count >= 2 && a->count <= AECS_INIT_SHARES_MAX && a->threshold >= 2 &&
+               a->threshold <= a->count && strnlen(a->id, sizeof(a->id)) == AECS_UNSEAL_ID_HEX &&
+               is_lower_hex(a->id, AECS_UNSEAL_ID_HEX) &&
+               strnlen(a->admin, sizeof(a->admin)) == AECS_ADMIN_KEY_ID_HEX &&
+               is_lower_hex(a->admin, AECS_ADMIN_KEY_ID_HEX),
+           AECS_E_INVALID_ARGUMENT,
+           "init answer: a service id, an admin key id and 2 to %d shares "
+           "of a threshold from 2 to their number are required",
+           AECS_INIT_SHARES_MAX);
+    for (size_t i = 0; i < a->count; i++)
+        ENSURE(valid_share_envelope(&a->shares[i]), AECS_E_INVALID_ARGUMENT,
+               "init answer: share %zu: an envelope of 1 to %u bytes is required", i + 1,
+               AECS_ADMIN_SHARE_PLAIN_MAX);
+    doc = json_object();
+    arr = json_array();
+    for (size_t i = 0; i < a->count; i++) {
+        json_t *e = json_object();
+        set(e, "index", json_integer((json_int_t)(i + 1)), &ok);
+        set(e, "envelope", envelope_json(&a->shares[i]), &ok);
+        if (arr == NULL)
+            json_decref(e);
+        if (e == NULL || arr == NULL || json_array_append_new(arr, e) != 0)
+            ok = 0;
+    }
+    set(doc, "id", json_string(a->id), &ok);
+    set(doc, "admin", json_string(a->admin), &ok);
+    set(doc, "threshold", json_integer((json_int_t)a->threshold), &ok);
+    set(doc, "shares", arr, &ok);
+    return dump(built(doc, ok), AECS_INIT_ANSWER_MAX, "init answer", out, size);
 }

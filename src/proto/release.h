@@ -34,6 +34,7 @@
 #define AECS_ANSWER_IDENTITY_LABEL "aecs-identity-answer-v1"
 #define AECS_ANSWER_PUBLIC_LABEL "aecs-public-answer-v1"
 #define AECS_ANSWER_JOIN_LABEL "aecs-join-answer-v1"
+#define AECS_ANSWER_INIT_LABEL "aecs-init-answer-v1"
 
 /* The header that carries an answer's signature (standard base64 of the DER signature). */
 #define AECS_HDR_ANSWER_SIGNATURE "X-Aecs-Answer-Signature"
@@ -57,7 +58,7 @@
 #define AECS_RELEASE_CODE_MAX 32
 #define AECS_RELEASE_REASON_MAX 256
 
-/* The longest signed answer string (release: 22 + 1 + 32 + 65 + 32). */
+/* The longest signed answer string (release: 22 + 1 + 32 + 65 + 32; init is 149). */
 #define AECS_ANSWER_SIGNED_MAX 152
 /* Base64 of the longest DER signature, and a NUL. */
 #define AECS_ANSWER_SIG_B64_MAX 97
@@ -92,13 +93,14 @@ enum aecs_answer_kind {
     AECS_ANSWER_IDENTITY,    /* GET /v1/identity */
     AECS_ANSWER_PUBLIC,      /* GET .../public */
     AECS_ANSWER_JOIN,        /* POST /v1/cluster/join: binds the joiner's public key too */
+    AECS_ANSWER_INIT,        /* POST /v1/admin/init: binds the admin's share key too */
 };
 
 /*
  * The signed string of an answer: label || 0x00 || nonce [|| client_pub] ||
  * SHA-256(body), into out (*size bytes). client_pub (65 bytes) is required for
- * AECS_ANSWER_RELEASE and AECS_ANSWER_JOIN and must be NULL for the others; body may be NULL when
- * body_size is 0. AECS_E_INVALID_ARGUMENT otherwise.
+ * AECS_ANSWER_RELEASE, AECS_ANSWER_JOIN and AECS_ANSWER_INIT and must be NULL for the others;
+ * body may be NULL when body_size is 0. AECS_E_INVALID_ARGUMENT otherwise.
  */
 AECS_MUST_CHECK int aecs_answer_signed_bytes(enum aecs_answer_kind kind,
                                              const uint8_t nonce[AECS_RELEASE_NONCE_SIZE],
@@ -133,6 +135,13 @@ AECS_MUST_CHECK int aecs_answer_verify(const struct aecs_p256_pub *identity,
 /* Exactly 64 lowercase hex characters (len of them) into 32 bytes; AECS_E_FORMAT otherwise. */
 AECS_MUST_CHECK int aecs_release_nonce_parse(const char *hex, size_t len,
                                              uint8_t out[AECS_RELEASE_NONCE_SIZE]);
+
+/*
+ * Exactly 130 lowercase hex characters (len of them) of a valid P-256 point
+ * into 65 bytes; AECS_E_FORMAT otherwise (the message says which rule).
+ */
+AECS_MUST_CHECK int aecs_release_pubkey_parse(const char *hex, size_t len,
+                                              uint8_t out[AECS_P256_PUB_SIZE]);
 
 /* ---- POST /v1/challenge ---- */
 
@@ -359,5 +368,96 @@ struct aecs_unseal_share_binding {
 AECS_MUST_CHECK int aecs_unseal_share_binding(const char *service_id, const char *recipient,
                                               const char *set, unsigned index, uint64_t epoch,
                                               struct aecs_unseal_share_binding *out);
+
+/* ---- admin init and unseal sealed to the identity key (protocol-release.md section 7) ---- */
+
+#define AECS_ADMIN_SHARE_LABEL "aecs-admin-share-v1" /* a share sent to POST /v1/admin/unseal */
+#define AECS_ADMIN_SHARE_NAME "unseal"
+#define AECS_ADMIN_SHARE_TYPE "AECS_ADMIN_SHARE_V1"
+#define AECS_INIT_SHARE_LABEL "aecs-init-share-v1" /* a share in a POST /v1/admin/init answer */
+#define AECS_INIT_SHARE_TYPE "AECS_INIT_SHARE_V1"
+/* The most plaintext bytes a sealed share holds (its text is 80 to 82 characters). */
+#define AECS_ADMIN_SHARE_PLAIN_MAX 256u
+/* The largest unseal request and init answer. */
+#define AECS_UNSEAL_REQUEST_MAX 4096u
+#define AECS_INIT_ANSWER_MAX (64u << 10)
+#define AECS_INIT_SHARES_MAX 16
+#define AECS_ADMIN_KEY_ID_HEX 64 /* an admin key id: lowercase hex SHA-256 */
+
+/*
+ * The envelope binding of a share sealed to the service identity key for
+ * unseal: nonce SHA-256("aecs-admin-share-v1" || 0x00 || service id), service
+ * the service id, name "unseal", type "AECS_ADMIN_SHARE_V1"; and of share
+ * `index` of an init answer: nonce SHA-256("aecs-init-share-v1" || 0x00 ||
+ * service id || index (1 byte) || the request's nonce), service the service
+ * id, name "share-<index>", type "AECS_INIT_SHARE_V1". The service id is its
+ * 32 hex characters as text. b points into the struct itself: use it in
+ * place, never a copy of the struct.
+ */
+struct aecs_admin_share_binding {
+    uint8_t nonce[AECS_ENVELOPE_NONCE_SIZE];
+    char service[AECS_UNSEAL_ID_HEX + 1];
+    char name[16];
+    struct aecs_envelope_binding b;
+};
+
+/* AECS_E_INVALID_ARGUMENT when service_id is not 32 lowercase hex characters. */
+AECS_MUST_CHECK int aecs_admin_share_binding(const char *service_id,
+                                             struct aecs_admin_share_binding *out);
+/* The same, and index not 1..AECS_INIT_SHARES_MAX or nonce NULL. */
+AECS_MUST_CHECK int aecs_init_share_binding(const char *service_id, unsigned index,
+                                            const uint8_t nonce[AECS_RELEASE_NONCE_SIZE],
+                                            struct aecs_admin_share_binding *out);
+
+/*
+ * POST /v1/admin/unseal: exactly one of {"share_sealed": envelope} (a share
+ * sealed to the identity key, ciphertext 1..AECS_ADMIN_SHARE_PLAIN_MAX bytes),
+ * {"reset": true}, or {"share": ...}, the form of older clients, which the
+ * parser recognizes (without reading the value) so the service can refuse it
+ * with its own code.
+ */
+enum aecs_unseal_request_kind {
+    AECS_UNSEAL_REQUEST_SEALED = 1,
+    AECS_UNSEAL_REQUEST_RESET,
+    AECS_UNSEAL_REQUEST_PLAIN,
+};
+
+struct aecs_unseal_request {
+    enum aecs_unseal_request_kind kind;
+    struct aecs_envelope share; /* AECS_UNSEAL_REQUEST_SEALED only; owns its ciphertext */
+};
+
+/*
+ * At most AECS_UNSEAL_REQUEST_MAX bytes (else AECS_E_TOO_LARGE). On success
+ * the caller releases out->share with aecs_envelope_clear. Every string the
+ * parser's JSON held is wiped before it is freed.
+ */
+AECS_MUST_CHECK int aecs_unseal_request_parse(const char *body, size_t size,
+                                              struct aecs_unseal_request *out);
+/* {"share_sealed": {epk, iv, ciphertext, tag}} */
+AECS_MUST_CHECK int aecs_unseal_request_serialize(const struct aecs_envelope *share, char **out,
+                                                  size_t *size);
+
+/*
+ * The answer of POST /v1/admin/init: {"id": service id, "admin": the key id
+ * that became the first cluster admin, "threshold": K, "shares": [{"index":
+ * i, "envelope": {epk, iv, ciphertext, tag}}, ...]}, shares in index order
+ * 1..N, each sealed to the admin's share key.
+ */
+struct aecs_init_answer {
+    char id[AECS_UNSEAL_ID_HEX + 1];
+    char admin[AECS_ADMIN_KEY_ID_HEX + 1];
+    unsigned threshold;                                /* 2..count */
+    size_t count;                                      /* 2..AECS_INIT_SHARES_MAX */
+    struct aecs_envelope shares[AECS_INIT_SHARES_MAX]; /* share i+1; owns the ciphertexts */
+};
+
+/* At most AECS_INIT_ANSWER_MAX bytes; free *out with aecs_init_answer_free. */
+AECS_MUST_CHECK int aecs_init_answer_parse(const char *body, size_t size,
+                                           struct aecs_init_answer **out);
+AECS_MUST_CHECK int aecs_init_answer_serialize(const struct aecs_init_answer *a, char **out,
+                                               size_t *size);
+/* Clears every envelope and frees. NULL is fine. */
+void aecs_init_answer_free(struct aecs_init_answer *a);
 
 #endif

@@ -14,6 +14,13 @@
  *               echo -n "$IDENT_PUB" | xxd -r -p; } | sha512sum
  *   unseal:   { printf 'aecs-unseal-share-v1\0'; printf '%s%s%s' "$SID" "$RID" "$SET";
  *               printf '\x02\x00\x00\x00\x00\x00\x00\x00\x07'; } | sha256sum
+ *   admin:    { printf 'aecs-admin-share-v1\0'; printf '%s' "$SID"; } | sha256sum
+ *             { printf 'aecs-init-share-v1\0'; printf '%s' "$SID"; printf '\x02';
+ *               echo -n "$NONCE" | xxd -r -p; } | sha256sum
+ *   init:     { printf 'aecs-init-answer-v1\0'; echo -n "$NONCE$CLIENT_PUB" | xxd -r -p;
+ *               sha256sum init.json | cut -c1-64 | xxd -r -p; } > init_signed.bin
+ *             openssl ecparam -name prime256v1 -genkey -noout -out k.pem (its point from
+ *             `openssl pkey -text`: V_INIT_SIGNER), then as for sigs above
  *   signed:   { printf 'aecs-release-answer-v1\0'; echo -n "$NONCE$CLIENT_PUB" | xxd -r -p;
  *               sha256sum answer.json | cut -c1-64 | xxd -r -p; } > rel_signed.bin
  *             (identity and public: their labels, the nonce and the body hash)
@@ -67,6 +74,29 @@
     "3a4e2b456d9f0d3a24aa2296ed263e0adb8d71b2af3d3c9f91f571f59a078d6f1717bb2aa0573147baa3324985" \
     "6d6827dcf90463cdf3ba985a0faba14c552720"
 #define V_UNSEAL_SHARE_NONCE "943bfbd0628f943d31e315cf9fd447afc1d93c638be0e9d492c29c734ef0531a"
+
+/* Admin init and unseal (section 7): the envelope nonces of share 2 of an init and of unseal. */
+#define V_ADMIN_SHARE_NONCE "4d302563615d9fdef2fd471794316d9b0cddee30a2412ffa03718818a3734147"
+#define V_INIT_SHARE_NONCE "515ac879860e3bd3c907413db8375077f4a5b377fc0e53002a77fd62ab32e4af"
+#define V_ENV                                                                                      \
+    "{\"epk\":\"" V_EPH_PUB "\",\"iv\":\"dadda3de6a335b6a442d0af8\",\"ciphertext\":\"AAEC\","      \
+    "\"tag\":\"8f8cf4457df444f55a7dfa5d624ca25f\"}"
+#define V_ADMIN_ID "0af213ca5258b339c2d66355a52123edfbcc167faea8237c0a2b29489c834a29"
+/* An init answer by hand; signed as the spec says, for V_NONCE and V_CLIENT_PUB as share key */
+#define V_INIT                                                                                     \
+    "{\"id\":\"" V_SID "\",\"admin\":\"" V_ADMIN_ID "\",\"threshold\":2,\"shares\":[{\"index\":"   \
+    "1,\"envelope\":" V_ENV "},{\"index\":2,\"envelope\":" V_ENV "}]}"
+#define V_INIT_SIGNED                                                                              \
+    "616563732d696e69742d616e737765722d763100c5bf1091355f95a1278adf63259e4b920835d1683b2be0fdb5"   \
+    "047e0c5accbd6a04e8037831df483c2e40451fbeadd5d95e0f09e838b7b763c58d41186f2d5b88dd41571a0cd3"   \
+    "acb58a7fe7d7dd2eb8304386baa7dee78f5b9078669061a3c289a9db581372bceaaa99df3b38d594a66dde5249"   \
+    "28d6fc5610a9edfd1074fce1d4d1"
+#define V_INIT_SIGNER                                                                              \
+    "04804b33b0f05ede5edd2482b9b54672ed9611391454c0b60a185d30f90ba65b37c2c982f21b9772fc7a6675e1"   \
+    "30ac15633e9509e57e20ade363b740b86603a616"
+#define V_INIT_SIG                                                                                 \
+    "MEUCIQDhzYGE6DBIZp+uhu6eHr3QarC6x9Fw4CZUKzIbcpOI+QIgCsjqfz2+3MX5JWOPni96C9aE5a1DOx7ZfZKPT9gt" \
+    "mMU="
 
 /* A release answer: the envelope vector, then a refusal (written by hand from the spec). */
 #define V_ANSWER                                                                                   \
@@ -1029,6 +1059,177 @@ static void test_unseal_messages(void **state)
     assert_msg_has("from");
 }
 
+/* ---- admin init and unseal, sealed to the identity key (section 7) ---- */
+
+static void test_admin_bindings(void **state)
+{
+    struct aecs_admin_share_binding b;
+    uint8_t want[32];
+
+    (void)state;
+    tu_hex(V_ADMIN_SHARE_NONCE, want, sizeof(want));
+    expect_rc(aecs_admin_share_binding(V_SID, &b), AECS_OK);
+    assert_memory_equal(b.nonce, want, 32);
+    assert_ptr_equal(b.b.nonce, b.nonce);
+    assert_string_equal(b.b.service, V_SID);
+    assert_string_equal(b.b.name, "unseal");
+    assert_string_equal(b.b.type, "AECS_ADMIN_SHARE_V1");
+    expect_rc(aecs_admin_share_binding("0123456789ABCDEF0123456789abcdef", &b),
+              AECS_E_INVALID_ARGUMENT);
+    expect_rc(aecs_admin_share_binding("0123", &b), AECS_E_INVALID_ARGUMENT);
+
+    tu_hex(V_INIT_SHARE_NONCE, want, sizeof(want));
+    expect_rc(aecs_init_share_binding(V_SID, 2, g_nonce, &b), AECS_OK);
+    assert_memory_equal(b.nonce, want, 32);
+    assert_string_equal(b.b.service, V_SID);
+    assert_string_equal(b.b.name, "share-2");
+    assert_string_equal(b.b.type, "AECS_INIT_SHARE_V1");
+    /* another index, another nonce: another envelope nonce */
+    expect_rc(aecs_init_share_binding(V_SID, 3, g_nonce, &b), AECS_OK);
+    assert_memory_not_equal(b.nonce, want, 32);
+    expect_rc(aecs_init_share_binding(V_SID, 0, g_nonce, &b), AECS_E_INVALID_ARGUMENT);
+    expect_rc(aecs_init_share_binding(V_SID, 17, g_nonce, &b), AECS_E_INVALID_ARGUMENT);
+    expect_rc(aecs_init_share_binding(V_SID, 1, NULL, &b), AECS_E_INVALID_ARGUMENT);
+}
+
+static void test_init_answer(void **state)
+{
+    struct aecs_init_answer *a = NULL;
+    struct aecs_p256_pub *signer = NULL;
+    uint8_t signer_pub[65], out[AECS_ANSWER_SIGNED_MAX];
+    size_t size = 0;
+    char *s = NULL, *bad;
+
+    (void)state;
+    /* the signed string: 149 bytes, label, nonce, share key, body hash */
+    expect_signed(AECS_ANSWER_INIT, g_client_pub, V_INIT, V_INIT_SIGNED);
+    expect_rc(aecs_answer_signed_bytes(AECS_ANSWER_INIT, g_nonce, NULL, "", 0, out, &size),
+              AECS_E_INVALID_ARGUMENT);
+    /* openssl's signature verifies; not as another kind, nor for another share key */
+    tu_hex(V_INIT_SIGNER, signer_pub, sizeof(signer_pub));
+    expect_rc(aecs_p256_pub_import(signer_pub, sizeof(signer_pub), &signer), AECS_OK);
+    expect_rc(aecs_answer_verify(signer, AECS_ANSWER_INIT, g_nonce, g_client_pub, V_INIT,
+                                 strlen(V_INIT), V_INIT_SIG, strlen(V_INIT_SIG)),
+              AECS_OK);
+    expect_rc(aecs_answer_verify(signer, AECS_ANSWER_JOIN, g_nonce, g_client_pub, V_INIT,
+                                 strlen(V_INIT), V_INIT_SIG, strlen(V_INIT_SIG)),
+              AECS_E_BAD_SIGNATURE);
+    expect_rc(aecs_answer_verify(signer, AECS_ANSWER_INIT, g_nonce, g_ident_pub, V_INIT,
+                                 strlen(V_INIT), V_INIT_SIG, strlen(V_INIT_SIG)),
+              AECS_E_BAD_SIGNATURE);
+    aecs_p256_pub_free(signer);
+
+    expect_rc(aecs_init_answer_parse(V_INIT, strlen(V_INIT), &a), AECS_OK);
+    assert_string_equal(a->id, V_SID);
+    assert_string_equal(a->admin, V_ADMIN_ID);
+    assert_int_equal(a->threshold, 2);
+    assert_int_equal(a->count, 2);
+    assert_int_equal(a->shares[1].size, 3);
+    assert_memory_equal(a->shares[1].ciphertext, "\x00\x01\x02", 3);
+    expect_rc(aecs_init_answer_serialize(a, &s, &size), AECS_OK);
+    assert_string_equal(s, V_INIT);
+    free(s);
+    a->threshold = 3;
+    expect_rc(aecs_init_answer_serialize(a, &s, &size), AECS_E_INVALID_ARGUMENT);
+    aecs_init_answer_free(a);
+    a = NULL;
+
+    /* shares out of order, a threshold above the count, an upper-case id, a share in clear */
+    bad = strdup(V_INIT);
+    assert_non_null(bad);
+    strstr(bad, "\"index\":1")[8] = '2';
+    expect_rc(aecs_init_answer_parse(bad, strlen(bad), &a), AECS_E_FORMAT);
+    assert_msg_has("shares[0]: \"index\" must be 1");
+    free(bad);
+    bad = strdup(V_INIT);
+    strstr(bad, "\"threshold\":2")[12] = '3';
+    expect_rc(aecs_init_answer_parse(bad, strlen(bad), &a), AECS_E_FORMAT);
+    assert_msg_has("\"threshold\" must be an integer from 2 to the number of shares");
+    free(bad);
+    bad = strdup(V_INIT);
+    memcpy(strstr(bad, V_SID), "0123456789ABCDEF", 16);
+    expect_rc(aecs_init_answer_parse(bad, strlen(bad), &a), AECS_E_FORMAT);
+    assert_msg_has("\"id\" must be 32 lowercase hex characters");
+    free(bad);
+    {
+        static const char clear[] = "{\"id\":\"" V_SID "\",\"admin\":\"" V_ADMIN_ID
+                                    "\",\"threshold\":2,\"shares\":[\"aecs-share-v1:x\","
+                                    "\"aecs-share-v1:y\"]}";
+        expect_rc(aecs_init_answer_parse(clear, strlen(clear), &a), AECS_E_FORMAT);
+        assert_msg_has("shares[0]: must be an object");
+    }
+    expect_rc(aecs_init_answer_parse("{\"shares\":[]}", 13, &a), AECS_E_FORMAT);
+    assert_null(a);
+}
+
+static void test_unseal_request(void **state)
+{
+    static const char sealed[] = "{\"share_sealed\":" V_ENV "}";
+    struct aecs_unseal_request ur;
+    char *s = NULL;
+    size_t size = 0;
+
+    (void)state;
+    expect_rc(aecs_unseal_request_parse(sealed, strlen(sealed), &ur), AECS_OK);
+    assert_int_equal(ur.kind, AECS_UNSEAL_REQUEST_SEALED);
+    assert_int_equal(ur.share.size, 3);
+    expect_rc(aecs_unseal_request_serialize(&ur.share, &s, &size), AECS_OK);
+    assert_string_equal(s, sealed);
+    free(s);
+    aecs_envelope_clear(&ur.share);
+
+    expect_rc(aecs_unseal_request_parse("{\"reset\":true}", 14, &ur), AECS_OK);
+    assert_int_equal(ur.kind, AECS_UNSEAL_REQUEST_RESET);
+    /* an old client's share in clear: recognized, and nothing of it kept */
+    expect_rc(aecs_unseal_request_parse("{\"share\":\"aecs-share-v1:x\"}", 27, &ur), AECS_OK);
+    assert_int_equal(ur.kind, AECS_UNSEAL_REQUEST_PLAIN);
+    assert_null(ur.share.ciphertext);
+
+    expect_rc(aecs_unseal_request_parse("{\"reset\":1}", 11, &ur), AECS_E_FORMAT);
+    assert_msg_has("\"reset\" must be true");
+    expect_rc(aecs_unseal_request_parse("{}", 2, &ur), AECS_E_FORMAT);
+    assert_msg_has("exactly one of");
+    expect_rc(aecs_unseal_request_parse("{\"reset\":true,\"share\":\"x\"}", 26, &ur),
+              AECS_E_FORMAT);
+    expect_rc(aecs_unseal_request_parse("{\"sealed\":1}", 12, &ur), AECS_E_FORMAT);
+    assert_msg_has("unknown member \"sealed\"");
+    /* not jansson's text, which would quote the body */
+    expect_rc(aecs_unseal_request_parse("{\"share\": aecs-share-v1:secret}", 31, &ur),
+              AECS_E_FORMAT);
+    assert_null(strstr(MSG(), "secret"));
+    {
+        char big[AECS_UNSEAL_REQUEST_MAX + 2];
+        memset(big, ' ', sizeof(big));
+        expect_rc(aecs_unseal_request_parse(big, sizeof(big), &ur), AECS_E_TOO_LARGE);
+    }
+    {
+        /* an empty ciphertext carries no share */
+        static const char empty[] = "{\"share_sealed\":{\"epk\":\"" V_EPH_PUB
+                                    "\",\"iv\":\"dadda3de6a335b6a442d0af8\",\"ciphertext\":\"\","
+                                    "\"tag\":\"8f8cf4457df444f55a7dfa5d624ca25f\"}}";
+        expect_rc(aecs_unseal_request_parse(empty, strlen(empty), &ur), AECS_E_FORMAT);
+        assert_msg_has("the ciphertext must hold 1 to 256 bytes");
+    }
+}
+
+static void test_pubkey_parse(void **state)
+{
+    uint8_t out[65];
+    char upper[131];
+
+    (void)state;
+    expect_rc(aecs_release_pubkey_parse(V_CLIENT_PUB, strlen(V_CLIENT_PUB), out), AECS_OK);
+    assert_memory_equal(out, g_client_pub, 65);
+    snprintf(upper, sizeof(upper), "%s", V_CLIENT_PUB);
+    upper[2] = 'E';
+    expect_rc(aecs_release_pubkey_parse(upper, strlen(upper), out), AECS_E_FORMAT);
+    expect_rc(aecs_release_pubkey_parse(V_CLIENT_PUB, 128, out), AECS_E_FORMAT);
+    /* right form, off the curve */
+    upper[2] = 'e';
+    upper[129] = upper[129] == '9' ? '8' : '9';
+    expect_rc(aecs_release_pubkey_parse(upper, strlen(upper), out), AECS_E_FORMAT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1050,6 +1251,10 @@ int main(void)
         cmocka_unit_test(test_join_messages),
         cmocka_unit_test(test_unseal_bindings),
         cmocka_unit_test(test_unseal_messages),
+        cmocka_unit_test(test_admin_bindings),
+        cmocka_unit_test(test_init_answer),
+        cmocka_unit_test(test_unseal_request),
+        cmocka_unit_test(test_pubkey_parse),
     };
 
     return cmocka_run_group_tests(tests, setup, NULL);
