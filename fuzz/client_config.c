@@ -77,19 +77,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if ((c->ca != NULL) == (c->pinned != 0) || c->pinned != c->pin.pinned)
         abort();
     check_path(c->ca);
-    if (c->server_rules.count < 1 || c->server_rules.count > AECS_POLICY_MAX_RULES)
+    if (!c->trust.has_policy || c->trust.server_rules.count < 1 ||
+        c->trust.server_rules.count > AECS_POLICY_MAX_RULES)
         abort();
-    for (size_t i = 0; i < c->server_rules.count; i++) {
-        if (!aecs_policy_rule_has_identity(&c->server_rules.items[i]) ||
-            c->server_rules.items[i].insecure_allow_any_enclave)
+    if (c->key != NULL || c->service != NULL) /* credential files' keys only */
+        abort();
+    for (size_t i = 0; i < c->trust.server_rules.count; i++) {
+        if (!aecs_policy_rule_has_identity(&c->trust.server_rules.items[i]) ||
+            c->trust.server_rules.items[i].insecure_allow_any_enclave)
             abort();
     }
-    check_path(c->collateral_dir);
-    check_path(c->collateral_cache_dir);
-    check_path(c->intel_root);
-    check_path(c->snp_collateral_dir);
-    check_path(c->kds_cache_dir);
-    check_path(c->insecure_trust_sim);
+    check_path(c->trust.collateral_dir);
+    check_path(c->trust.collateral_cache_dir);
+    check_path(c->trust.intel_root);
+    check_path(c->trust.snp_collateral_dir);
+    check_path(c->trust.kds_cache_dir);
+    check_path(c->trust.insecure_trust_sim);
     check_path(c->attest_root);
     check_path(c->sim_dir);
     check_path(c->quote_file);

@@ -42,6 +42,7 @@
 #include "base/codec.h"
 #include "base/log.h"
 #include "client/client_internal.h"
+#include "client/identity.h"
 #include "crypto/crypto.h"
 #include "crypto/envelope.h"
 #include "policy/policy.h"
@@ -163,7 +164,7 @@ static int https_request(void *ctx, size_t index, const char *url, const char *m
 
     (void)url;
     memset(reply, 0, sizeof(*reply));
-    return aecs_conn_request_raw(c->servers[index].conn, method, target, body, body_size, header,
+    return aecs_conn_request_raw(c->servers[index].conn, method, target, body, body_size, 0, header,
                                  reply);
 }
 
@@ -221,37 +222,6 @@ void aecs_client_free(aecs_client *client)
     aecs_attester_free(client->attester);
     aecs_client_config_free(client->cfg);
     free(client);
-}
-
-/* The verifier of the server's evidence, as configured. */
-static int open_verifier(const struct aecs_client_config *cfg, const struct aecs_client_options *o,
-                         struct aecs_verifier **out)
-{
-    struct aecs_verifier_config vc;
-    char sim_root[AECS_CRED_VALUE_MAX + 32];
-
-    memset(&vc, 0, sizeof(vc));
-    vc.intel_root_file = cfg->intel_root;
-    vc.collateral_dir = cfg->collateral_dir;
-    vc.pccs_url = cfg->pccs_url;
-    vc.collateral_cache_dir = cfg->collateral_cache_dir;
-    vc.snp_collateral_dir = cfg->snp_collateral_dir;
-    vc.use_kds = cfg->use_kds;
-    vc.kds_url = cfg->kds_url;
-    vc.kds_cache_dir = cfg->kds_cache_dir;
-    if (cfg->insecure_trust_sim != NULL) {
-        snprintf(sim_root, sizeof(sim_root), "%s/%s", cfg->insecure_trust_sim, AECS_SIM_ROOT_FILE);
-        vc.sim_root_file = sim_root;
-        vc.sim_dir = cfg->insecure_trust_sim;
-        log_warn("%.200s: verifier.insecure_trust_sim: INSECURE: servers whose evidence comes "
-                 "from the simulated TEE in %.200s are trusted (tests and demos only)",
-                 cfg->source, cfg->insecure_trust_sim);
-    }
-    if (o != NULL) {
-        vc.now = o->now;
-        vc.now_arg = o->now_arg;
-    }
-    return aecs_verifier_new(&vc, out);
 }
 
 /* This application's attester, as configured. */
@@ -317,7 +287,8 @@ aecs_client_status aecs_client_new_config(struct aecs_client_config *cfg,
             goto out;
         }
     }
-    rc = open_verifier(cfg, opts, &c->verifier);
+    rc = aecs_server_trust_verifier(&cfg->trust, cfg->source, opts != NULL ? opts->now : NULL,
+                                    opts != NULL ? opts->now_arg : NULL, &c->verifier);
     if (rc != AECS_OK) {
         st = set_error(err, rc == AECS_E_NO_MEMORY ? AECS_CLIENT_E_NO_MEMORY : AECS_CLIENT_E_CONFIG,
                        "config", NULL, "%.200s: verifier: %s", cfg->source,
@@ -510,92 +481,52 @@ static const char *one_signature(struct round *r, const struct aecs_raw_reply *r
     return NULL;
 }
 
-/* Step 1: the server's identity, from the cache or checked in full. */
+/* Step 1: the server's identity (identity.c), from the cache or checked in full. */
 static aecs_client_status check_identity(struct round *r)
 {
     aecs_client *c = r->c;
     struct server *s = r->s;
     uint8_t nonce[AECS_RELEASE_NONCE_SIZE];
-    char target[32 + AECS_RELEASE_NONCE_HEX];
-    char hex[AECS_RELEASE_NONCE_HEX + 1];
+    char target[AECS_IDENTITY_TARGET_MAX];
     struct aecs_raw_reply reply;
-    struct aecs_identity_answer *ans = NULL;
-    struct aecs_p256_pub *pub = NULL;
-    struct aecs_claims claims;
-    struct aecs_verify_failure why;
-    char match[512];
-    const char *sig;
+    struct aecs_identity_check chk = {
+        .url = s->url,
+        .source = c->cfg->source,
+        .verifier = c->verifier,
+        .rules = &c->cfg->trust.server_rules,
+        .known = s->identity != NULL ? s->identity_pub : NULL,
+    };
+    struct aecs_identity_result res;
     aecs_client_status st = AECS_CLIENT_OK;
     int rc;
 
     memset(&reply, 0, sizeof(reply));
-    if (aecs_random_bytes(nonce, sizeof(nonce)) != AECS_OK)
+    if (aecs_identity_request(nonce, target) != AECS_OK)
         return fail_last(c, AECS_CLIENT_E_INTERNAL, "internal", "");
-    aecs_hex_encode(nonce, sizeof(nonce), hex);
-    snprintf(target, sizeof(target), "/v1/identity?nonce=%s", hex);
     rc = send_request(r, "GET", target, NULL, 0, AECS_HDR_ANSWER_SIGNATURE, &reply);
     if (rc != AECS_OK) {
         st = request_failed(r, &reply, rc, "identity", AECS_CLIENT_E_SERVER_IDENTITY);
         goto out;
     }
-    if (aecs_identity_answer_parse(reply.body, reply.body_size, &ans) != AECS_OK) {
-        st = fail_last(c, AECS_CLIENT_E_SERVER_IDENTITY, "identity", "identity answer: ");
+    rc = aecs_identity_answer_check(&chk, nonce, &reply, &res);
+    if (res.verified) {
+        /* Another key than the cached one: the cache holds none until this one passes. */
+        aecs_p256_pub_free(s->identity);
+        s->identity = NULL;
+        c->identity_verifications++;
+    }
+    if (rc != AECS_OK) {
+        st = fail_last(c, AECS_CLIENT_E_SERVER_IDENTITY, res.check != NULL ? res.check : "identity",
+                       "");
         goto out;
     }
-    if (aecs_p256_pub_import(ans->pubkey, sizeof(ans->pubkey), &pub) != AECS_OK) {
-        st = fail_last(c, AECS_CLIENT_E_SERVER_IDENTITY, "identity", "identity answer: pubkey: ");
+    if (res.cached) {
+        aecs_p256_pub_free(res.pub);
         goto out;
     }
-    sig = one_signature(r, &reply, AECS_CLIENT_E_SERVER_IDENTITY, "identity-signature");
-    if (sig == NULL) {
-        st = AECS_CLIENT_E_SERVER_IDENTITY;
-        goto out;
-    }
-    if (aecs_answer_verify(pub, AECS_ANSWER_IDENTITY, nonce, NULL, reply.body, reply.body_size, sig,
-                           strlen(sig)) != AECS_OK) {
-        st = set_error(&c->err, AECS_CLIENT_E_SERVER_IDENTITY, "identity-signature", NULL,
-                       "%.200s: the identity answer's signature does not verify with the key it "
-                       "names, over this client's nonce",
-                       s->url);
-        goto out;
-    }
-    if (s->identity != NULL && memcmp(s->identity_pub, ans->pubkey, AECS_P256_PUB_SIZE) == 0)
-        goto out; /* the key whose evidence passed before */
-
-    /* A new key (first contact, or the server restarted): check it in full. */
-    aecs_p256_pub_free(s->identity);
-    s->identity = NULL;
-    c->identity_verifications++;
-    if (aecs_verifier_verify(c->verifier, ans->evidence, ans->evidence_size, AECS_VERIFIER_NOW,
-                             &claims, &why) != AECS_OK) {
-        st = set_error(&c->err, AECS_CLIENT_E_SERVER_IDENTITY, "identity-evidence", NULL,
-                       "%.200s: the server's evidence does not verify (stage %s, %s): %s", s->url,
-                       why.stage != NULL ? why.stage : "?", why.status != NULL ? why.status : "?",
-                       why.message);
-        goto out;
-    }
-    if (aecs_identity_binding_check(claims.report_data, ans->pubkey) != AECS_OK) {
-        st = set_error(&c->err, AECS_CLIENT_E_SERVER_IDENTITY, "identity-binding", NULL,
-                       "%.200s: the server's evidence is not bound to its identity key (its "
-                       "report data is not SHA-512(\"" AECS_IDENTITY_LABEL "\" || 0 || key))",
-                       s->url);
-        goto out;
-    }
-    if (aecs_policy_match(&c->cfg->server_rules, &claims, match, sizeof(match)) != AECS_OK) {
-        st = set_error(&c->err, AECS_CLIENT_E_SERVER_IDENTITY, "server-policy", NULL,
-                       "%.200s: the server's evidence does not match server_policy of %.200s: %s",
-                       s->url, c->cfg->source, match);
-        goto out;
-    }
-    memcpy(s->identity_pub, ans->pubkey, AECS_P256_PUB_SIZE);
-    s->identity = pub;
-    pub = NULL;
-    aecs_hex_encode(s->identity_pub + 1, 8, hex);
-    log_info("%.200s: server identity %s.. checked (%s%s): %s", s->url, hex,
-             aecs_tee_name(claims.platform), claims.sim ? ", simulated" : "", match);
+    memcpy(s->identity_pub, res.pubkey, AECS_P256_PUB_SIZE);
+    s->identity = res.pub;
 out:
-    aecs_p256_pub_free(pub);
-    aecs_identity_answer_free(ans);
     aecs_raw_reply_clear(&reply);
     return st;
 }

@@ -1,8 +1,9 @@
 /*
- * client_config.c - the client configuration file; see client_config.h.
+ * client_config.c - the client configuration file and the admin credential
+ * file; see client_config.h and cred.h.
  *
- * libyaml's document API composes the file (as cred.c does). Each mapping
- * (the root, verifier, attester, attester.sim_identity, timeouts) is walked
+ * libyaml's document API composes the file. Each mapping (the root,
+ * verifier, attester, attester.sim_identity, timeouts) is walked
  * against its own table of keys, which remembers the line each key was first
  * seen on, so unknown and repeated keys are refused with both lines. Values
  * are read by kind (path, URL, boolean, number in a range, hex of an exact
@@ -11,6 +12,8 @@
  * which composes the same text with its own loader and applies exactly the
  * checks of a secret's policy, aliases and custom tags included. Then the
  * cross-key checks: what is required, and what goes with which attester.
+ * The two kinds of file differ only in which root keys they allow and what
+ * they require: the values, and the messages, are read by one code.
  */
 #include "client/client_config.h"
 
@@ -24,12 +27,14 @@
 
 #include "base/codec.h"
 #include "base/file.h"
+#include "proto/name.h"
 
 #define CORE_TAG "tag:yaml.org,2002:"
 #define MAX_KEYS 16
 #define PATH_MAX_LEN 96
 
 struct cfgp {
+    enum aecs_config_kind kind;
     const char *name;     /* for messages */
     const char *base_dir; /* for relative paths, or NULL */
     yaml_document_t *doc;
@@ -44,6 +49,7 @@ struct section {
     const char *prefix; /* "" at the root, else "verifier." */
     const char *const *keys;
     size_t count;
+    unsigned allowed; /* bit k: keys[k] may be given here; 0: every key */
     int line[MAX_KEYS];
 };
 
@@ -71,6 +77,22 @@ static int node_line(const yaml_node_t *n)
     return (int)n->start_mark.line + 1;
 }
 
+void aecs_server_trust_clear(struct aecs_server_trust *t)
+{
+    if (t == NULL)
+        return;
+    aecs_policy_rules_clear(&t->server_rules);
+    free(t->collateral_dir);
+    free(t->pccs_url);
+    free(t->collateral_cache_dir);
+    free(t->intel_root);
+    free(t->snp_collateral_dir);
+    free(t->kds_url);
+    free(t->kds_cache_dir);
+    free(t->insecure_trust_sim);
+    memset(t, 0, sizeof(*t));
+}
+
 void aecs_client_config_free(struct aecs_client_config *cfg)
 {
     if (cfg == NULL)
@@ -79,15 +101,9 @@ void aecs_client_config_free(struct aecs_client_config *cfg)
     for (size_t i = 0; i < cfg->server_count; i++)
         free(cfg->servers[i]);
     free(cfg->ca);
-    aecs_policy_rules_clear(&cfg->server_rules);
-    free(cfg->collateral_dir);
-    free(cfg->pccs_url);
-    free(cfg->collateral_cache_dir);
-    free(cfg->intel_root);
-    free(cfg->snp_collateral_dir);
-    free(cfg->kds_url);
-    free(cfg->kds_cache_dir);
-    free(cfg->insecure_trust_sim);
+    aecs_server_trust_clear(&cfg->trust);
+    free(cfg->key);
+    free(cfg->service);
     free(cfg->attester);
     free(cfg->attest_root);
     free(cfg->sim_dir);
@@ -272,6 +288,22 @@ static int visit(const struct cfgp *p, int id, int line)
     return AECS_OK;
 }
 
+/* The section's keys, comma-separated, into out. */
+static void known_keys(const struct section *sec, char *out, size_t size)
+{
+    size_t at = 0;
+
+    out[0] = '\0';
+    for (size_t k = 0; k < sec->count && at < size; k++) {
+        if (sec->allowed != 0 && !(sec->allowed & (1u << k)))
+            continue;
+        int n = snprintf(out + at, size - at, "%s%s", at > 0 ? ", " : "", sec->keys[k]);
+        if (n < 0)
+            break;
+        at += (size_t)n;
+    }
+}
+
 /*
  * Walks a mapping: each key must be in the section's table and appear once;
  * set(p, index, value) reads its value with p->path naming it.
@@ -302,14 +334,16 @@ static int walk(struct cfgp *p, const yaml_node_t *m, struct section *sec,
         name = (const char *)kn->data.scalar.value;
         len = kn->data.scalar.length;
         for (k = 0; k < sec->count; k++) {
-            if (strlen(sec->keys[k]) == len && memcmp(sec->keys[k], name, len) == 0)
+            if ((sec->allowed == 0 || (sec->allowed & (1u << k))) && strlen(sec->keys[k]) == len &&
+                memcmp(sec->keys[k], name, len) == 0)
                 break;
         }
         if (k == sec->count) {
-            if (len > 40 || !printable(name, len) || memchr(name, '\0', len) != NULL)
-                return fail_at(p, node_line(kn), "unknown key");
-            snprintf(p->path, sizeof(p->path), "%s%.*s", sec->prefix, (int)len, name);
-            return fail_at(p, node_line(kn), "unknown key");
+            char known[320];
+            known_keys(sec, known, sizeof(known));
+            if (len <= 40 && printable(name, len) && memchr(name, '\0', len) == NULL)
+                snprintf(p->path, sizeof(p->path), "%s%.*s", sec->prefix, (int)len, name);
+            return fail_at(p, node_line(kn), "unknown key (known keys here: %s)", known);
         }
         snprintf(p->path, sizeof(p->path), "%s%s", sec->prefix, sec->keys[k]);
         if (sec->line[k] != 0)
@@ -361,7 +395,7 @@ static const char *const k_verifier_keys[V_COUNT] = {
 
 static int set_verifier(struct cfgp *p, size_t key, const yaml_node_t *v)
 {
-    struct aecs_client_config *c = p->cfg;
+    struct aecs_server_trust *c = &p->cfg->trust;
 
     switch (key) {
     case V_COLLATERAL_DIR:
@@ -479,7 +513,7 @@ static int set_attester(struct cfgp *p, size_t key, const yaml_node_t *v)
         free(tee);
         return rc;
     case A_SIM_IDENTITY: {
-        struct section sec = {"attester.sim_identity.", k_identity_keys, I_COUNT, {0}};
+        struct section sec = {"attester.sim_identity.", k_identity_keys, I_COUNT, 0, {0}};
         c->has_sim_identity = 1;
         return walk(p, v, &sec, set_identity);
     }
@@ -499,8 +533,10 @@ static int set_attester(struct cfgp *p, size_t key, const yaml_node_t *v)
 
 enum {
     R_SERVER,
+    R_KEY,
     R_CA,
     R_FINGERPRINT,
+    R_SERVICE,
     R_SERVER_POLICY,
     R_VERIFIER,
     R_ATTESTER,
@@ -509,13 +545,23 @@ enum {
 };
 
 static const char *const k_root_keys[R_COUNT] = {
-    "server", "ca", "fingerprint", "server_policy", "verifier", "attester", "timeouts",
+    "server",        "key",      "ca",       "fingerprint", "service",
+    "server_policy", "verifier", "attester", "timeouts",
+};
+
+#define BIT(k) (1u << (k))
+/* The root keys of each kind of file. */
+static const unsigned k_root_allowed[] = {
+    [AECS_CONFIG_CLIENT] = BIT(R_SERVER) | BIT(R_CA) | BIT(R_FINGERPRINT) | BIT(R_SERVER_POLICY) |
+                           BIT(R_VERIFIER) | BIT(R_ATTESTER) | BIT(R_TIMEOUTS),
+    [AECS_CONFIG_CREDENTIAL] = BIT(R_SERVER) | BIT(R_KEY) | BIT(R_CA) | BIT(R_FINGERPRINT) |
+                               BIT(R_SERVICE) | BIT(R_SERVER_POLICY) | BIT(R_VERIFIER),
 };
 
 /* Appends one server URL (len bytes at s). */
-static int add_server(const struct cfgp *p, int line, const char *s, size_t len)
+static int add_server(const struct cfgp *p, int line, const char *s, size_t len, char **servers,
+                      size_t *count)
 {
-    struct aecs_client_config *c = p->cfg;
     char *url = NULL;
     int rc;
 
@@ -532,20 +578,21 @@ static int add_server(const struct cfgp *p, int line, const char *s, size_t len)
         return rc;
     if (rc != AECS_OK)
         return fail_at(p, line, "%s", aecs_err_last()->message);
-    if (c->server_count >= AECS_CRED_MAX_SERVERS) {
+    if (*count >= AECS_CRED_MAX_SERVERS) {
         free(url);
         return fail_at(p, line, "lists more than %d servers", AECS_CRED_MAX_SERVERS);
     }
-    c->servers[c->server_count++] = url;
+    servers[(*count)++] = url;
     return AECS_OK;
 }
 
 /* A comma-separated list of URLs. */
-static int add_server_list(const struct cfgp *p, int line, const char *s, size_t len)
+static int add_server_list(const struct cfgp *p, int line, const char *s, size_t len,
+                           char **servers, size_t *count)
 {
     for (size_t start = 0, i = 0;; i++) {
         if (i == len || s[i] == ',') {
-            GUARD(add_server(p, line, s + start, i - start));
+            GUARD(add_server(p, line, s + start, i - start, servers, count));
             if (i == len)
                 return AECS_OK;
             start = i + 1;
@@ -570,12 +617,12 @@ static int set_servers(struct cfgp *p, const yaml_node_t *v)
                 return fail_at(p, node_line(v), "has a list item that refers to nothing");
             GUARD(visit(p, it[i], node_line(item)));
             GUARD(scalar(p, item, &s, &len));
-            GUARD(add_server(p, node_line(item), s, len));
+            GUARD(add_server(p, node_line(item), s, len, p->cfg->servers, &p->cfg->server_count));
         }
         return AECS_OK;
     }
     GUARD(scalar(p, v, &s, &len));
-    return add_server_list(p, node_line(v), s, len);
+    return add_server_list(p, node_line(v), s, len, p->cfg->servers, &p->cfg->server_count);
 }
 
 static int set_fingerprint(struct cfgp *p, const yaml_node_t *v)
@@ -597,6 +644,22 @@ static int set_fingerprint(struct cfgp *p, const yaml_node_t *v)
     return AECS_OK;
 }
 
+/* The default service of `aecs secret` (credential files): a name of docs/api.md. */
+static int set_service(struct cfgp *p, const yaml_node_t *v)
+{
+    const char *s;
+    size_t len;
+
+    GUARD(scalar(p, v, &s, &len));
+    if (memchr(s, '\0', len) != NULL || aecs_name_check(s, "the name") != AECS_OK)
+        return fail_at(p, node_line(v), "%s",
+                       memchr(s, '\0', len) != NULL ? "holds a NUL" : aecs_err_last()->message);
+    free(p->cfg->service);
+    p->cfg->service = strndup(s, len);
+    ENSURE(p->cfg->service != NULL, AECS_E_NO_MEMORY, "out of memory");
+    return AECS_OK;
+}
+
 static int set_root(struct cfgp *p, size_t key, const yaml_node_t *v)
 {
     switch (key) {
@@ -604,20 +667,24 @@ static int set_root(struct cfgp *p, size_t key, const yaml_node_t *v)
         return set_servers(p, v);
     case R_CA:
         return get_path(p, v, &p->cfg->ca);
+    case R_KEY:
+        return get_path(p, v, &p->cfg->key);
     case R_FINGERPRINT:
         return set_fingerprint(p, v);
+    case R_SERVICE:
+        return set_service(p, v);
     case R_SERVER_POLICY:
         return AECS_OK; /* checked as a whole by the policy module */
     case R_VERIFIER: {
-        struct section sec = {"verifier.", k_verifier_keys, V_COUNT, {0}};
+        struct section sec = {"verifier.", k_verifier_keys, V_COUNT, 0, {0}};
         return walk(p, v, &sec, set_verifier);
     }
     case R_ATTESTER: {
-        struct section sec = {"attester.", k_attester_keys, A_COUNT, {0}};
+        struct section sec = {"attester.", k_attester_keys, A_COUNT, 0, {0}};
         return walk(p, v, &sec, set_attester);
     }
     case R_TIMEOUTS: {
-        struct section sec = {"timeouts.", k_timeout_keys, 2, {0}};
+        struct section sec = {"timeouts.", k_timeout_keys, 2, 0, {0}};
         return walk(p, v, &sec, set_timeout);
     }
     default:
@@ -629,23 +696,32 @@ static int set_root(struct cfgp *p, size_t key, const yaml_node_t *v)
 static int check_whole(struct cfgp *p, const struct section *root)
 {
     struct aecs_client_config *c = p->cfg;
-    const char *type = c->attester;
+    const char *type = c->attester != NULL ? c->attester : "auto";
     int sim = strcmp(type, "sim") == 0;
     int snp = strcmp(type, "tsm") == 0 || strcmp(type, "configfs-tsm") == 0 ||
               strcmp(type, "sev-guest") == 0 || strcmp(type, "auto") == 0;
 
     p->path[0] = '\0';
+    if (c->ca != NULL && c->pinned) {
+        int later = root->line[R_CA] > root->line[R_FINGERPRINT] ? R_CA : R_FINGERPRINT;
+        return fail_at(p, root->line[later],
+                       "`ca` and `fingerprint` are both given (the other on line %d): trust the "
+                       "server one way, with a CA file or a pinned certificate",
+                       root->line[later == R_CA ? R_FINGERPRINT : R_CA]);
+    }
+    snprintf(p->path, sizeof(p->path), "verifier");
+    if (c->trust.kds_url != NULL && !c->trust.use_kds)
+        return fail_at(p, root->line[R_VERIFIER], "kds_url is given but use_kds is not true");
+    p->path[0] = '\0';
+    /* A credential file's required keys are checked once the environment is applied. */
+    if (p->kind == AECS_CONFIG_CREDENTIAL)
+        return AECS_OK;
     if (c->server_count == 0)
         return fail_at(p, 0, "no `server` (the aecsd URL, https://HOST:PORT)");
     if (c->ca == NULL && !c->pinned)
         return fail_at(p, 0,
                        "neither `ca` nor `fingerprint`: say how to trust the server's TLS "
                        "certificate (a CA or certificate PEM file, or its SHA-256)");
-    if (c->ca != NULL && c->pinned)
-        return fail_at(p, root->line[R_FINGERPRINT],
-                       "`ca` and `fingerprint` are both given (`ca` on line %d): trust the "
-                       "server one way",
-                       root->line[R_CA]);
     snprintf(p->path, sizeof(p->path), "attester");
     if (strcmp(type, "file") == 0 && c->quote_file == NULL)
         return fail_at(p, root->line[R_ATTESTER], "type file needs quote_file");
@@ -659,9 +735,6 @@ static int check_whole(struct cfgp *p, const struct section *root)
                        "privlevel is for SEV-SNP attesters only (tsm, sev-guest, auto)");
     if (strcmp(type, "file") != 0 && c->quote_file != NULL)
         return fail_at(p, root->line[R_ATTESTER], "quote_file is for type file only");
-    snprintf(p->path, sizeof(p->path), "verifier");
-    if (c->kds_url != NULL && !c->use_kds)
-        return fail_at(p, root->line[R_VERIFIER], "kds_url is given but use_kds is not true");
     p->path[0] = '\0';
     return AECS_OK;
 }
@@ -684,12 +757,15 @@ static int parse_rules(struct cfgp *p, const char *text, size_t size, int line)
     struct aecs_policy_error perr;
     int rc;
 
+    /* Optional in a credential file: init and unseal refuse to go on without it. */
+    if (line == 0 && p->kind == AECS_CONFIG_CREDENTIAL)
+        return AECS_OK;
     if (line == 0)
         return fail_at(p, 0,
                        "no `server_policy`: say which aecsd to trust (enclaveMatchAnyRules, "
                        "as in a secret's policy: docs/policy.md)");
-    rc = aecs_policy_rules_parse(text, size, p->name, "server_policy", 0, &p->cfg->server_rules,
-                                 &perr);
+    rc = aecs_policy_rules_parse(text, size, p->name, "server_policy", 0,
+                                 &p->cfg->trust.server_rules, &perr);
     if (rc == AECS_E_NO_MEMORY)
         return rc;
     /* The policy module's hint for this one names an option secrets have and clients do not. */
@@ -705,28 +781,52 @@ static int parse_rules(struct cfgp *p, const char *text, size_t size, int line)
         memcpy(msg, aecs_err_last()->message, sizeof(msg));
         return AECS_ERR(AECS_E_INVALID_ARGUMENT, "%s", msg);
     }
+    p->cfg->trust.has_policy = 1;
     return AECS_OK;
+}
+
+int aecs_client_config_server_list(const char *s, size_t len, const char *what,
+                                   char *servers[AECS_CRED_MAX_SERVERS], size_t *count)
+{
+    struct cfgp p;
+
+    memset(&p, 0, sizeof(p));
+    p.name = "environment";
+    snprintf(p.path, sizeof(p.path), "%.60s", what);
+    return add_server_list(&p, 0, s, len, servers, count);
 }
 
 int aecs_client_config_parse(const char *text, size_t size, const char *name, const char *base_dir,
                              struct aecs_client_config **out)
 {
+    return aecs_client_config_parse_kind(AECS_CONFIG_CLIENT, text, size, name, base_dir, out);
+}
+
+int aecs_client_config_parse_kind(enum aecs_config_kind kind, const char *text, size_t size,
+                                  const char *name, const char *base_dir,
+                                  struct aecs_client_config **out)
+{
     int rc = AECS_OK;
     yaml_parser_t parser;
     yaml_document_t doc, next;
     int have_doc = 0;
+    int cred = kind == AECS_CONFIG_CREDENTIAL;
     struct cfgp p;
-    struct section root_sec = {"", k_root_keys, R_COUNT, {0}};
+    struct section root_sec = {"", k_root_keys, R_COUNT, 0, {0}};
     struct aecs_client_config *c = NULL;
 
     *out = NULL;
     memset(&p, 0, sizeof(p));
-    p.name = name != NULL ? name : "client configuration";
+    ENSURE(kind == AECS_CONFIG_CLIENT || cred, AECS_E_INVALID_ARGUMENT, "unknown file kind");
+    p.kind = kind;
+    p.name = name != NULL ? name : cred ? "credentials" : "client configuration";
     p.base_dir = base_dir;
+    root_sec.allowed = k_root_allowed[kind];
     ENSURE(text != NULL || size == 0, AECS_E_INVALID_ARGUMENT, "no configuration text");
-    if (size > AECS_CLIENT_CONFIG_MAX)
-        return fail_at(&p, 0, "larger than %u bytes: not a client configuration",
-                       AECS_CLIENT_CONFIG_MAX);
+    if (size > AECS_CLIENT_CONFIG_MAX || (cred && size > AECS_CRED_FILE_MAX))
+        return fail_at(&p, 0, "larger than %u bytes: not a %s",
+                       cred ? AECS_CRED_FILE_MAX : AECS_CLIENT_CONFIG_MAX,
+                       cred ? "credential file" : "client configuration");
     c = calloc(1, sizeof(*c));
     ENSURE(c != NULL, AECS_E_NO_MEMORY, "out of memory");
     p.cfg = c;
@@ -751,7 +851,9 @@ int aecs_client_config_parse(const char *text, size_t size, const char *name, co
     p.doc = &doc;
     yaml_node_t *root = yaml_document_get_root_node(&doc);
     if (root == NULL)
-        GUARD_OUT(fail_at(&p, 0, "empty: expected server, ca or fingerprint, server_policy"));
+        GUARD_OUT(fail_at(&p, 0,
+                          cred ? "empty: expected server, key and ca or fingerprint"
+                               : "empty: expected server, ca or fingerprint, server_policy"));
     if (!yaml_parser_load(&parser, &next)) {
         rc = yaml_failure(&p, &parser);
         goto out;
@@ -805,7 +907,7 @@ static int apply_env(struct aecs_client_config *c)
         }
         c->server_count = 0;
         snprintf(p.path, sizeof(p.path), "AECS_SERVER");
-        GUARD(add_server_list(&p, 0, server, strlen(server)));
+        GUARD(add_server_list(&p, 0, server, strlen(server), c->servers, &c->server_count));
     }
     if (ca != NULL || fp != NULL) {
         free(c->ca);

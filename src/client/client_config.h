@@ -34,6 +34,9 @@
  *     request: 60
  *
  * Required: server, exactly one of ca and fingerprint, and server_policy.
+ * The admin credential file (client/cred.h) is read by the same code, with
+ * its own keys (AECS_CONFIG_CREDENTIAL), so server_policy and verifier mean
+ * the same in both.
  * Relative paths are relative to the file's folder. Every key at most once;
  * unknown keys, wrong kinds and bad values are refused as "FILE:LINE: PATH:
  * reason" (client.yaml:9: verifier.pccs_url: ...), and so are YAML aliases,
@@ -59,18 +62,14 @@
 #define AECS_CLIENT_DEFAULT_CONNECT_TIMEOUT 10
 #define AECS_CLIENT_DEFAULT_TIMEOUT 60
 
-struct aecs_client_config {
-    char *source; /* the file name, for messages */
-
-    char *servers[AECS_CRED_MAX_SERVERS]; /* "https://host[:port]" */
-    size_t server_count;
-    char *ca;   /* CA or certificate PEM file, or NULL when pinned */
-    int pinned; /* 1: `fingerprint` given, in pin */
-    struct aecs_tls_pin pin;
-
-    struct aecs_policy_rules server_rules;
-
-    /* verifier: NULL or 0 when not given */
+/*
+ * Which server to trust and how its evidence is verified: the `server_policy`
+ * and `verifier` keys, read by the same code in a client configuration and
+ * in an admin credential file (client/cred.h). NULL or 0 when not given.
+ */
+struct aecs_server_trust {
+    int has_policy;                        /* server_policy was given */
+    struct aecs_policy_rules server_rules; /* its enclaveMatchAnyRules */
     char *collateral_dir;
     char *pccs_url;
     char *collateral_cache_dir;
@@ -80,9 +79,28 @@ struct aecs_client_config {
     char *kds_url;
     char *kds_cache_dir;
     char *insecure_trust_sim; /* a sim folder whose root.der is trusted */
+};
+
+/* Frees what t holds and zeroes it. */
+void aecs_server_trust_clear(struct aecs_server_trust *t);
+
+struct aecs_client_config {
+    char *source; /* the file name, for messages */
+
+    char *servers[AECS_CRED_MAX_SERVERS]; /* "https://host[:port]" */
+    size_t server_count;
+    char *ca;   /* CA or certificate PEM file, or NULL when pinned */
+    int pinned; /* 1: `fingerprint` given, in pin */
+    struct aecs_tls_pin pin;
+
+    struct aecs_server_trust trust;
+
+    /* credential files only (AECS_CONFIG_CREDENTIAL): NULL when not given */
+    char *key;     /* the admin's private key file */
+    char *service; /* the default service of `aecs secret` */
 
     /* attester */
-    char *attester; /* never NULL after parsing: "auto" by default */
+    char *attester; /* never NULL after parsing a client configuration: "auto" by default */
     char *attest_root;
     char *sim_dir;
     int sim_tdx;
@@ -95,6 +113,37 @@ struct aecs_client_config {
     long connect_timeout; /* seconds */
     long timeout;
 };
+
+/* The two files read by this parser. */
+enum aecs_config_kind {
+    /* a client configuration (this header's top comment): server_policy required */
+    AECS_CONFIG_CLIENT = 0,
+    /*
+     * an admin credential file (client/cred.h): server, key, ca, fingerprint,
+     * service, server_policy, verifier; nothing is required here (the
+     * caller checks that once the environment is applied)
+     */
+    AECS_CONFIG_CREDENTIAL = 1,
+};
+
+/*
+ * Parses text of the given kind (size bytes, at most
+ * AECS_CLIENT_CONFIG_MAX); as aecs_client_config_parse otherwise.
+ */
+AECS_MUST_CHECK int aecs_client_config_parse_kind(enum aecs_config_kind kind, const char *text,
+                                                  size_t size, const char *name,
+                                                  const char *base_dir,
+                                                  struct aecs_client_config **out);
+
+/*
+ * A comma-separated list of server URLs (len bytes at s, blanks around each
+ * dropped), each checked by aecs_cred_server_url, appended to servers
+ * (*count of them already, at most AECS_CRED_MAX_SERVERS in all). Messages
+ * start with `what` ("AECS_SERVER"). For the environment variables.
+ */
+AECS_MUST_CHECK int aecs_client_config_server_list(const char *s, size_t len, const char *what,
+                                                   char *servers[AECS_CRED_MAX_SERVERS],
+                                                   size_t *count);
 
 /*
  * Parses configuration text (size bytes, at most AECS_CLIENT_CONFIG_MAX).

@@ -598,7 +598,7 @@ out:
 }
 
 int aecs_conn_request_raw(struct aecs_conn *c, const char *method, const char *target,
-                          const char *body, size_t body_size, const char *header,
+                          const char *body, size_t body_size, unsigned flags, const char *header,
                           struct aecs_raw_reply *reply)
 {
     int rc = AECS_OK;
@@ -610,7 +610,7 @@ int aecs_conn_request_raw(struct aecs_conn *c, const char *method, const char *t
     ENSURE(header == NULL || (header[0] != '\0' && strchr(header, ':') == NULL),
            AECS_E_INVALID_ARGUMENT, "a header name is a non-empty word");
     a.hdr_name = header;
-    GUARD_OUT(perform(c, method, target, body, body_size, 0, &a, &status));
+    GUARD_OUT(perform(c, method, target, body, body_size, flags, &a, &status));
     reply->status = status;
     reply->header_count = a.hdr_count;
     memcpy(reply->header, a.hdr, sizeof(reply->header));

@@ -113,17 +113,19 @@ struct aecs_raw_reply {
 };
 
 /*
- * Sends one unsigned request like aecs_conn_request, but keeps the answer as
- * the bytes that came (for answers whose signature covers the exact body)
- * and the value of the response header `header` (NULL: none). The body of a
- * 2xx answer is not parsed. Returns AECS_OK for a 2xx answer; otherwise the
- * errors of aecs_conn_request, with reply->status, reply->code and the
- * message taken from the error answer (its raw body is kept too). The caller
- * always clears reply with aecs_raw_reply_clear (also on failure).
+ * Sends one request like aecs_conn_request (flags: AECS_REQ_SIGNED or 0),
+ * but keeps the answer as the bytes that came (for answers whose signature
+ * covers the exact body) and the value of the response header `header`
+ * (NULL: none). The body of a 2xx answer is not parsed. Returns AECS_OK for
+ * a 2xx answer; otherwise the errors of aecs_conn_request, with
+ * reply->status, reply->code and the message taken from the error answer
+ * (its raw body is kept too). The caller always clears reply with
+ * aecs_raw_reply_clear (also on failure).
  */
 AECS_MUST_CHECK int aecs_conn_request_raw(struct aecs_conn *c, const char *method,
                                           const char *target, const char *body, size_t body_size,
-                                          const char *header, struct aecs_raw_reply *reply);
+                                          unsigned flags, const char *header,
+                                          struct aecs_raw_reply *reply);
 
 /* Wipes and frees the body, and zeroes the reply. NULL is fine. */
 void aecs_raw_reply_clear(struct aecs_raw_reply *reply);

@@ -8,11 +8,17 @@
  *   ca: server-ca.pem                       # CA or server certificate (PEM), or
  *   # fingerprint: 13:F5:08:...:D7:89       # SHA-256 of the server certificate
  *   service: payments                       # optional: default for `aecs secret`
+ *   server_policy:                          # the aecsd to trust (init, unseal)
+ *     enclaveMatchAnyRules: [{mrenclave: "<64 hex>"}]
+ *   verifier: {pccs_url: https://pccs.example.com:8081}   # how its evidence is verified
  *
- * Exactly one of `ca` and `fingerprint`. Relative paths are relative to the
- * credential file's folder. Every key at most once; unknown keys, duplicates
- * and wrong values are refused with the file name, line and key. Several
- * servers are kept in order for failover; a connection uses the first.
+ * Exactly one of `ca` and `fingerprint`. `server_policy` and `verifier` are
+ * those of the client configuration (client_config.h), and the file is read
+ * by the same parser (AECS_CONFIG_CREDENTIAL): relative paths are relative to
+ * the credential file's folder; every key at most once; unknown keys,
+ * duplicates, aliases and wrong values are refused as "FILE:LINE: KEY:
+ * reason". Several servers are kept in order for failover; a connection
+ * uses the first.
  *
  * The environment overrides the file: AECS_SERVER (comma-separated),
  * AECS_KEY, AECS_CA and AECS_FINGERPRINT (relative paths there are relative to
@@ -27,6 +33,8 @@
 
 #include "base/err.h"
 #include "crypto/tls_pin.h"
+
+struct aecs_server_trust; /* client/client_config.h */
 
 #define AECS_CRED_MAX_SERVERS 8
 #define AECS_CRED_FILE_MAX (64u << 10)
@@ -47,6 +55,12 @@ struct aecs_cred {
     struct aecs_tls_pin pin;
     char *service; /* default service name, or NULL */
     char *source;  /* the file it came from, or "environment" */
+    /*
+     * server_policy and verifier, as struct aecs_server_trust of
+     * client_config.h (which includes this header, hence the pointer): NULL
+     * when the file has neither, and always for the environment alone.
+     */
+    struct aecs_server_trust *trust;
 };
 
 /*

@@ -72,7 +72,7 @@ static int challenge(struct probe *p, uint8_t nonce[AECS_RELEASE_NONCE_SIZE])
     int64_t expires;
     int rc;
 
-    rc = aecs_conn_request_raw(p->conn, "POST", "/v1/challenge", "{}", 2, NULL, &r);
+    rc = aecs_conn_request_raw(p->conn, "POST", "/v1/challenge", "{}", 2, 0, NULL, &r);
     if (rc == AECS_OK)
         rc = aecs_challenge_answer_parse(r.body, r.body_size, nonce, &expires);
     aecs_raw_reply_clear(&r);
@@ -125,7 +125,7 @@ static int release(struct probe *p, const uint8_t nonce[AECS_RELEASE_NONCE_SIZE]
     GUARD(rc);
     for (int i = 0; i < times; i++) {
         aecs_raw_reply_clear(&r);
-        rc = aecs_conn_request_raw(p->conn, "POST", "/v1/release", body, size,
+        rc = aecs_conn_request_raw(p->conn, "POST", "/v1/release", body, size, 0,
                                    AECS_HDR_ANSWER_SIGNATURE, &r);
         if (r.status == 0)
             break;

@@ -118,20 +118,20 @@ static void test_config_minimal(void **state)
     assert_string_equal(c->servers[0], "https://aecs.example.com:19527");
     assert_string_equal(c->ca, "/etc/aecs/ca.pem");
     assert_int_equal(c->pinned, 0);
-    assert_int_equal(c->server_rules.count, 1);
+    assert_int_equal(c->trust.server_rules.count, 1);
     tu_hex(SERVER_MR, mr, sizeof(mr));
-    assert_memory_equal(c->server_rules.items[0].mrenclave, mr, 32);
-    assert_int_equal(c->server_rules.items[0].fields, AECS_RULE_MRENCLAVE);
-    assert_int_equal(c->server_rules.items[0].allow_sim, 0);
-    assert_int_equal(c->server_rules.items[0].allow_debug, 0);
+    assert_memory_equal(c->trust.server_rules.items[0].mrenclave, mr, 32);
+    assert_int_equal(c->trust.server_rules.items[0].fields, AECS_RULE_MRENCLAVE);
+    assert_int_equal(c->trust.server_rules.items[0].allow_sim, 0);
+    assert_int_equal(c->trust.server_rules.items[0].allow_debug, 0);
     /* the defaults */
     assert_string_equal(c->attester, "auto");
     assert_int_equal(c->connect_timeout, 10);
     assert_int_equal(c->timeout, 60);
-    assert_null(c->collateral_dir);
-    assert_null(c->pccs_url);
-    assert_null(c->insecure_trust_sim);
-    assert_int_equal(c->use_kds, 0);
+    assert_null(c->trust.collateral_dir);
+    assert_null(c->trust.pccs_url);
+    assert_null(c->trust.insecure_trust_sim);
+    assert_int_equal(c->trust.use_kds, 0);
     assert_int_equal(c->has_sim_identity, 0);
     assert_int_equal(c->has_privlevel, 0);
     assert_string_equal(c->source, "client.yaml");
@@ -189,22 +189,22 @@ static void test_config_full(void **state)
     assert_int_equal(c->pinned, 1);
     tu_hex(FP_HEX, b, 32);
     assert_memory_equal(c->pin.sha256, b, 32);
-    assert_int_equal(c->server_rules.count, 2);
-    assert_int_equal(c->server_rules.items[0].platform, AECS_TEE_SGX);
-    assert_int_equal(c->server_rules.items[0].prodid, 7);
-    assert_int_equal(c->server_rules.items[0].min_isvsvn, 3);
-    assert_int_equal(c->server_rules.items[0].tcb_statuses, AECS_POLICY_TCB_UP_TO_DATE);
-    assert_int_equal(c->server_rules.items[1].platform, AECS_TEE_TDX);
-    assert_int_equal(c->server_rules.items[1].allow_debug, 1);
-    assert_string_equal(c->collateral_dir, "/etc/aecs/coll");
-    assert_string_equal(c->pccs_url, "https://pccs.example:8081/sgx/certification/v4/");
-    assert_string_equal(c->collateral_cache_dir, "/var/cache/aecs");
-    assert_string_equal(c->intel_root, "/etc/aecs/intel.pem");
-    assert_string_equal(c->snp_collateral_dir, "/etc/aecs/snp");
-    assert_int_equal(c->use_kds, 1);
-    assert_string_equal(c->kds_url, "https://kds.example");
-    assert_string_equal(c->kds_cache_dir, "/etc/aecs/kds");
-    assert_string_equal(c->insecure_trust_sim, "/tmp/sim");
+    assert_int_equal(c->trust.server_rules.count, 2);
+    assert_int_equal(c->trust.server_rules.items[0].platform, AECS_TEE_SGX);
+    assert_int_equal(c->trust.server_rules.items[0].prodid, 7);
+    assert_int_equal(c->trust.server_rules.items[0].min_isvsvn, 3);
+    assert_int_equal(c->trust.server_rules.items[0].tcb_statuses, AECS_POLICY_TCB_UP_TO_DATE);
+    assert_int_equal(c->trust.server_rules.items[1].platform, AECS_TEE_TDX);
+    assert_int_equal(c->trust.server_rules.items[1].allow_debug, 1);
+    assert_string_equal(c->trust.collateral_dir, "/etc/aecs/coll");
+    assert_string_equal(c->trust.pccs_url, "https://pccs.example:8081/sgx/certification/v4/");
+    assert_string_equal(c->trust.collateral_cache_dir, "/var/cache/aecs");
+    assert_string_equal(c->trust.intel_root, "/etc/aecs/intel.pem");
+    assert_string_equal(c->trust.snp_collateral_dir, "/etc/aecs/snp");
+    assert_int_equal(c->trust.use_kds, 1);
+    assert_string_equal(c->trust.kds_url, "https://kds.example");
+    assert_string_equal(c->trust.kds_cache_dir, "/etc/aecs/kds");
+    assert_string_equal(c->trust.insecure_trust_sim, "/tmp/sim");
     assert_string_equal(c->attester, "sim");
     assert_string_equal(c->attest_root, "/fake");
     assert_string_equal(c->sim_dir, "/etc/aecs/sim");
@@ -254,12 +254,23 @@ static void test_config_refused(void **state)
             "client.yaml:2: YAML: while parsing a flow sequence: did not find expected ',' or ']'");
     refused_with("---\nserver: https://b\n", "client.yaml:7: more than one YAML document");
     /* keys */
-    refused_with("sever: https://b\n", "client.yaml:6: sever: unknown key");
+    refused_with("sever: https://b\n",
+                 "client.yaml:6: sever: unknown key (known keys here: server, ca, fingerprint, "
+                 "server_policy, verifier, attester, timeouts)");
+    /* the credential file's keys are not a client's */
+    refused_with("key: admin.pem\n",
+                 "client.yaml:6: key: unknown key (known keys here: server, ca, fingerprint, "
+                 "server_policy, verifier, attester, timeouts)");
     refused_with("server: https://b\n", "client.yaml:6: server: given twice (first on line 1)");
-    refused_with("verifier: {pccs: https://x}\n", "client.yaml:6: verifier.pccs: unknown key");
+    refused_with("verifier: {pccs: https://x}\n",
+                 "client.yaml:6: verifier.pccs: unknown key (known keys here: collateral_dir, "
+                 "pccs_url, collateral_cache_dir, intel_root, snp_collateral_dir, use_kds, "
+                 "kds_url, kds_cache_dir, insecure_trust_sim)");
     refused_with("attester: {type: sim, sim_dir: d, sim_identity: {mrenclave: " APP_MR
                  ", MRSIGNER: x}}\n",
-                 "client.yaml:6: attester.sim_identity.MRSIGNER: unknown key");
+                 "client.yaml:6: attester.sim_identity.MRSIGNER: unknown key (known keys here: "
+                 "mrenclave, mrsigner, isvprodid, isvsvn, debug, mrtd, rtmr0, rtmr1, rtmr2, "
+                 "rtmr3, mrconfigid, mrowner)");
     refused_with("verifier:\n  use_kds: true\n  use_kds: false\n",
                  "client.yaml:8: verifier.use_kds: given twice (first on line 7)");
     refused_with("timeouts: 5\n",
@@ -272,8 +283,8 @@ static void test_config_refused(void **state)
             "client.yaml: neither `ca` nor `fingerprint`: say how to trust the server's TLS "
             "certificate (a CA or certificate PEM file, or its SHA-256)");
     refused_with("fingerprint: " FP_HEX "\n",
-                 "client.yaml:6: `ca` and `fingerprint` are both given (`ca` on line 2): trust "
-                 "the server one way");
+                 "client.yaml:6: `ca` and `fingerprint` are both given (the other on line 2): "
+                 "trust the server one way, with a CA file or a pinned certificate");
     refused("server: https://a\nca: c\n",
             "client.yaml: no `server_policy`: say which aecsd to trust (enclaveMatchAnyRules, "
             "as in a secret's policy: docs/policy.md)");
@@ -1343,7 +1354,7 @@ static void test_https(void **state)
                          AECS_OK);
         assert_int_equal(aecs_conn_open(cred, NULL, &conn), AECS_OK);
         assert_int_equal(
-            aecs_conn_request_raw(conn, "POST", "/v1/echo", "{\"a\": 1}", 8, "Content-Type", &r),
+            aecs_conn_request_raw(conn, "POST", "/v1/echo", "{\"a\": 1}", 8, 0, "Content-Type", &r),
             AECS_OK);
         assert_int_equal(r.status, 200);
         assert_non_null(r.body);
@@ -1352,21 +1363,22 @@ static void test_https(void **state)
         assert_int_equal(r.header_count, 1);
         assert_string_equal(r.header, "application/json");
         aecs_raw_reply_clear(&r);
-        assert_int_equal(aecs_conn_request_raw(conn, "GET", "/v1/health", NULL, 0,
+        assert_int_equal(aecs_conn_request_raw(conn, "GET", "/v1/health", NULL, 0, 0,
                                                AECS_HDR_ANSWER_SIGNATURE, &r),
                          AECS_OK);
         assert_int_equal(r.header_count, 0);
         assert_string_equal(r.header, "");
         aecs_raw_reply_clear(&r);
         assert_int_equal(
-            aecs_conn_request_raw(conn, "GET", "/v1/error/sealed/503", NULL, 0, NULL, &r),
+            aecs_conn_request_raw(conn, "GET", "/v1/error/sealed/503", NULL, 0, 0, NULL, &r),
             AECS_E_IO);
         assert_int_equal(r.status, 503);
         assert_string_equal(r.code, "sealed");
         assert_msg_is("the sealed message");
         aecs_raw_reply_clear(&r);
-        assert_int_equal(aecs_conn_request_raw(conn, "GET", "/v1/health", NULL, 0, "Bad: name", &r),
-                         AECS_E_INVALID_ARGUMENT);
+        assert_int_equal(
+            aecs_conn_request_raw(conn, "GET", "/v1/health", NULL, 0, 0, "Bad: name", &r),
+            AECS_E_INVALID_ARGUMENT);
         aecs_raw_reply_clear(&r);
         aecs_conn_free(conn);
         aecs_cred_free(cred);

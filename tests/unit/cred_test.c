@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "base/err.h"
+#include "client/client_config.h"
 #include "client/cred.h"
 #include "proto/name.h"
 #include "testutil.h"
@@ -159,41 +160,43 @@ static void test_servers(void **state)
     aecs_cred_free(c);
 
     refused("server: ftp://a\nca: x\n",
-            "admin.yaml:1: `server` must be an https:// URL (https://HOST:PORT)");
+            "admin.yaml:1: server: a server must be an https:// URL (https://HOST:PORT)");
     refused("server: aecs.example.com:8443\n",
-            "admin.yaml:1: `server` must be an https:// URL (https://HOST:PORT)");
-    refused("server: https://\n", "admin.yaml:1: `server` has no host name");
+            "admin.yaml:1: server: a server must be an https:// URL (https://HOST:PORT)");
+    refused("server: https://\n", "admin.yaml:1: server: a server has no host name");
     refused("server: https://a/v1\n",
-            "admin.yaml:1: `server` must be just https://HOST[:PORT], without a path, query, "
-            "user or spaces (character 10)");
+            "admin.yaml:1: server: a server must be just https://HOST[:PORT], without a path, "
+            "query, user or spaces (character 10)");
     refused("server: https://user@a\n",
-            "admin.yaml:1: `server` must be just https://HOST[:PORT], without a path, query, "
-            "user or spaces (character 13)");
+            "admin.yaml:1: server: a server must be just https://HOST[:PORT], without a path, "
+            "query, user or spaces (character 13)");
     refused("server: https://a?x=1\n",
-            "admin.yaml:1: `server` must be just https://HOST[:PORT], without a path, query, "
-            "user or spaces (character 10)");
-    refused("server: https://a, ,https://b\n", "admin.yaml:1: `server` has an empty entry");
-    refused("server: https://a,\n", "admin.yaml:1: `server` has an empty entry");
-    refused("server: []\n", "admin.yaml:1: `server` is an empty list");
+            "admin.yaml:1: server: a server must be just https://HOST[:PORT], without a path, "
+            "query, user or spaces (character 10)");
+    refused("server: https://a, ,https://b\n", "admin.yaml:1: server: has an empty entry");
+    refused("server: https://a,\n", "admin.yaml:1: server: has an empty entry");
+    refused("server: []\n", "admin.yaml:1: server: is an empty list");
     refused("server:\n  - https://a\n  - {x: 1}\n",
-            "admin.yaml:3: `server` must be a single value, not a mapping");
+            "admin.yaml:3: server: must be a single value, not a mapping");
     refused("server:\n  - https://a\n  - ftp://b\n",
-            "admin.yaml:3: `server` must be an https:// URL (https://HOST:PORT)");
+            "admin.yaml:3: server: a server must be an https:// URL (https://HOST:PORT)");
     refused("server: https://1,https://2,https://3,https://4,https://5,https://6,https://7,"
             "https://8,https://9\n",
-            "admin.yaml:1: `server` lists more than 8 servers");
+            "admin.yaml:1: server: lists more than 8 servers");
 }
 
 static void test_refusals(void **state)
 {
     (void)state;
     refused("server: https://a\nca: x\nfoo: bar\n",
-            "admin.yaml:3: unknown key `foo` (known: server, key, ca, fingerprint, service)");
+            "admin.yaml:3: foo: unknown key "
+            "(known keys here: server, key, ca, fingerprint, service, server_policy, verifier)");
     refused("Server: https://a\n",
-            "admin.yaml:1: unknown key `Server` (known: server, key, ca, fingerprint, service)");
+            "admin.yaml:1: Server: unknown key "
+            "(known keys here: server, key, ca, fingerprint, service, server_policy, verifier)");
     refused("server: https://a\nca: x\nkey: a.pem\nserver: https://b\n",
-            "admin.yaml:4: `server` is given twice (first on line 1)");
-    refused("key: a.pem\n\n\nkey: b.pem\n", "admin.yaml:4: `key` is given twice (first on line 1)");
+            "admin.yaml:4: server: given twice (first on line 1)");
+    refused("key: a.pem\n\n\nkey: b.pem\n", "admin.yaml:4: key: given twice (first on line 1)");
     refused("server: https://a\nca: x.pem\nfingerprint: " FP_HEX "\n",
             "admin.yaml:3: `ca` and `fingerprint` are both given (the other on line 2): trust "
             "the server one way, with a CA file or a pinned certificate");
@@ -201,30 +204,28 @@ static void test_refusals(void **state)
             "admin.yaml:2: `ca` and `fingerprint` are both given (the other on line 1): trust "
             "the server one way, with a CA file or a pinned certificate");
     refused("fingerprint: 13F5\n",
-            "admin.yaml:1: `fingerprint` must be the SHA-256 of the server's certificate: 64 hex "
+            "admin.yaml:1: fingerprint: must be the SHA-256 of the server's certificate: 64 hex "
             "digits, optionally in pairs separated by ':'");
     refused("fingerprint: " FP_HEX "00\n",
-            "admin.yaml:1: `fingerprint` must be the SHA-256 of the server's certificate: 64 hex "
+            "admin.yaml:1: fingerprint: must be the SHA-256 of the server's certificate: 64 hex "
             "digits, optionally in pairs separated by ':'");
-    refused("key:\n", "admin.yaml:1: `key` has no value");
-    refused("key: ~\n", "admin.yaml:1: `key` has no value");
-    refused("key: ''\n", "admin.yaml:1: `key` has no value");
-    refused("ca: null\n", "admin.yaml:1: `ca` has no value");
-    refused("key: {a: b}\n", "admin.yaml:1: `key` must be a single value, not a mapping");
-    refused("key: [a]\n", "admin.yaml:1: `key` must be a single value, not a list");
-    refused("ca: [a]\n", "admin.yaml:1: `ca` must be a single value, not a list");
-    refused("key: \"a\\tb\"\n", "admin.yaml:1: `key` holds a control character");
-    refused("key: \"a\\0b\"\n", "admin.yaml:1: `key` holds a control character");
-    refused("key: !custom a\n", "admin.yaml:1: `key` has an unsupported YAML tag");
-    refused("service: .hidden\n", "admin.yaml:1: `service` must not start with '.'");
+    refused("key:\n", "admin.yaml:1: key: has no value");
+    refused("key: ~\n", "admin.yaml:1: key: has no value");
+    refused("key: ''\n", "admin.yaml:1: key: has no value");
+    refused("ca: null\n", "admin.yaml:1: ca: has no value");
+    refused("key: {a: b}\n", "admin.yaml:1: key: must be a single value, not a mapping");
+    refused("key: [a]\n", "admin.yaml:1: key: must be a single value, not a list");
+    refused("ca: [a]\n", "admin.yaml:1: ca: must be a single value, not a list");
+    refused("key: \"a\\tb\"\n", "admin.yaml:1: key: holds a control character");
+    refused("key: \"a\\0b\"\n", "admin.yaml:1: key: holds a control character");
+    refused("key: !custom a\n", "admin.yaml:1: key: unsupported YAML tag");
+    refused("service: .hidden\n", "admin.yaml:1: service: the name must not start with '.'");
     refused("service: a/b\n",
-            "admin.yaml:1: `service` may only hold A-Z a-z 0-9 . _ - (character 2 is not one)");
-    refused("? [a]\n: b\n", "admin.yaml:1: keys must be plain words (server, key, ca, "
-                            "fingerprint, service)");
-    refused("- server\n- key\n",
-            "admin.yaml:1: expected `key: value` lines (server, key, ca or fingerprint)");
-    refused("just text\n",
-            "admin.yaml:1: expected `key: value` lines (server, key, ca or fingerprint)");
+            "admin.yaml:1: service: the name may only hold A-Z a-z 0-9 . _ - (character 2 is not "
+            "one)");
+    refused("? [a]\n: b\n", "admin.yaml:1: keys must be plain words");
+    refused("- server\n- key\n", "admin.yaml:1: must be a mapping of `key: value` lines");
+    refused("just text\n", "admin.yaml:1: must be a mapping of `key: value` lines");
     refused("", "admin.yaml: empty: expected server, key and ca or fingerprint");
     refused("# nothing\n", "admin.yaml: empty: expected server, key and ca or fingerprint");
     refused("server: https://a\n---\nkey: b\n", "admin.yaml:3: more than one YAML document");
@@ -288,7 +289,9 @@ static void test_load(void **state)
     write_cred("bad.yaml", "server: https://a\nnope: 1\n", path, sizeof(path));
     assert_int_equal(aecs_cred_load(path, 0, &c), AECS_E_INVALID_ARGUMENT);
     snprintf(want, sizeof(want),
-             "%s:2: unknown key `nope` (known: server, key, ca, fingerprint, service)", path);
+             "%s:2: nope: unknown key "
+             "(known keys here: server, key, ca, fingerprint, service, server_policy, verifier)",
+             path);
     assert_msg_is(want);
 
     snprintf(path, sizeof(path), "%s/missing.yaml", g_dir);
@@ -356,7 +359,7 @@ static void test_environment(void **state)
     unsetenv("AECS_FINGERPRINT");
     setenv("AECS_SERVER", "ftp://x", 1);
     assert_int_equal(aecs_cred_load(path, 0, &c), AECS_E_INVALID_ARGUMENT);
-    assert_msg_is("AECS_SERVER: `server` must be an https:// URL (https://HOST:PORT)");
+    assert_msg_is("environment: AECS_SERVER: a server must be an https:// URL (https://HOST:PORT)");
     /* empty variables count as unset */
     setenv("AECS_SERVER", "", 1);
     assert_int_equal(aecs_cred_load(path, 0, &c), AECS_OK);
@@ -414,13 +417,84 @@ static void test_names(void **state)
     assert_int_equal(aecs_name_check("a*", "--name"), AECS_E_INVALID_ARGUMENT);
 }
 
+/*
+ * server_policy and verifier: the client configuration's keys, read by the
+ * same parser, with its rules and messages (docs/client.md, docs/cli.md).
+ */
+static void test_trust(void **state)
+{
+    struct aecs_cred *c;
+    const struct aecs_server_trust *t;
+
+    (void)state;
+    c = parse("server: https://a\nca: ca.pem\n");
+    assert_null(c->trust); /* no server_policy: init and unseal refuse to go on */
+    aecs_cred_free(c);
+
+    c = parse(
+        "server: https://a\n"
+        "key: admin.pem\n"
+        "ca: ca.pem\n"
+        "server_policy:\n"
+        "  enclaveMatchAnyRules:\n"
+        "  - {mrenclave: \"5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e\", "
+        "allow_sim: true}\n"
+        "  - {mrsigner: \"b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2\"}\n"
+        "verifier:\n"
+        "  collateral_dir: coll\n"
+        "  pccs_url: https://pccs.example:8081/sgx/certification/v4/\n"
+        "  insecure_trust_sim: /tmp/sim\n");
+    t = c->trust;
+    assert_non_null(t);
+    assert_int_equal(t->has_policy, 1);
+    assert_int_equal(t->server_rules.count, 2);
+    assert_int_equal(t->server_rules.items[0].allow_sim, 1);
+    assert_int_equal(t->server_rules.items[0].mrenclave[0], 0x5e);
+    assert_int_equal(t->server_rules.items[1].mrsigner[31], 0xb2);
+    assert_string_equal(t->collateral_dir, "/etc/aecs/coll");
+    assert_string_equal(t->pccs_url, "https://pccs.example:8081/sgx/certification/v4/");
+    assert_string_equal(t->insecure_trust_sim, "/tmp/sim");
+    assert_string_equal(c->key, "/etc/aecs/admin.pem");
+    aecs_cred_free(c);
+
+    /* a verifier alone: kept, and still no policy */
+    c = parse("server: https://a\nca: ca.pem\nverifier: {use_kds: true}\n");
+    assert_non_null(c->trust);
+    assert_int_equal(c->trust->has_policy, 0);
+    assert_int_equal(c->trust->use_kds, 1);
+    aecs_cred_free(c);
+
+    refused("server: https://a\nserver_policy:\n  enclaveMatchAnyRules:\n  - {allow_sim: true}\n",
+            "admin.yaml:4: server_policy.enclaveMatchAnyRules[0]: this rule names no enclave "
+            "identity, so any server would be trusted: set mrenclave or mrsigner (SGX), mrtd "
+            "(TDX) or measurement (SNP) of the aecsd to trust");
+    refused("server_policy:\n  enclaveMatchAnyRules:\n  - {mrenclave: \"5e\"}\n",
+            "admin.yaml:3: server_policy.enclaveMatchAnyRules[0].mrenclave: must be 64 hex "
+            "digits (got 2 characters)");
+    refused("verifier: {pccs: https://x}\n",
+            "admin.yaml:1: verifier.pccs: unknown key (known keys here: collateral_dir, "
+            "pccs_url, collateral_cache_dir, intel_root, snp_collateral_dir, use_kds, kds_url, "
+            "kds_cache_dir, insecure_trust_sim)");
+    refused("verifier:\n  kds_url: https://kds\n",
+            "admin.yaml:1: verifier: kds_url is given but use_kds is not true");
+    refused("verifier:\n  use_kds: yes\n", "admin.yaml:2: verifier.use_kds: must be true or false");
+    /* a client configuration's own keys are not a credential file's */
+    refused("attester: {type: sim}\n",
+            "admin.yaml:1: attester: unknown key (known keys here: server, key, ca, fingerprint, "
+            "service, server_policy, verifier)");
+    /* aliases are refused, as in client configurations */
+    refused("server: &s https://a\nca: *s\n",
+            "admin.yaml:2: ca: a value used again through a YAML alias (*name): aliases are "
+            "refused, write the value out");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_ca), cmocka_unit_test(test_parse_fingerprint),
         cmocka_unit_test(test_servers),  cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_load),     cmocka_unit_test(test_environment),
-        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_names),    cmocka_unit_test(test_trust),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
