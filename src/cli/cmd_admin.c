@@ -12,6 +12,13 @@
  * (client/cred.h), sends one request (audit list: one per page), and prints
  * plain text or, with --json, JSON. Shares are secrets: init prints them
  * once, unseal never does, and both wipe every copy they hold.
+ *
+ * init and unseal carry shares, so they first check the server's identity
+ * against the credential file's server_policy, exactly as the client
+ * library does, and the shares cross the network only sealed to that
+ * identity key (client/admin.h): a host that holds aecsd's TLS key and
+ * terminates its connections sees envelopes it cannot open. Without a
+ * server_policy they refuse, unless --insecure-skip-server-attestation.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -21,8 +28,12 @@
 #include "base/err.h"
 #include "base/file.h"
 #include "cli/cli.h"
+#include "attest/verifier.h"
+#include "client/admin.h"
+#include "client/client_config.h"
 #include "client/conn.h"
 #include "client/cred.h"
+#include "client/identity.h"
 #include "crypto/crypto.h"
 #include "crypto/sigkey.h"
 #include "crypto/tls_pin.h"
@@ -47,12 +58,106 @@ enum {
     OPT_LIMIT,
     OPT_JOIN_POLICY,
     OPT_RESET,
+    OPT_INSECURE_SKIP_ATTESTATION,
 };
 
 static const char k_config_help[] =
     "  --config CRED   the credential file (default $AECS_CONFIG); see `aecs admin --help`\n";
 
+static const char k_insecure_help[] =
+    "  --insecure-skip-server-attestation\n"
+    "                  INSECURE: do not check the server's identity against the credential\n"
+    "                  file's server_policy (tests only); the shares are still sealed to the\n"
+    "                  key the server presents, but nothing says who holds it\n";
 
+/* ---- the server's identity, before a share is sent or received ---- */
+
+/*
+ * Prints why a raw request failed and returns its exit code: 1 when the
+ * server answered with an error, 2 when no usable answer came.
+ */
+static int report_raw(const struct aecs_raw_reply *r)
+{
+    const struct aecs_err_info *e = aecs_err_last();
+
+    if (r->status >= 300) {
+        if (r->code[0] != '\0')
+            fprintf(stderr, "aecs: %s (%s)\n", e->message, r->code);
+        else
+            fprintf(stderr, "aecs: %s\n", e->message);
+        return EXIT_REFUSED;
+    }
+    cli_report_error(NULL);
+    return EXIT_USAGE;
+}
+
+/*
+ * Sets up adm for the command `what` on cl's server and checks the server's
+ * identity (client/admin.h): with the credential file's server_policy and
+ * verifier, or not at all when `insecure` (and says so). *verifier gets the
+ * verifier the caller frees. Returns EXIT_OK, or an exit code after printing
+ * why: 2 without a server_policy, no answer or a bad file; 1 when the
+ * server refused or its identity does not pass.
+ */
+static int admin_identity(struct cli_client *cl, int insecure, const char *what,
+                          struct aecs_admin *adm, struct aecs_verifier **verifier)
+{
+    const struct aecs_server_trust *trust = cl->cred->trust;
+    struct aecs_raw_reply reply;
+    int rc;
+
+    *verifier = NULL;
+    memset(adm, 0, sizeof(*adm));
+    memset(&reply, 0, sizeof(reply));
+    adm->t.ctx = cl->conn;
+    adm->t.request = aecs_admin_conn_request;
+    adm->url = aecs_conn_server(cl->conn);
+    adm->source = cl->cred->source;
+    if (!insecure && (trust == NULL || !trust->has_policy)) {
+        fprintf(
+            stderr,
+            "aecs: %s has no `server_policy`: admin %s sends nothing to a server whose "
+            "identity it cannot check. Add the measurements of the aecsd to trust:\n"
+            "  server_policy:\n"
+            "    enclaveMatchAnyRules:\n"
+            "    - {mrenclave: <64 hex digits>}     # or mrsigner, mrtd (TDX), measurement (SNP)\n"
+            "and, if needed, `verifier:` (collateral_dir, pccs_url, ...; docs/cli.md)\n",
+            cl->cred->source, what);
+        return EXIT_USAGE;
+    }
+    if (insecure) {
+        fprintf(stderr,
+                "aecs: WARNING: --insecure-skip-server-attestation: the identity of %s "
+                "is NOT checked: the shares are sealed to whatever key it presents, and "
+                "whoever holds that key (a host that answers in aecsd's place) can read "
+                "them\n",
+                adm->url);
+    } else {
+        if (aecs_server_trust_verifier(trust, cl->cred->source, NULL, NULL, verifier) != AECS_OK) {
+            cli_report_error("verifier");
+            return EXIT_USAGE;
+        }
+        adm->verifier = *verifier;
+        adm->rules = &trust->server_rules;
+    }
+    rc = aecs_admin_identity(adm, &reply);
+    if (rc == AECS_OK) {
+        aecs_raw_reply_clear(&reply);
+        return EXIT_OK;
+    }
+    if (adm->check != NULL && strcmp(adm->check, "identity") != 0) {
+        cli_report_error(NULL);
+        fprintf(stderr,
+                "aecs: admin %s: the server's identity did not pass (check: %s): "
+                "nothing was sent\n",
+                what, adm->check);
+        rc = EXIT_REFUSED;
+    } else {
+        rc = report_raw(&reply);
+    }
+    aecs_raw_reply_clear(&reply);
+    return rc;
+}
 
 /* ---- init ---- */
 
@@ -60,7 +165,8 @@ static void init_usage(FILE *out)
 {
     fprintf(out,
             "usage: aecs admin init --config CRED --shares N --threshold K\n"
-            "                       [--join-policy FILE] [--json]\n\n"
+            "                       [--join-policy FILE] [--json]\n"
+            "                       [--insecure-skip-server-attestation]\n\n"
             "Initializes a new aecsd: it makes the root key of its key store, splits it\n"
             "into N shares of which any K unseal it, and registers the credential file's\n"
             "key as the first cluster admin. The request is signed by that key; aecsd\n"
@@ -68,6 +174,10 @@ static void init_usage(FILE *out)
             "The shares are printed once and aecsd does not keep them: give each to a\n"
             "different person, or store each in a different place. K of them are needed\n"
             "every time aecsd starts (`aecs admin unseal`).\n\n"
+            "Before anything is sent, aecsd's identity (its TEE evidence) is checked against\n"
+            "the credential file's server_policy. The shares come back sealed to a key this\n"
+            "command makes, in an answer signed by that identity, so whoever terminates TLS\n"
+            "in aecsd's place cannot read them.\n\n"
             "%s"
             "  --shares N      how many shares to make (%d to %d)\n"
             "  --threshold K   how many unseal aecsd (%d to N)\n"
@@ -77,8 +187,10 @@ static void init_usage(FILE *out)
             "                  fields of secret policies (default: the measurements of the\n"
             "                  replica that answers)\n"
             "  --json          print exactly {\"shares\": [...], \"threshold\": K}\n"
+            "%s"
             "  -h, --help      this help\n",
-            k_config_help, AECS_SHARES_MIN_THRESHOLD, AECS_SHARES_MAX, AECS_SHARES_MIN_THRESHOLD);
+            k_config_help, AECS_SHARES_MIN_THRESHOLD, AECS_SHARES_MAX, AECS_SHARES_MIN_THRESHOLD,
+            k_insecure_help);
 }
 
 static int admin_init(int argc, char **argv)
@@ -89,23 +201,28 @@ static int admin_init(int argc, char **argv)
         {"threshold", required_argument, NULL, OPT_THRESHOLD},
         {"join-policy", required_argument, NULL, OPT_JOIN_POLICY},
         {"json", no_argument, NULL, OPT_JSON},
+        {"insecure-skip-server-attestation", no_argument, NULL, OPT_INSECURE_SKIP_ATTESTATION},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *config = NULL, *join_policy_file = NULL;
     uint8_t *join_policy = NULL;
     size_t join_policy_size = 0;
-    const char *shares_text = NULL, *threshold_text = NULL;
+    const char *shares_text = NULL, *threshold_text = NULL, *service_id = NULL;
     long n = 0, k = 0;
-    int json = 0, c, rc;
+    int json = 0, insecure = 0, c, rc;
     struct cli_client cl;
-    struct aecs_reply r = {0};
+    struct aecs_admin adm;
+    struct aecs_verifier *verifier = NULL;
+    struct aecs_raw_reply r;
+    struct aecs_admin_init_params params;
     const struct aecs_sigkey *key = NULL;
-    char *pem = NULL;
-    json_t *body = NULL, *out = NULL, *shares, *share;
-    size_t i;
-    int well_formed;
+    char key_id[AECS_SIGKEY_ID_HEX + 1];
+    char *pem = NULL, **shares = NULL;
+    json_t *out = NULL;
 
+    memset(&adm, 0, sizeof(adm));
+    memset(&r, 0, sizeof(r));
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case OPT_CONFIG:
@@ -122,6 +239,9 @@ static int admin_init(int argc, char **argv)
             break;
         case OPT_JSON:
             json = 1;
+            break;
+        case OPT_INSECURE_SKIP_ATTESTATION:
+            insecure = 1;
             break;
         case 'h':
             init_usage(stdout);
@@ -157,68 +277,70 @@ static int admin_init(int argc, char **argv)
         free(join_policy);
         return rc;
     }
-    if (aecs_conn_key(cl.conn, &key) != AECS_OK || aecs_sigkey_public_pem(key, &pem) != AECS_OK) {
+    if (aecs_conn_key(cl.conn, &key) != AECS_OK || aecs_sigkey_public_pem(key, &pem) != AECS_OK ||
+        aecs_sigkey_id(key, key_id) != AECS_OK) {
         cli_report_error(NULL);
         rc = EXIT_USAGE;
         goto out;
     }
-    body = json_pack("{s:s, s:i, s:i}", "pubkey", pem, "shares", (json_int_t)n, "threshold",
-                     (json_int_t)k);
-    if (body != NULL && join_policy != NULL &&
-        json_object_set_new(body, "join_policy",
-                            json_stringn((const char *)join_policy, join_policy_size)) != 0) {
-        json_decref(body);
-        body = NULL;
-    }
-    if (body == NULL) {
-        fprintf(stderr, "aecs: out of memory\n");
+    rc = admin_identity(&cl, insecure, "init", &adm, &verifier);
+    if (rc != EXIT_OK)
+        goto out;
+    if (aecs_conn_service_id(cl.conn, &service_id) != AECS_OK) {
+        cli_report_error(NULL);
         rc = EXIT_USAGE;
         goto out;
     }
-    rc = cli_request(&cl, "POST", "/v1/admin/init", body, AECS_REQ_SIGNED, &r);
-    if (rc != EXIT_OK)
-        goto out;
-
-    shares = json_object_get(r.body, "shares");
-    well_formed = json_is_array(shares) && json_array_size(shares) == (size_t)n &&
-                  json_integer_value(json_object_get(r.body, "threshold")) == k;
-    json_array_foreach(shares, i, share)
-    {
-        const char *s = json_string_value(share);
-        if (s == NULL || strncmp(s, AECS_SHARE_PREFIX, strlen(AECS_SHARE_PREFIX)) != 0)
-            well_formed = 0;
-    }
-    if (!well_formed) {
+    memset(&params, 0, sizeof(params));
+    params.pubkey_pem = pem;
+    params.key_id = key_id;
+    params.service_id = service_id;
+    params.shares = (unsigned)n;
+    params.threshold = (unsigned)k;
+    params.join_policy = (const char *)join_policy;
+    params.join_policy_size = join_policy_size;
+    if (aecs_admin_init(&adm, &params, &r, &shares) != AECS_OK) {
+        if (r.status < 200 || r.status >= 300) {
+            rc = report_raw(&r);
+            goto out;
+        }
         /* aecsd is initialized now; its answer cannot be trusted to hold the shares. */
+        cli_report_error(NULL);
         fprintf(stderr,
-                "aecs: %s answered init without %ld shares of threshold %ld: the service may be "
-                "initialized without usable shares; check `aecs admin status`\n",
+                "aecs: %s answered init without %ld usable shares of threshold %ld: the service "
+                "may be initialized without usable shares; check `aecs admin status`\n",
                 aecs_conn_server(cl.conn), n, k);
         rc = EXIT_USAGE;
         goto out;
     }
     if (json) {
-        out = json_pack("{s:O, s:i}", "shares", shares, "threshold", (json_int_t)k);
+        json_t *arr = json_array();
+        for (long i = 0; arr != NULL && i < n; i++)
+            json_array_append_new(arr, json_string(shares[i]));
+        out =
+            arr != NULL ? json_pack("{s:o, s:i}", "shares", arr, "threshold", (json_int_t)k) : NULL;
         rc = out != NULL ? cli_print_json(out) : EXIT_USAGE;
         goto out;
     }
-    printf("aecsd at %s is initialized (service id %s)\n", aecs_conn_server(cl.conn),
-           cli_json_str(r.body, "id", "?"));
+    printf("aecsd at %s is initialized (service id %s)\n", aecs_conn_server(cl.conn), service_id);
     printf("its root key is split into %ld shares; any %ld of them unseal it.\n\n", n, k);
     printf("Store each share separately: give each to a different person, or keep each in a\n"
            "different place. They are shown only this once and aecsd does not keep them;\n"
            "%ld of them are needed every time aecsd starts (`aecs admin unseal`).\n\n",
            k);
-    json_array_foreach(shares, i, share) printf("share %zu: %s\n", i + 1, json_string_value(share));
+    for (long i = 0; i < n; i++)
+        printf("share %ld: %s\n", i + 1, shares[i]);
 out:
     if (out != NULL) {
         aecs_json_wipe(out);
         json_decref(out);
     }
-    json_decref(body);
+    aecs_shares_free(shares, (unsigned)n);
+    aecs_admin_clear(&adm);
+    aecs_verifier_free(verifier);
     free(pem);
     free(join_policy);
-    aecs_reply_clear(&r);
+    aecs_raw_reply_clear(&r);
     cli_client_close(&cl);
     return rc;
 }
@@ -230,7 +352,8 @@ static void unseal_usage(FILE *out, const char *name)
     fprintf(out,
             "usage: aecs admin %s --config CRED SHARE\n"
             "       aecs admin %s --config CRED -      (the share from standard input)\n"
-            "       aecs admin %s --config CRED --reset\n\n"
+            "       aecs admin %s --config CRED --reset\n"
+            "       [--insecure-skip-server-attestation]\n\n"
             "Gives aecsd one share of its root key (made by `aecs admin init`). Once it has\n"
             "the threshold of them it unseals and starts serving; until then only status,\n"
             "health and unseal answer. Each share holder runs this once. `aecs admin\n"
@@ -243,10 +366,14 @@ static void unseal_usage(FILE *out, const char *name)
             "/proc) while the command runs: prefer '-' and paste it, or pipe it in from\n"
             "where it is stored. The share is checked locally first (its checksum), never\n"
             "printed, and needs no admin key (the credential file's `key` is not used).\n\n"
+            "Before the share is sent, aecsd's identity (its TEE evidence) is checked against\n"
+            "the credential file's server_policy, and the share travels sealed to that\n"
+            "identity's key: only that aecsd process can open it, not whoever terminates TLS.\n\n"
             "%s"
             "  --reset         start over: drop the shares given so far\n"
+            "%s"
             "  -h, --help      this help\n",
-            name, name, name, k_config_help);
+            name, name, name, k_config_help, k_insecure_help);
 }
 
 /* Reads one line from standard input into buf (without the line end). 0, or -1. */
@@ -298,20 +425,25 @@ static int admin_unseal(int argc, char **argv)
     static const struct option opts[] = {
         {"config", required_argument, NULL, OPT_CONFIG},
         {"reset", no_argument, NULL, OPT_RESET},
+        {"insecure-skip-server-attestation", no_argument, NULL, OPT_INSECURE_SKIP_ATTESTATION},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *config = NULL;
-    int reset = 0;
+    const char *config = NULL, *service_id = NULL;
+    int reset = 0, insecure = 0;
     char line[SHARE_LINE_MAX];
     const char *text;
     struct aecs_share parsed;
     struct cli_client cl;
-    struct aecs_reply r = {0};
-    json_t *body = NULL;
+    struct aecs_admin adm;
+    struct aecs_verifier *verifier = NULL;
+    struct aecs_raw_reply r;
+    json_t *answer = NULL;
     int c, rc;
 
     memset(line, 0, sizeof(line));
+    memset(&adm, 0, sizeof(adm));
+    memset(&r, 0, sizeof(r));
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case OPT_CONFIG:
@@ -319,6 +451,9 @@ static int admin_unseal(int argc, char **argv)
             break;
         case OPT_RESET:
             reset = 1;
+            break;
+        case OPT_INSECURE_SKIP_ATTESTATION:
+            insecure = 1;
             break;
         case 'h':
             unseal_usage(stdout, argv[0]);
@@ -373,25 +508,36 @@ static int admin_unseal(int argc, char **argv)
         aecs_cleanse(line, sizeof(line));
         return rc;
     }
-    body = json_pack("{s:s}", "share", text);
-    aecs_cleanse(line, sizeof(line));
-    if (body == NULL) {
-        fprintf(stderr, "aecs: out of memory\n");
+    rc = admin_identity(&cl, insecure, "unseal", &adm, &verifier);
+    if (rc != EXIT_OK)
+        goto out;
+    if (aecs_conn_service_id(cl.conn, &service_id) != AECS_OK) {
+        cli_report_error(NULL);
         rc = EXIT_USAGE;
         goto out;
     }
-    rc = cli_request(&cl, "POST", "/v1/admin/unseal", body, 0, &r);
-    if (rc != EXIT_OK)
+    if (aecs_admin_unseal(&adm, service_id, text, &r) != AECS_OK) {
+        rc = report_raw(&r);
         goto out;
-    const char *state = cli_json_str(r.body, "state", "?");
+    }
+    answer = json_loadb(r.body != NULL ? r.body : "", r.body_size, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(answer)) {
+        fprintf(stderr, "aecs: %s answered unseal with something that is not a JSON object\n",
+                aecs_conn_server(cl.conn));
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    const char *state = cli_json_str(answer, "state", "?");
     printf("%lld of %lld shares in; %s%s\n",
-           (long long)json_integer_value(json_object_get(r.body, "received")),
-           (long long)json_integer_value(json_object_get(r.body, "threshold")), state,
+           (long long)json_integer_value(json_object_get(answer, "received")),
+           (long long)json_integer_value(json_object_get(answer, "threshold")), state,
            strcmp(state, "working") == 0 ? " (unsealed)" : "");
 out:
-    aecs_json_wipe(body);
-    json_decref(body);
-    aecs_reply_clear(&r);
+    aecs_cleanse(line, sizeof(line));
+    json_decref(answer);
+    aecs_admin_clear(&adm);
+    aecs_verifier_free(verifier);
+    aecs_raw_reply_clear(&r);
     cli_client_close(&cl);
     return rc;
 }

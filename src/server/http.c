@@ -91,7 +91,7 @@ static int h_status(struct call *c)
 
 static int h_init(struct call *c)
 {
-    return aecs_service_init(c->d->svc, &c->req, &c->answer, &c->api);
+    return aecs_service_init(c->d->svc, &c->req, &c->raw, &c->api);
 }
 
 static int h_unseal(struct call *c)
@@ -318,7 +318,7 @@ static void send_json(struct evhttp_request *req, int status, json_t *body)
     }
     evbuffer_add(out, text, strlen(text));
     evbuffer_add(out, "\n", 1);
-    aecs_cleanse(text, strlen(text)); /* init answers carry shares */
+    aecs_cleanse(text, strlen(text)); /* cheap, and no copy of an answer outlives the request */
     free(text);
     evhttp_send_reply(req, status, NULL, out);
     evbuffer_free(out);
@@ -502,7 +502,7 @@ done:
         json_decref(err);
     }
     access_log(d, &c, path, status, ms_since(&start));
-    aecs_json_wipe(c.answer); /* init answers hold the shares */
+    aecs_json_wipe(c.answer);
     json_decref(c.answer);
     aecs_answer_clear(&c.raw);
     evhttp_clear_headers(&c.query);

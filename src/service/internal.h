@@ -179,6 +179,9 @@ void svc_pending_wipe(struct aecs_service *svc);
 
 /* ---- the service ---- */
 
+/* Sealed shares a process remembers (struct aecs_service.sealed_seen). */
+#define SVC_SEALED_SEEN_MAX 64
+
 struct aecs_service {
     char *store_spec;
     char *data_dir;
@@ -206,6 +209,16 @@ struct aecs_service {
     /* unseal progress (under state_lock as a writer) */
     struct aecs_share *pending; /* AECS_SHARES_MAX entries, secure heap */
     size_t pending_count;
+    /*
+     * SHA-256 of the ephemeral key of each sealed share that was one of this
+     * service's (its commitment held), so a sealed share replayed to this
+     * process is refused even after a reset. Anyone can seal to the identity
+     * key, but only a real share gets in here, so a flood cannot push real
+     * ones out; the oldest entry makes room.
+     */
+    uint8_t sealed_seen[SVC_SEALED_SEEN_MAX][32];
+    size_t sealed_seen_count;
+    size_t sealed_seen_next;
     struct svc_unseal cu;       /* progress shared by replicas (unseal.c) */
 
     pthread_mutex_t write_lock; /* one writer at a time in this process */

@@ -21,6 +21,7 @@
 #include "crypto/envelope.h"
 #include "policy/policy.h"
 #include "proto/json_wipe.h"
+#include "proto/release.h"
 #include "proto/reqsig.h"
 #include "service/challenge.h"
 #include "service/internal.h"
@@ -61,6 +62,7 @@ static const struct {
     [API_NO_IDENTITY] = {"no_identity", 503},
     [API_NOT_CONFIGURED] = {"not_configured", 503},
     [API_QUOTA_EXCEEDED] = {"quota_exceeded", 409},
+    [API_SHARE_NOT_SEALED] = {"share_not_sealed", 400},
     [API_INTERNAL] = {"internal", 500},
 };
 
@@ -705,27 +707,53 @@ out:
 
 /* ---- init ---- */
 
-static int init_args(const json_t *body, const char **pem, unsigned *n, unsigned *k,
-                     const char **join_policy, enum aecs_api_code *api)
+/* What an init request names, as parsed by init_args. */
+struct init_args {
+    const char *pem;                       /* the first cluster admin's public key */
+    unsigned n, k;                         /* shares, threshold */
+    const char *join_policy;               /* or NULL */
+    uint8_t share_key[AECS_P256_PUB_SIZE]; /* the admin's key the shares are sealed to */
+    uint8_t nonce[AECS_RELEASE_NONCE_SIZE];
+};
+
+static int init_args(const json_t *body, struct init_args *a, enum aecs_api_code *api)
 {
     json_t *jn = json_object_get(body, "shares");
     json_t *jk = json_object_get(body, "threshold");
-    const char *key;
+    const char *key, *hex;
     json_t *value;
 
     json_object_foreach((json_t *)body, key, value)
     {
         if (strcmp(key, "pubkey") != 0 && strcmp(key, "shares") != 0 &&
-            strcmp(key, "threshold") != 0 && strcmp(key, "join_policy") != 0)
+            strcmp(key, "threshold") != 0 && strcmp(key, "join_policy") != 0 &&
+            strcmp(key, "share_key") != 0 && strcmp(key, "nonce") != 0)
             return REFUSE(api, API_BAD_REQUEST, AECS_E_INVALID_ARGUMENT,
                           "init: unknown field '%.40s'", key);
     }
-    *join_policy = json_string_value(json_object_get(body, "join_policy"));
-    if (json_object_get(body, "join_policy") != NULL && *join_policy == NULL)
+    /*
+     * Without a share key the client expects the shares in clear, which a host
+     * that holds the TLS key would read: refused with a code of its own, so an
+     * old client says what to do.
+     */
+    if (json_object_get(body, "share_key") == NULL)
+        return REFUSE(api, API_SHARE_NOT_SEALED, AECS_E_UNSUPPORTED,
+                      "init: no share_key: this aecsd only hands out shares sealed to the "
+                      "admin's key; use a current `aecs admin init`");
+    hex = json_string_value(json_object_get(body, "share_key"));
+    if (hex == NULL || aecs_release_pubkey_parse(hex, strlen(hex), a->share_key) != AECS_OK)
+        return REFUSE(api, API_BAD_REQUEST, AECS_E_INVALID_ARGUMENT,
+                      "init: share_key must be a P-256 point, 130 lowercase hex characters");
+    hex = json_string_value(json_object_get(body, "nonce"));
+    if (hex == NULL || aecs_release_nonce_parse(hex, strlen(hex), a->nonce) != AECS_OK)
+        return REFUSE(api, API_BAD_REQUEST, AECS_E_INVALID_ARGUMENT,
+                      "init: nonce must be 64 lowercase hex characters");
+    a->join_policy = json_string_value(json_object_get(body, "join_policy"));
+    if (json_object_get(body, "join_policy") != NULL && a->join_policy == NULL)
         return REFUSE(api, API_BAD_REQUEST, AECS_E_INVALID_ARGUMENT,
                       "init: join_policy must be the policy file's YAML text");
-    *pem = json_string_value(json_object_get(body, "pubkey"));
-    if (*pem == NULL)
+    a->pem = json_string_value(json_object_get(body, "pubkey"));
+    if (a->pem == NULL)
         return REFUSE(api, API_BAD_REQUEST, AECS_E_INVALID_ARGUMENT,
                       "init: pubkey (a PEM public key) is required");
     if (!json_is_integer(jn) || !json_is_integer(jk))
@@ -737,21 +765,56 @@ static int init_args(const json_t *body, const char **pem, unsigned *n, unsigned
         return REFUSE(api, API_BAD_REQUEST, AECS_E_INVALID_ARGUMENT,
                       "init: need 2 <= threshold <= shares <= 16 (got %lld of %lld)",
                       (long long)json_integer_value(jk), (long long)json_integer_value(jn));
-    *n = (unsigned)json_integer_value(jn);
-    *k = (unsigned)json_integer_value(jk);
+    a->n = (unsigned)json_integer_value(jn);
+    a->k = (unsigned)json_integer_value(jk);
     return AECS_OK;
 }
 
-int aecs_service_init(struct aecs_service *svc, const struct aecs_request *req, json_t **answer,
-                      enum aecs_api_code *api)
+/*
+ * The init answer: each share sealed to the admin's share key (bound to the
+ * service id, its index and the request's nonce), the whole signed by the
+ * identity key over the nonce and the share key. The shares leave this
+ * process in no other form.
+ */
+static int init_answer(struct aecs_service *svc, const struct init_args *a,
+                       const struct aecs_p256_pub *share_key, const char *key_id,
+                       char *const *shares, struct aecs_answer *out)
 {
     int rc = AECS_OK;
-    json_t *body = NULL, *rec = NULL, *shares_json = NULL, *meta = NULL;
+    struct aecs_init_answer *ans = calloc(1, sizeof(*ans));
+    struct aecs_admin_share_binding b;
+
+    ENSURE(ans != NULL, AECS_E_NO_MEMORY, "out of memory");
+    memcpy(ans->id, svc->id, sizeof(ans->id));
+    snprintf(ans->admin, sizeof(ans->admin), "%s", key_id);
+    ans->threshold = a->k;
+    ans->count = a->n;
+    for (unsigned i = 0; i < a->n; i++) {
+        GUARD_OUT(aecs_init_share_binding(svc->id, i + 1, a->nonce, &b));
+        GUARD_OUT(aecs_envelope_seal(share_key, &b.b, (const uint8_t *)shares[i], strlen(shares[i]),
+                                     &ans->shares[i]));
+    }
+    GUARD_OUT(aecs_init_answer_serialize(ans, &out->body, &out->size));
+    GUARD_OUT(aecs_answer_sign(svc->identity, AECS_ANSWER_INIT, a->nonce, a->share_key, out->body,
+                               out->size, out->signature));
+out:
+    if (rc != AECS_OK)
+        aecs_answer_clear(out);
+    aecs_init_answer_free(ans);
+    return rc;
+}
+
+int aecs_service_init(struct aecs_service *svc, const struct aecs_request *req,
+                      struct aecs_answer *out, enum aecs_api_code *api)
+{
+    int rc = AECS_OK;
+    json_t *body = NULL, *rec = NULL, *meta = NULL;
     struct aecs_sigkey *key = NULL;
+    struct aecs_p256_pub *share_key = NULL;
     struct aecs_kek *kek = NULL;
     char **shares = NULL;
     char *meta_text = NULL;
-    const char *pem = NULL, *join_policy = NULL;
+    struct init_args a;
     unsigned n = 0, k = 0;
     int64_t ts = 0, now = aecs_time_now();
     char key_id[AECS_SIGKEY_ID_HEX + 1], check_hex[65], created[32], path[128];
@@ -762,7 +825,8 @@ int aecs_service_init(struct aecs_service *svc, const struct aecs_request *req, 
     struct aecs_share first;
     char set[sizeof(first.set)];
 
-    *answer = NULL;
+    memset(out, 0, sizeof(*out));
+    memset(&a, 0, sizeof(a));
     pthread_rwlock_wrlock(&svc->state_lock);
     /*
      * Another replica sharing the store may have initialized it since this
@@ -774,14 +838,23 @@ int aecs_service_init(struct aecs_service *svc, const struct aecs_request *req, 
         *api = API_CONFLICT;
         BAIL_OUT(AECS_E_USAGE, "the service is already initialized");
     }
+    /* The identity key signs the answer; without it no admin can check where the shares
+       come from. */
+    if (svc->identity == NULL) {
+        *api = API_NO_IDENTITY;
+        BAIL_OUT(AECS_E_USAGE, "init: this aecsd has no identity key (its release setup was not "
+                               "done), so it cannot seal and sign the shares");
+    }
     GUARD_OUT(parse_sig_headers(req, &ts, api));
     GUARD_OUT(check_skew(ts, now, api));
     GUARD_OUT(svc_body_object(req, &body, api));
-    GUARD_OUT(init_args(body, &pem, &n, &k, &join_policy, api));
-    if (join_policy != NULL) {
+    GUARD_OUT(init_args(body, &a, api));
+    n = a.n;
+    k = a.k;
+    if (a.join_policy != NULL) {
         struct aecs_policy_rules rules;
         struct aecs_policy_error perr;
-        rc = aecs_policy_rules_parse(join_policy, strlen(join_policy), "join-policy",
+        rc = aecs_policy_rules_parse(a.join_policy, strlen(a.join_policy), "join-policy",
                                      SVC_JOIN_POLICY_KEY, 0, &rules, &perr);
         if (rc != AECS_OK) {
             *api = API_INVALID_POLICY;
@@ -789,7 +862,7 @@ int aecs_service_init(struct aecs_service *svc, const struct aecs_request *req, 
         }
         aecs_policy_rules_clear(&rules);
     }
-    rc = aecs_sigkey_parse_public(pem, strlen(pem), &key);
+    rc = aecs_sigkey_parse_public(a.pem, strlen(a.pem), &key);
     if (rc != AECS_OK) {
         *api = API_BAD_REQUEST;
         aecs_err_prefix("init: pubkey: ");
@@ -811,6 +884,8 @@ int aecs_service_init(struct aecs_service *svc, const struct aecs_request *req, 
         }
     }
     GUARD_OUT(check_signature(svc, req, key, ts, now, api));
+    /* Checked by init_args already: importing it again cannot fail but for memory. */
+    GUARD_OUT(aecs_p256_pub_import(a.share_key, sizeof(a.share_key), &share_key));
 
     GUARD_OUT(aecs_kek_generate(&kek));
     GUARD_OUT(aecs_kek_check_value(kek, svc->check));
@@ -836,7 +911,7 @@ int aecs_service_init(struct aecs_service *svc, const struct aecs_request *req, 
     }
     svc->has_commitments = 1;
     meta_text = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS);
-    rec = json_pack("{s:s, s:s, s:s, s:s}", "key_id", key_id, "pubkey", pem, "role",
+    rec = json_pack("{s:s, s:s, s:s, s:s}", "key_id", key_id, "pubkey", a.pem, "role",
                     "cluster-admin", "created", created);
     ENSURE_OUT(meta_text != NULL && rec != NULL, AECS_E_NO_MEMORY, "out of memory");
 
@@ -845,8 +920,8 @@ int aecs_service_init(struct aecs_service *svc, const struct aecs_request *req, 
     GUARD_OUT(svc_txn_begin(svc, &t, 1));
     snprintf(path, sizeof(path), SVC_KEYS "%s", key_id);
     GUARD_OUT(svc_txn_put(svc, &t, path, SVC_T_KEY, rec));
-    if (join_policy != NULL) {
-        json_t *jp = json_pack("{s:s}", "yaml", join_policy);
+    if (a.join_policy != NULL) {
+        json_t *jp = json_pack("{s:s}", "yaml", a.join_policy);
         ENSURE_OUT(jp != NULL, AECS_E_NO_MEMORY, "out of memory");
         rc = svc_txn_put(svc, &t, SVC_JOIN_POLICY, SVC_T_JOIN_POLICY, jp);
         json_decref(jp);
@@ -880,14 +955,17 @@ int aecs_service_init(struct aecs_service *svc, const struct aecs_request *req, 
     if (seal_root_key(svc) != AECS_OK)
         log_error("auto-unseal: could not seal the root key: %s", aecs_err_last()->message);
 
-    shares_json = json_array();
-    ENSURE_OUT(shares_json != NULL, AECS_E_NO_MEMORY, "out of memory");
-    for (unsigned i = 0; i < n; i++)
-        json_array_append_new(shares_json, json_string(shares[i]));
-    *answer = json_pack("{s:o, s:I, s:s}", "shares", shares_json, "threshold", (json_int_t)k,
-                        "id", svc->id);
-    shares_json = NULL;
-    ENSURE_OUT(*answer != NULL, AECS_E_NO_MEMORY, "out of memory");
+    /*
+     * The service is initialized: a failure from here on leaves it without
+     * shares anyone received (only memory or the crypto library can fail).
+     */
+    rc = init_answer(svc, &a, share_key, key_id, shares, out);
+    if (rc != AECS_OK) {
+        log_error("init: the store is initialized but the answer with the shares could not be "
+                  "made: %s",
+                  aecs_err_last()->message);
+        goto out;
+    }
     log_info("init: initialized by key %.16s... with %u shares, threshold %u", key_id, n, k);
 out:
     if (in_txn)
@@ -898,8 +976,7 @@ out:
         aecs_kek_free(kek);
     }
     aecs_shares_free(shares, n);
-    aecs_json_wipe(shares_json);
-    json_decref(shares_json);
+    aecs_p256_pub_free(share_key);
     json_decref(body);
     json_decref(rec);
     json_decref(meta);
@@ -1059,23 +1136,87 @@ int svc_pending_add(struct aecs_service *svc, const struct aecs_share *share, in
     return AECS_OK;
 }
 
+/* The sealed share's ephemeral key as remembered (a hash: it is public anyway). */
+static void sealed_seen_id(const struct aecs_envelope *env, uint8_t out[32])
+{
+    aecs_sha256(env->epk, sizeof(env->epk), out);
+}
+
+static int sealed_seen_has(const struct aecs_service *svc, const uint8_t id[32])
+{
+    for (size_t i = 0; i < svc->sealed_seen_count; i++) {
+        if (memcmp(svc->sealed_seen[i], id, 32) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void sealed_seen_add(struct aecs_service *svc, const uint8_t id[32])
+{
+    memcpy(svc->sealed_seen[svc->sealed_seen_next], id, 32);
+    svc->sealed_seen_next = (svc->sealed_seen_next + 1) % SVC_SEALED_SEEN_MAX;
+    if (svc->sealed_seen_count < SVC_SEALED_SEEN_MAX)
+        svc->sealed_seen_count++;
+}
+
+/*
+ * Opens a share sealed to the identity key (docs/protocol-release.md section
+ * 7) and parses it into *share (wiped by the caller). The envelope is bound
+ * to the service id and, through the identity key, to this process: sealed
+ * for another service or another run of aecsd (a restart makes a new key),
+ * or changed on the way, it does not open.
+ */
+static int open_sealed_share(struct aecs_service *svc, const struct aecs_envelope *env,
+                             struct aecs_share *share, enum aecs_api_code *api)
+{
+    int rc;
+    struct aecs_admin_share_binding b;
+    uint8_t *plain = NULL;
+    size_t size = 0;
+
+    GUARD(aecs_admin_share_binding(svc->id, &b));
+    rc = aecs_envelope_open(svc->identity, &b.b, env, &plain, &size);
+    if (rc == AECS_E_NO_MEMORY)
+        return rc;
+    if (rc != AECS_OK)
+        return REFUSE(api, API_BAD_SHARE, AECS_E_BAD_SIGNATURE,
+                      "the sealed share does not open with this aecsd's identity key: it was "
+                      "sealed for another service or another start of aecsd (each start makes a "
+                      "new key), or changed on the way; check the identity and seal it again "
+                      "(`aecs admin unseal`)");
+    /* The plaintext is followed by a NUL; a NUL inside it is no share. */
+    if (strlen((const char *)plain) != size)
+        rc = AECS_ERR(AECS_E_FORMAT, "share 1: not a share's text");
+    else
+        rc = aecs_share_parse((const char *)plain, (unsigned)(svc->pending_count + 1), share);
+    aecs_envelope_plain_free(plain, size);
+    if (rc != AECS_OK)
+        *api = API_BAD_SHARE;
+    return rc;
+}
+
 int aecs_service_unseal(struct aecs_service *svc, const struct aecs_request *req,
                         json_t **answer, enum aecs_api_code *api)
 {
     int rc = AECS_OK;
-    json_t *body = NULL;
-    const char *text;
+    struct aecs_unseal_request ur;
     struct aecs_share share;
+    uint8_t seen[32];
 
     *answer = NULL;
     memset(&share, 0, sizeof(share));
+    memset(&ur, 0, sizeof(ur));
     pthread_rwlock_wrlock(&svc->state_lock);
     if (svc->state == AECS_STATE_UNINITIALIZED) {
         *api = API_NOT_INITIALIZED;
         BAIL_OUT(AECS_E_USAGE, "the service is not initialized: run `aecs admin init`");
     }
-    GUARD_OUT(svc_body_object(req, &body, api));
-    if (json_is_true(json_object_get(body, "reset"))) {
+    rc = aecs_unseal_request_parse((const char *)req->body, req->body_size, &ur);
+    if (rc != AECS_OK) {
+        *api = rc == AECS_E_TOO_LARGE ? API_TOO_LARGE : API_BAD_REQUEST;
+        goto out;
+    }
+    if (ur.kind == AECS_UNSEAL_REQUEST_RESET) {
         if (svc->state == AECS_STATE_SEALED) {
             log_info("unseal: progress reset (%zu shares dropped)", svc->pending_count);
             svc_pending_wipe(svc);
@@ -1086,21 +1227,34 @@ int aecs_service_unseal(struct aecs_service *svc, const struct aecs_request *req
         }
         goto answer;
     }
+    if (ur.kind == AECS_UNSEAL_REQUEST_PLAIN) {
+        /* A share in clear crossed TLS, which the host may terminate: never take one. */
+        log_warn("unseal: a share sent in clear from %.64s was refused (an old aecs client)",
+                 req->remote != NULL ? req->remote : "?");
+        *api = API_SHARE_NOT_SEALED;
+        BAIL_OUT(AECS_E_UNSUPPORTED,
+                 "unseal: a share sent in clear is refused: anyone who holds this server's TLS "
+                 "key could read it; use a current `aecs admin unseal`, which seals it to the "
+                 "service's attested identity key");
+    }
+    if (svc->identity == NULL) {
+        *api = API_NO_IDENTITY;
+        BAIL_OUT(AECS_E_USAGE, "unseal: this aecsd has no identity key (its release setup was "
+                               "not done), so no share can be sealed to it");
+    }
     if (svc->state == AECS_STATE_SEALED && svc->cu.enabled)
         svc_unseal_sync(svc); /* another replica's reset, or shares forwarded to this one */
     if (svc->state == AECS_STATE_WORKING)
         goto answer; /* already unsealed: nothing to do */
-    text = json_string_value(json_object_get(body, "share"));
-    if (text == NULL || json_object_size(body) != 1) {
-        *api = API_BAD_REQUEST;
-        BAIL_OUT(AECS_E_INVALID_ARGUMENT, "unseal: the body must be {\"share\": \"...\"}");
-    }
-    rc = aecs_share_parse(text, (unsigned)(svc->pending_count + 1), &share);
-    if (rc != AECS_OK) {
+    sealed_seen_id(&ur.share, seen);
+    if (sealed_seen_has(svc, seen)) {
         *api = API_BAD_SHARE;
-        goto out;
+        BAIL_OUT(AECS_E_INVALID_ARGUMENT, "this sealed share was given to this aecsd before (a "
+                                          "replay): seal it again with `aecs admin unseal`");
     }
+    GUARD_OUT(open_sealed_share(svc, &ur.share, &share, api));
     GUARD_OUT(svc_share_check(svc, &share, api));
+    sealed_seen_add(svc, seen);
     if (svc_pending_has(svc, share.index)) {
         *api = API_BAD_SHARE;
         BAIL_OUT(AECS_E_INVALID_ARGUMENT,
@@ -1116,8 +1270,7 @@ answer:
     rc = AECS_OK;
 out:
     aecs_cleanse(&share, sizeof(share));
-    aecs_json_wipe(body); /* the share */
-    json_decref(body);
+    aecs_envelope_clear(&ur.share);
     pthread_rwlock_unlock(&svc->state_lock);
     return rc;
 }

@@ -57,6 +57,7 @@ enum aecs_api_code {
     API_NO_IDENTITY,
     API_NOT_CONFIGURED,
     API_QUOTA_EXCEEDED,
+    API_SHARE_NOT_SEALED,
     API_INTERNAL,
 };
 
@@ -148,10 +149,15 @@ struct aecs_caller {
 AECS_MUST_CHECK int aecs_service_status(struct aecs_service *svc, json_t **answer);
 
 /*
- * POST /v1/admin/unseal: body {"share": "..."} or {"reset": true}. With
- * shared progress (aecs_service_unseal_setup) shares forwarded by other
- * replicas are collected first and count as received, a share given here is
- * forwarded to them, and a reset starts over on every replica.
+ * POST /v1/admin/unseal: body {"share_sealed": envelope} (the share sealed to
+ * the identity key, docs/protocol-release.md section 7) or {"reset": true}; a
+ * share in clear ({"share": "..."}) is refused with API_SHARE_NOT_SEALED, and
+ * a sealed share with API_NO_IDENTITY when there is no identity key
+ * (aecs_service_release_setup was not called). Each sealed share opens once
+ * per process: one given again (a replay) is refused. With shared progress
+ * (aecs_service_unseal_setup) shares forwarded by other replicas are
+ * collected first and count as received, a share given here is forwarded to
+ * them, and a reset starts over on every replica.
  */
 AECS_MUST_CHECK int aecs_service_unseal(struct aecs_service *svc, const struct aecs_request *req,
                                         json_t **answer, enum aecs_api_code *api);
@@ -189,9 +195,18 @@ AECS_MUST_CHECK int aecs_service_secret_public(struct aecs_service *svc, const c
 
 /* ---- signed ---- */
 
-/* POST /v1/admin/init: signed by the key in the body, which becomes the first cluster admin. */
+/*
+ * POST /v1/admin/init: signed by the key in the body, which becomes the first
+ * cluster admin. The body names the admin's share key and a nonce; the answer
+ * (*out, released with aecs_answer_clear) holds the shares each sealed to
+ * that key and is signed by the identity key (docs/protocol-release.md
+ * section 7). API_SHARE_NOT_SEALED for a body without a share key, and
+ * API_NO_IDENTITY without an identity key: no answer ever holds a share in
+ * clear.
+ */
+struct aecs_answer;
 AECS_MUST_CHECK int aecs_service_init(struct aecs_service *svc, const struct aecs_request *req,
-                                      json_t **answer, enum aecs_api_code *api);
+                                      struct aecs_answer *out, enum aecs_api_code *api);
 
 /*
  * Checks a working service's signed request (docs/api.md, in the order given

@@ -39,6 +39,8 @@
 #include "proto/reqsig.h"
 #include "service/join_client.h"
 #include "service/service.h"
+#include "admin_direct.h"
+#include "keystore/shares.h"
 #include "testutil.h"
 
 #define PEER_URL "https://peer.test:1"
@@ -101,69 +103,29 @@ static void setup_release(struct fx *f, struct aecs_service *svc, struct aecs_at
     assert_int_equal(aecs_service_release_setup(svc, &rc), AECS_OK);
 }
 
-/* Signs and sends POST /v1/admin/init to f->a with a fresh admin key. */
+/* Initializes f->a as `aecs admin init` does, with a fresh admin key (admin_direct.h). */
 static void init_a_with(struct fx *f, const char *join_policy, enum aecs_api_code want)
 {
-    char base[300], path[320], kid[AECS_SIGKEY_ID_HEX + 1], ts[32], nonce[33], sig_b64[200];
+    char base[300], path[320], kid[AECS_SIGKEY_ID_HEX + 1];
     struct aecs_sigkey *key = NULL;
-    struct aecs_reqsig_fields fields;
-    struct aecs_request r;
-    uint8_t raw[16], sig[AECS_SIGKEY_SIG_MAX];
-    size_t size = 0, sig_size = 0, canonical_size = 0;
-    char *pem, *body, *canonical = NULL;
-    int64_t now = (int64_t)time(NULL);
-    json_t *ans = NULL;
+    struct tu_admin d;
+    char **shares = NULL;
     enum aecs_api_code api = API_OK;
 
     snprintf(base, sizeof(base), "%s/admin", f->dir);
     assert_int_equal(aecs_sigkey_generate_files(base, kid), AECS_OK);
     snprintf(path, sizeof(path), "%s.pem", base);
     assert_int_equal(aecs_sigkey_load_private(path, &key), AECS_OK);
-    snprintf(path, sizeof(path), "%s.pub.pem", base);
-    pem = (char *)tu_read_file(path, &size);
-    {
-        json_t *b = json_pack("{s:s, s:i, s:i}", "pubkey", pem, "shares", 2, "threshold", 2);
-        if (join_policy != NULL)
-            json_object_set_new(b, "join_policy", json_string(join_policy));
-        body = json_dumps(b, JSON_COMPACT);
-        json_decref(b);
-    }
-    assert_int_equal(getrandom(raw, sizeof(raw), 0), (ssize_t)sizeof(raw));
-    tu_hex_encode(raw, sizeof(raw), nonce);
-    snprintf(ts, sizeof(ts), "%lld", (long long)now);
-    fields = (struct aecs_reqsig_fields){
-        .method = "POST",
-        .target = "/v1/admin/init",
-        .service_id = aecs_service_id(f->a),
-        .body = (const uint8_t *)body,
-        .body_size = strlen(body),
-        .timestamp = now,
-        .nonce = nonce,
-        .key_id = kid,
-    };
-    assert_int_equal(aecs_reqsig_canonical(&fields, &canonical, &canonical_size), AECS_OK);
-    assert_int_equal(aecs_sigkey_sign(key, canonical, canonical_size, sig, &sig_size), AECS_OK);
-    aecs_base64_encode(sig, sig_size, sig_b64);
-    memset(&r, 0, sizeof(r));
-    r.method = "POST";
-    r.target = "/v1/admin/init";
-    r.body = (const uint8_t *)body;
-    r.body_size = strlen(body);
-    r.key_id = kid;
-    r.timestamp = ts;
-    r.nonce = nonce;
-    r.signature = sig_b64;
-    r.remote = "127.0.0.1";
+    memset(&d, 0, sizeof(d));
+    d.svc = f->a;
+    d.key = key;
     if (want == API_OK) {
-        assert_int_equal(aecs_service_init(f->a, &r, &ans, &api), AECS_OK);
+        tu_admin_init(&d, 2, 2, join_policy, &shares);
     } else {
-        assert_int_not_equal(aecs_service_init(f->a, &r, &ans, &api), AECS_OK);
+        assert_int_not_equal(tu_admin_try_init(&d, 2, 2, join_policy, &shares, &api), AECS_OK);
         assert_int_equal(api, want);
     }
-    json_decref(ans);
-    free(canonical);
-    free(body);
-    free(pem);
+    aecs_shares_free(shares, 2);
     aecs_sigkey_free(key);
 }
 

@@ -42,6 +42,8 @@
 #include "crypto/crypto.h"
 #include "crypto/sigkey.h"
 #include "keystore/shares.h"
+#include "crypto/envelope.h"
+#include "proto/release.h"
 #include "proto/reqsig.h"
 #include "service/internal.h"
 #include "service/service.h"
@@ -63,12 +65,14 @@
 /* ---- the last call ---- */
 
 static json_t *g_ans;            /* the answer of the last call */
+static struct aecs_answer g_raw; /* or its signed answer (init) */
 static enum aecs_api_code g_api; /* the API code it set */
 
 static void reset_call(void)
 {
     json_decref(g_ans);
     g_ans = NULL;
+    aecs_answer_clear(&g_raw);
     g_api = API_OK;
 }
 
@@ -89,11 +93,11 @@ static void expect_refused(int rc, int want_rc, enum aecs_api_code want_api, con
                            const char *what, const char *file, int line)
 {
     if (rc == want_rc && answered_api(rc) == want_api && strstr(MSG(), needle) != NULL &&
-        g_ans == NULL)
+        g_ans == NULL && g_raw.body == NULL)
         return;
     fail_msg("%s:%d: %s: got %s (%s) '%s'%s; want %s (%s) with '%s'", file, line, what,
              aecs_err_name(rc), aecs_api_code_name(answered_api(rc)), MSG(),
-             g_ans != NULL ? " and an answer" : "", aecs_err_name(want_rc),
+             g_ans != NULL || g_raw.body != NULL ? " and an answer" : "", aecs_err_name(want_rc),
              aecs_api_code_name(want_api), needle);
 }
 
@@ -285,9 +289,35 @@ static void req_free(struct treq *q)
 
 /* ---- bodies ---- */
 
+/*
+ * The admin's side of the last init body: the key the shares are sealed to
+ * and the nonce (docs/protocol-release.md section 7).
+ */
+static struct aecs_p256_key *g_share_key;
+static uint8_t g_share_pub[AECS_P256_PUB_SIZE];
+static uint8_t g_init_nonce[AECS_RELEASE_NONCE_SIZE];
+
+/* j (taken) with a fresh share key and nonce (kept in g_share_key, g_init_nonce), as text. */
+static char *body_init_json(json_t *j)
+{
+    char key_hex[2 * AECS_P256_PUB_SIZE + 1], nonce_hex[2 * AECS_RELEASE_NONCE_SIZE + 1];
+
+    aecs_p256_key_free(g_share_key);
+    assert_int_equal(aecs_p256_key_generate(&g_share_key), AECS_OK);
+    aecs_p256_key_public(g_share_key, g_share_pub);
+    assert_int_equal(getrandom(g_init_nonce, sizeof(g_init_nonce), 0),
+                     (ssize_t)sizeof(g_init_nonce));
+    tu_hex_encode(g_share_pub, sizeof(g_share_pub), key_hex);
+    tu_hex_encode(g_init_nonce, sizeof(g_init_nonce), nonce_hex);
+    assert_non_null(j);
+    json_object_set_new(j, "share_key", json_string(key_hex));
+    json_object_set_new(j, "nonce", json_string(nonce_hex));
+    return jdump(j);
+}
+
 static char *body_init(const char *pem, int shares, int threshold)
 {
-    return jdump(
+    return body_init_json(
         json_pack("{s:s, s:i, s:i}", "pubkey", pem, "shares", shares, "threshold", threshold));
 }
 
@@ -302,9 +332,46 @@ static char *body_secrets(const char *yaml, int update, int insecure)
                            "insecure_allow_any_enclave", insecure));
 }
 
-static char *body_share(const char *share)
+/*
+ * An unseal body with share sealed to the key pub for service id sid
+ * (docs/protocol-release.md section 7), as `aecs admin unseal` sends it.
+ */
+enum tamper { T_NONE, T_CIPHERTEXT, T_TAG, T_IV };
+
+static char *body_share_tampered(const uint8_t pub[AECS_P256_PUB_SIZE], const char *sid,
+                                 const char *share, enum tamper tamper)
 {
-    return jdump(json_pack("{s:s}", "share", share));
+    struct aecs_p256_pub *identity = NULL;
+    struct aecs_admin_share_binding b;
+    struct aecs_envelope env;
+    char *body = NULL;
+    size_t size = 0;
+
+    assert_int_equal(aecs_p256_pub_import(pub, AECS_P256_PUB_SIZE, &identity), AECS_OK);
+    assert_int_equal(aecs_admin_share_binding(sid, &b), AECS_OK);
+    assert_int_equal(
+        aecs_envelope_seal(identity, &b.b, (const uint8_t *)share, strlen(share), &env), AECS_OK);
+    if (tamper == T_CIPHERTEXT)
+        env.ciphertext[env.size - 1] ^= 0x01;
+    else if (tamper == T_TAG)
+        env.tag[0] ^= 0x80;
+    else if (tamper == T_IV)
+        env.iv[5] ^= 0x01;
+    assert_int_equal(aecs_unseal_request_serialize(&env, &body, &size), AECS_OK);
+    aecs_envelope_clear(&env);
+    aecs_p256_pub_free(identity);
+    return body;
+}
+
+static char *body_share_to(const uint8_t pub[AECS_P256_PUB_SIZE], const char *sid,
+                           const char *share)
+{
+    return body_share_tampered(pub, sid, share, T_NONE);
+}
+
+static char *body_share(const struct aecs_service *svc, const char *share)
+{
+    return body_share_to(svc->identity_pub, aecs_service_id(svc), share);
 }
 
 /* ---- policies ---- */
@@ -387,10 +454,27 @@ struct fx {
     size_t share_count;
 };
 
+/*
+ * Opens a service as aecsd does: with an identity key (made at each start),
+ * here without an attester, so without evidence.
+ */
+static void svc_open(const struct aecs_service_config *cfg, struct aecs_service **out)
+{
+    struct aecs_release_config rc;
+
+    expect_ok(aecs_service_open(cfg, out), "aecs_service_open", __FILE__, __LINE__);
+    memset(&rc, 0, sizeof(rc));
+    rc.attester = "none";
+    rc.rate_burst = 1000;
+    rc.rate_per_second = 1000;
+    expect_ok(aecs_service_release_setup(*out, &rc), "aecs_service_release_setup", __FILE__,
+              __LINE__);
+}
+
 static void fx_open(struct fx *f)
 {
     assert_null(f->svc);
-    expect_ok(aecs_service_open(&f->cfg, &f->svc), "aecs_service_open", __FILE__, __LINE__);
+    svc_open(&f->cfg, &f->svc);
 }
 
 static void fx_close(struct fx *f)
@@ -452,6 +536,8 @@ static int teardown(void **state)
 {
     reset_call();
     fx_delete(*state);
+    aecs_p256_key_free(g_share_key);
+    g_share_key = NULL;
     return 0;
 }
 
@@ -477,29 +563,65 @@ static void fx_signed(struct fx *f, struct treq *q, const struct tkey *k, const 
     EXPECT_OK(aecs_service_authenticate(f->svc, &q->r, caller, &g_api));
 }
 
+/*
+ * Checks the init answer in g_raw as docs/protocol-release.md section 7 says
+ * an admin does: the signature with svc's identity key over the nonce, the
+ * share key and the body; the members; then each share opened with the share
+ * key for its index. Returns the answer (aecs_init_answer_free it) and the
+ * share texts in texts[0..count-1] (free each).
+ */
+static struct aecs_init_answer *open_init_answer(const struct aecs_service *svc, char **texts)
+{
+    struct aecs_p256_pub *identity = NULL;
+    struct aecs_init_answer *a = NULL;
+
+    assert_non_null(g_raw.body);
+    assert_int_equal(aecs_p256_pub_import(svc->identity_pub, sizeof(svc->identity_pub), &identity),
+                     AECS_OK);
+    assert_int_equal(aecs_answer_verify(identity, AECS_ANSWER_INIT, g_init_nonce, g_share_pub,
+                                        g_raw.body, g_raw.size, g_raw.signature,
+                                        strlen(g_raw.signature)),
+                     AECS_OK);
+    aecs_p256_pub_free(identity);
+    assert_int_equal(aecs_init_answer_parse(g_raw.body, g_raw.size, &a), AECS_OK);
+    assert_string_equal(a->id, aecs_service_id(svc));
+    for (size_t i = 0; i < a->count; i++) {
+        struct aecs_admin_share_binding b;
+        uint8_t *plain = NULL;
+        size_t size = 0;
+        assert_int_equal(aecs_init_share_binding(a->id, (unsigned)(i + 1), g_init_nonce, &b),
+                         AECS_OK);
+        assert_int_equal(aecs_envelope_open(g_share_key, &b.b, &a->shares[i], &plain, &size),
+                         AECS_OK);
+        texts[i] = strndup((const char *)plain, size);
+        assert_non_null(texts[i]);
+        aecs_envelope_plain_free(plain, size);
+    }
+    return a;
+}
+
 /* Inits with n shares, threshold k, signed by the admin key; keeps the shares. */
 static void fx_init(struct fx *f, int n, int k)
 {
     struct treq q;
     char *body = body_init(f->admin.pem, n, k);
-    json_t *shares;
-    size_t i;
-    json_t *s;
+    struct aecs_init_answer *a;
 
     fx_sign(f, &q, &f->admin, "POST", "/v1/admin/init", body);
-    EXPECT_OK(aecs_service_init(f->svc, &q.r, &g_ans, &g_api));
-    shares = json_object_get(g_ans, "shares");
-    assert_int_equal(json_array_size(shares), (size_t)n);
-    json_array_foreach(shares, i, s) f->shares[f->share_count++] = strdup(json_string_value(s));
+    EXPECT_OK(aecs_service_init(f->svc, &q.r, &g_raw, &g_api));
+    a = open_init_answer(f->svc, f->shares + f->share_count);
+    assert_int_equal(a->count, (size_t)n);
+    f->share_count += a->count;
+    aecs_init_answer_free(a);
     free(body);
     req_free(&q);
 }
 
-/* Gives a share text to unseal; returns the call's result. */
+/* Gives a share text to unseal, sealed as `aecs admin unseal` does; returns the call's result. */
 static int fx_unseal_text(struct fx *f, const char *share)
 {
     struct treq q;
-    char *body = body_share(share);
+    char *body = body_share(f->svc, share);
     int rc;
 
     req_unsigned(&q, "POST", "/v1/admin/unseal", body);
@@ -840,46 +962,132 @@ static void test_status_sealed_and_working(void **state)
 /* init                                                                      */
 /* ========================================================================= */
 
+static void expect_init_refused(struct fx *f, const struct tkey *signer, const char *key_id,
+                                const char *body, int rc, enum aecs_api_code api,
+                                const char *needle, int line);
+
 static void test_init(void **state)
 {
     struct fx *f = *state;
     struct treq q;
     char *body = body_init(f->admin.pem, 5, 3);
-    json_t *shares;
-    size_t i;
-    json_t *s;
+    char *texts[AECS_SHARES_MAX] = {0};
+    struct aecs_init_answer *a;
 
     fx_sign(f, &q, &f->admin, "POST", "/v1/admin/init", body);
-    EXPECT_OK(aecs_service_init(f->svc, &q.r, &g_ans, &g_api));
-    assert_int_equal(tu_json_int(g_ans, "threshold"), 3);
-    assert_string_equal(tu_json_str(g_ans, "id"), aecs_service_id(f->svc));
-    shares = json_object_get(g_ans, "shares");
-    assert_int_equal(json_array_size(shares), 5);
-    json_array_foreach(shares, i, s)
-    {
+    EXPECT_OK(aecs_service_init(f->svc, &q.r, &g_raw, &g_api));
+    /* Signed over the nonce, the share key and the body; every share sealed to the key. */
+    a = open_init_answer(f->svc, texts);
+    assert_int_equal(a->threshold, 3);
+    assert_int_equal(a->count, 5);
+    assert_string_equal(a->admin, f->admin.id);
+    for (size_t i = 0; i < a->count; i++) {
         char prefix[40];
-        const char *text = json_string_value(s);
-        assert_non_null(text);
+        const char *text = texts[i];
         assert_true(strlen(text) >= 80 && strlen(text) <= 82);
         assert_int_equal(strncmp(text, "aecs-share-v1:", 14), 0);
         /* aecs-share-v1:<set>:3:<index>: */
         snprintf(prefix, sizeof(prefix), ":3:%zu:", i + 1);
         assert_non_null(strstr(text + 14 + 8, prefix));
+        /* and nowhere in the answer's bytes */
+        assert_null(memmem(g_raw.body, g_raw.size, text + 14, strlen(text) - 14));
+        free(texts[i]);
     }
+    aecs_init_answer_free(a);
     assert_int_equal(aecs_service_state(f->svc), AECS_STATE_WORKING);
     req_free(&q);
 
     /* A second init, by anyone, is a conflict. */
     fx_sign(f, &q, &f->admin, "POST", "/v1/admin/init", body);
-    EXPECT_REFUSED(aecs_service_init(f->svc, &q.r, &g_ans, &g_api), AECS_E_USAGE, API_CONFLICT,
+    EXPECT_REFUSED(aecs_service_init(f->svc, &q.r, &g_raw, &g_api), AECS_E_USAGE, API_CONFLICT,
                    "already initialized");
     req_free(&q);
     fx_reopen(f);
     fx_sign(f, &q, &f->admin, "POST", "/v1/admin/init", body);
-    EXPECT_REFUSED(aecs_service_init(f->svc, &q.r, &g_ans, &g_api), AECS_E_USAGE, API_CONFLICT,
+    EXPECT_REFUSED(aecs_service_init(f->svc, &q.r, &g_raw, &g_api), AECS_E_USAGE, API_CONFLICT,
                    "already initialized");
     req_free(&q);
     free(body);
+}
+
+/* No share ever leaves in clear: an init without a share key is refused, and nothing happens. */
+static void test_init_needs_share_key(void **state)
+{
+    struct fx *f = *state;
+    char *body;
+
+    body = jdump(json_pack("{s:s, s:i, s:i}", "pubkey", f->admin.pem, "shares", 3, "threshold", 2));
+    expect_init_refused(f, &f->admin, NULL, body, AECS_E_UNSUPPORTED, API_SHARE_NOT_SEALED,
+                        "no share_key: this aecsd only hands out shares sealed", __LINE__);
+    free(body);
+    body = jdump(json_pack("{s:s, s:i, s:i, s:s, s:s}", "pubkey", f->admin.pem, "shares", 3,
+                           "threshold", 2, "share_key", "04ab", "nonce", ""));
+    expect_init_refused(f, &f->admin, NULL, body, AECS_E_INVALID_ARGUMENT, API_BAD_REQUEST,
+                        "share_key must be a P-256 point", __LINE__);
+    free(body);
+    {
+        /* a point off the curve: 0x04 and 64 bytes of 0x01 */
+        char hex[2 * AECS_P256_PUB_SIZE + 1];
+        memset(hex, '1', sizeof(hex) - 1);
+        hex[0] = '0';
+        hex[1] = '4';
+        hex[sizeof(hex) - 1] = '\0';
+        body = jdump(json_pack("{s:s, s:i, s:i, s:s, s:s}", "pubkey", f->admin.pem, "shares", 3,
+                               "threshold", 2, "share_key", hex, "nonce",
+                               "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"));
+        expect_init_refused(f, &f->admin, NULL, body, AECS_E_INVALID_ARGUMENT, API_BAD_REQUEST,
+                            "share_key must be a P-256 point", __LINE__);
+        free(body);
+    }
+    body = body_init_json(
+        json_pack("{s:s, s:i, s:i}", "pubkey", f->admin.pem, "shares", 3, "threshold", 2));
+    {
+        /* an upper-case nonce: one text form per value */
+        json_t *j = json_loads(body, 0, NULL);
+        char nonce[65];
+        snprintf(nonce, sizeof(nonce), "%s", json_string_value(json_object_get(j, "nonce")));
+        for (char *c = nonce; *c; c++)
+            *c = (char)(*c >= 'a' && *c <= 'f' ? *c - 32 : *c);
+        nonce[0] = 'A';
+        json_object_set_new(j, "nonce", json_string(nonce));
+        free(body);
+        body = jdump(j);
+    }
+    expect_init_refused(f, &f->admin, NULL, body, AECS_E_INVALID_ARGUMENT, API_BAD_REQUEST,
+                        "nonce must be 64 lowercase hex characters", __LINE__);
+    free(body);
+}
+
+/* A service without an identity key (no release setup) neither inits nor takes a share. */
+static void test_no_identity_key(void **state)
+{
+    struct fx *f = *state;
+    struct treq q;
+    char *body = body_init(f->admin.pem, 3, 2);
+    struct aecs_service *bare = NULL;
+
+    expect_ok(aecs_service_open(&f->cfg, &bare), "open", __FILE__, __LINE__);
+    req_build(&q, aecs_service_id(bare), &f->admin, NULL, "POST", "/v1/admin/init", body, 0, NULL);
+    EXPECT_REFUSED(aecs_service_init(bare, &q.r, &g_raw, &g_api), AECS_E_USAGE, API_NO_IDENTITY,
+                   "init: this aecsd has no identity key");
+    req_free(&q);
+    free(body);
+    assert_int_equal(aecs_service_state(bare), AECS_STATE_UNINITIALIZED);
+    aecs_service_free(bare);
+
+    fx_init(f, 3, 2);
+    fx_close(f);
+    expect_ok(aecs_service_open(&f->cfg, &bare), "open", __FILE__, __LINE__);
+    /* any envelope will do: it is refused before it is opened */
+    body = body_share_to(g_share_pub, aecs_service_id(bare), f->shares[0]);
+    req_unsigned(&q, "POST", "/v1/admin/unseal", body);
+    EXPECT_REFUSED(aecs_service_unseal(bare, &q.r, &g_ans, &g_api), AECS_E_USAGE, API_NO_IDENTITY,
+                   "unseal: this aecsd has no identity key");
+    req_free(&q);
+    free(body);
+    assert_int_equal(aecs_service_state(bare), AECS_STATE_SEALED);
+    aecs_service_free(bare);
+    fx_open(f);
 }
 
 /* Two service objects on one store (replicas), both started before the init. */
@@ -890,13 +1098,13 @@ static void test_init_by_another_replica(void **state)
     struct treq q;
     char *body = body_init(f->admin.pem, 2, 2);
 
-    expect_ok(aecs_service_open(&f->cfg, &replica), "open", __FILE__, __LINE__);
+    svc_open(&f->cfg, &replica);
     assert_string_equal(aecs_service_id(replica), aecs_service_id(f->svc));
     fx_init(f, 2, 2);
 
     req_build(&q, aecs_service_id(replica), &f->admin, NULL, "POST", "/v1/admin/init", body, 0,
               NULL);
-    EXPECT_REFUSED(aecs_service_init(replica, &q.r, &g_ans, &g_api), AECS_E_USAGE, API_CONFLICT,
+    EXPECT_REFUSED(aecs_service_init(replica, &q.r, &g_raw, &g_api), AECS_E_USAGE, API_CONFLICT,
                    "already initialized");
     assert_int_equal(aecs_service_state(replica), AECS_STATE_SEALED);
     req_free(&q);
@@ -912,7 +1120,7 @@ static void expect_init_refused(struct fx *f, const struct tkey *signer, const c
     struct treq q;
 
     req_build(&q, aecs_service_id(f->svc), signer, key_id, "POST", "/v1/admin/init", body, 0, NULL);
-    expect_refused(CALL(aecs_service_init(f->svc, &q.r, &g_ans, &g_api)), rc, api, needle,
+    expect_refused(CALL(aecs_service_init(f->svc, &q.r, &g_raw, &g_api)), rc, api, needle,
                    "aecs_service_init", __FILE__, line);
     req_free(&q);
     assert_int_equal(aecs_service_state(f->svc), AECS_STATE_UNINITIALIZED);
@@ -935,13 +1143,13 @@ static void test_init_refused(void **state)
                         "signature does not verify", __LINE__);
     /* No signature at all. */
     req_unsigned(&q, "POST", "/v1/admin/init", body);
-    EXPECT_REFUSED(aecs_service_init(f->svc, &q.r, &g_ans, &g_api), AECS_E_USAGE,
+    EXPECT_REFUSED(aecs_service_init(f->svc, &q.r, &g_raw, &g_api), AECS_E_USAGE,
                    API_UNAUTHENTICATED, "must be signed");
     req_free(&q);
     /* Stale. */
     req_build(&q, aecs_service_id(f->svc), &f->admin, NULL, "POST", "/v1/admin/init", body, -301,
               NULL);
-    EXPECT_REFUSED(aecs_service_init(f->svc, &q.r, &g_ans, &g_api), AECS_E_EXPIRED,
+    EXPECT_REFUSED(aecs_service_init(f->svc, &q.r, &g_raw, &g_api), AECS_E_EXPIRED,
                    API_STALE_REQUEST, "s away from the server's clock");
     req_free(&q);
     free(body);
@@ -956,8 +1164,8 @@ static void test_init_refused(void **state)
             free(body);
         }
     }
-    body =
-        jdump(json_pack("{s:s, s:s, s:i}", "pubkey", f->admin.pem, "shares", "3", "threshold", 2));
+    body = body_init_json(
+        json_pack("{s:s, s:s, s:i}", "pubkey", f->admin.pem, "shares", "3", "threshold", 2));
     expect_init_refused(f, &f->admin, NULL, body, AECS_E_INVALID_ARGUMENT, API_BAD_REQUEST,
                         "shares and threshold must be integers", __LINE__);
     free(body);
@@ -972,7 +1180,7 @@ static void test_init_refused(void **state)
     /* Not a JSON object; no pubkey. */
     expect_init_refused(f, &f->admin, NULL, "[1]", AECS_E_FORMAT, API_BAD_REQUEST,
                         "not a JSON object", __LINE__);
-    body = jdump(json_pack("{s:i, s:i}", "shares", 3, "threshold", 2));
+    body = body_init_json(json_pack("{s:i, s:i}", "shares", 3, "threshold", 2));
     expect_init_refused(f, &f->admin, NULL, body, AECS_E_INVALID_ARGUMENT, API_BAD_REQUEST,
                         "pubkey (a PEM public key) is required", __LINE__);
     free(body);
@@ -1219,13 +1427,13 @@ static void test_unseal(void **state)
 
     /* Not a share; not the right body. */
     EXPECT_REFUSED(fx_unseal_text(f, "hello"), AECS_E_FORMAT, API_BAD_SHARE, "share 2");
-    req_unsigned(&q, "POST", "/v1/admin/unseal", "{\"share\": 5}");
-    EXPECT_REFUSED(aecs_service_unseal(f->svc, &q.r, &g_ans, &g_api), AECS_E_INVALID_ARGUMENT,
-                   API_BAD_REQUEST, "the body must be {\"share\"");
+    req_unsigned(&q, "POST", "/v1/admin/unseal", "{\"share_sealed\": 5}");
+    EXPECT_REFUSED(aecs_service_unseal(f->svc, &q.r, &g_ans, &g_api), AECS_E_FORMAT,
+                   API_BAD_REQUEST, "share_sealed: must be an object");
     req_free(&q);
     req_unsigned(&q, "POST", "/v1/admin/unseal", "share");
     EXPECT_REFUSED(aecs_service_unseal(f->svc, &q.r, &g_ans, &g_api), AECS_E_FORMAT,
-                   API_BAD_REQUEST, "the body is not JSON");
+                   API_BAD_REQUEST, "unseal request: not valid JSON (line 1, column");
     req_free(&q);
     expect_received(f, 1);
 
@@ -1241,6 +1449,110 @@ static void test_unseal(void **state)
 
     /* And the root key is the right one: the records open. */
     EXPECT_OK(fx_register(f, "service1", fx_key(f, "s1")->pem));
+}
+
+/* Unseal request sent as body: refused with rc, api and needle. */
+static void expect_unseal_body_refused(struct fx *f, const char *body, int rc,
+                                       enum aecs_api_code api, const char *needle, int line)
+{
+    struct treq q;
+
+    req_unsigned(&q, "POST", "/v1/admin/unseal", body);
+    expect_refused(CALL(aecs_service_unseal(f->svc, &q.r, &g_ans, &g_api)), rc, api, needle,
+                   "aecs_service_unseal", __FILE__, line);
+    req_free(&q);
+}
+
+/*
+ * Shares reach the service only sealed to its identity key, for its service
+ * id (docs/protocol-release.md section 7): a share in clear, one sealed for
+ * another service or another start of the service, a changed envelope, and
+ * one given before (a replay, even after a reset) are refused.
+ */
+static void test_unseal_sealed(void **state)
+{
+    struct fx *f = *state;
+    char *body, *first, clear[256];
+    uint8_t old_pub[AECS_P256_PUB_SIZE];
+    static const enum tamper tampers[] = {T_CIPHERTEXT, T_TAG, T_IV};
+
+    fx_init(f, 3, 2);
+    fx_reopen(f);
+
+    /* In clear, as an old client sends it: refused with its own code, never taken. */
+    snprintf(clear, sizeof(clear), "{\"share\": \"%s\"}", f->shares[0]);
+    expect_unseal_body_refused(f, clear, AECS_E_UNSUPPORTED, API_SHARE_NOT_SEALED,
+                               "a share sent in clear is refused", __LINE__);
+    assert_non_null(strstr(MSG(), "use a current `aecs admin unseal`"));
+    assert_null(strstr(MSG(), f->shares[0] + 14));
+    expect_received(f, 0);
+
+    /* Sealed for another service id. */
+    body = body_share_to(f->svc->identity_pub, "0123456789abcdef0123456789abcdef", f->shares[0]);
+    expect_unseal_body_refused(f, body, AECS_E_BAD_SIGNATURE, API_BAD_SHARE,
+                               "does not open with this aecsd's identity key", __LINE__);
+    free(body);
+
+    /* Sealed to the identity key of the previous start. */
+    memcpy(old_pub, f->svc->identity_pub, sizeof(old_pub));
+    fx_reopen(f);
+    assert_memory_not_equal(old_pub, f->svc->identity_pub, sizeof(old_pub));
+    body = body_share_to(old_pub, aecs_service_id(f->svc), f->shares[0]);
+    expect_unseal_body_refused(f, body, AECS_E_BAD_SIGNATURE, API_BAD_SHARE,
+                               "another start of aecsd", __LINE__);
+    free(body);
+
+    /* Changed on the way. */
+    for (size_t i = 0; i < sizeof(tampers) / sizeof(tampers[0]); i++) {
+        body = body_share_tampered(f->svc->identity_pub, aecs_service_id(f->svc), f->shares[0],
+                                   tampers[i]);
+        expect_unseal_body_refused(f, body, AECS_E_BAD_SIGNATURE, API_BAD_SHARE,
+                                   "changed on the way", __LINE__);
+        free(body);
+    }
+    expect_received(f, 0);
+
+    /* Malformed requests. */
+    expect_unseal_body_refused(f, "{\"reset\": false}", AECS_E_FORMAT, API_BAD_REQUEST,
+                               "\"reset\" must be true", __LINE__);
+    expect_unseal_body_refused(f, "{\"share_sealed\": {}, \"reset\": true}", AECS_E_FORMAT,
+                               API_BAD_REQUEST, "exactly one of", __LINE__);
+    expect_unseal_body_refused(f, "{\"share_sealed\": {\"epk\": \"04\"}}", AECS_E_FORMAT,
+                               API_BAD_REQUEST, "share_sealed", __LINE__);
+    expect_unseal_body_refused(f, "{\"shares\": []}", AECS_E_FORMAT, API_BAD_REQUEST,
+                               "unknown member \"shares\"", __LINE__);
+    /* Sealed right, but not a share. */
+    body = body_share(f->svc, "hello");
+    expect_unseal_body_refused(f, body, AECS_E_FORMAT, API_BAD_SHARE, "share 1", __LINE__);
+    free(body);
+
+    /* The right one; then the same envelope again, and again after a reset: a replay. */
+    first = body_share(f->svc, f->shares[0]);
+    {
+        struct treq q;
+        req_unsigned(&q, "POST", "/v1/admin/unseal", first);
+        EXPECT_OK(aecs_service_unseal(f->svc, &q.r, &g_ans, &g_api));
+        req_free(&q);
+    }
+    expect_received(f, 1);
+    expect_unseal_body_refused(f, first, AECS_E_INVALID_ARGUMENT, API_BAD_SHARE, "a replay",
+                               __LINE__);
+    {
+        struct treq q;
+        req_unsigned(&q, "POST", "/v1/admin/unseal", "{\"reset\": true}");
+        EXPECT_OK(aecs_service_unseal(f->svc, &q.r, &g_ans, &g_api));
+        req_free(&q);
+    }
+    expect_received(f, 0);
+    expect_unseal_body_refused(f, first, AECS_E_INVALID_ARGUMENT, API_BAD_SHARE, "a replay",
+                               __LINE__);
+    expect_received(f, 0);
+    free(first);
+
+    /* Sealed afresh, the same share is welcome. */
+    EXPECT_OK(fx_unseal(f, 0));
+    EXPECT_OK(fx_unseal(f, 1));
+    assert_int_equal(aecs_service_state(f->svc), AECS_STATE_WORKING);
 }
 
 static void test_unseal_reset(void **state)
@@ -2472,10 +2784,10 @@ static struct aecs_service *replica_open_working(struct fx *f)
 {
     struct aecs_service *rep = NULL;
 
-    expect_ok(aecs_service_open(&f->cfg, &rep), "open", __FILE__, __LINE__);
+    svc_open(&f->cfg, &rep);
     for (size_t i = 0; i < 2; i++) {
         struct treq q;
-        char *body = body_share(f->shares[i]);
+        char *body = body_share(rep, f->shares[i]);
         req_unsigned(&q, "POST", "/v1/admin/unseal", body);
         reset_call();
         EXPECT_OK(aecs_service_unseal(rep, &q.r, &g_ans, &g_api));
@@ -2694,6 +3006,8 @@ int main(void)
         T(test_status_uninitialized),
         T(test_status_sealed_and_working),
         T(test_init),
+        T(test_init_needs_share_key),
+        T(test_no_identity_key),
         T(test_init_refused),
         T(test_init_by_another_replica),
         T(test_concurrent_replicas),
@@ -2701,6 +3015,7 @@ int main(void)
         T(test_init_admin_key_file),
         T(test_signed_requests_refused),
         T(test_unseal),
+        T(test_unseal_sealed),
         T(test_unseal_reset),
         T(test_unseal_store_without_set),
         T(test_auto_unseal_sim),

@@ -54,6 +54,8 @@
 #include "service/internal.h"
 #include "service/service.h"
 #include "store/store.h"
+#include "admin_direct.h"
+#include "keystore/shares.h"
 #include "testutil.h"
 
 #define SERVER_MR 0x5e
@@ -126,64 +128,37 @@ static struct aecs_service *open_replica(struct fx *f, int i, uint8_t mr)
     return r->svc;
 }
 
-/* Signs POST /v1/admin/init (3 shares, threshold 2) to svc and keeps the shares. */
+/* Initializes svc as `aecs admin init` does (3 shares, threshold 2) and keeps the shares. */
 static void init(struct fx *f, struct aecs_service *svc)
 {
-    char base[340], path[360], kid[AECS_SIGKEY_ID_HEX + 1], ts[32], nonce[33], sig_b64[200];
+    char base[340], path[360], kid[AECS_SIGKEY_ID_HEX + 1];
     struct aecs_sigkey *key = NULL;
-    struct aecs_reqsig_fields fields;
-    struct aecs_request r;
-    uint8_t raw[16], sig[AECS_SIGKEY_SIG_MAX];
-    size_t size = 0, sig_size = 0, canonical_size = 0;
-    char *pem, *body, *canonical = NULL;
-    int64_t now = (int64_t)time(NULL);
-    json_t *ans = NULL, *b;
-    enum aecs_api_code api = API_OK;
+    struct tu_admin d;
+    char **shares = NULL;
 
     snprintf(base, sizeof(base), "%s.admin", f->log_path);
     assert_int_equal(aecs_sigkey_generate_files(base, kid), AECS_OK);
     snprintf(path, sizeof(path), "%s.pem", base);
     assert_int_equal(aecs_sigkey_load_private(path, &key), AECS_OK);
-    snprintf(path, sizeof(path), "%s.pub.pem", base);
-    pem = (char *)tu_read_file(path, &size);
-    b = json_pack("{s:s, s:i, s:i}", "pubkey", pem, "shares", 3, "threshold", 2);
-    body = json_dumps(b, JSON_COMPACT);
-    json_decref(b);
-    assert_int_equal(getrandom(raw, sizeof(raw), 0), (ssize_t)sizeof(raw));
-    tu_hex_encode(raw, sizeof(raw), nonce);
-    snprintf(ts, sizeof(ts), "%lld", (long long)now);
-    fields = (struct aecs_reqsig_fields){
-        .method = "POST",
-        .target = "/v1/admin/init",
-        .service_id = aecs_service_id(svc),
-        .body = (const uint8_t *)body,
-        .body_size = strlen(body),
-        .timestamp = now,
-        .nonce = nonce,
-        .key_id = kid,
-    };
-    assert_int_equal(aecs_reqsig_canonical(&fields, &canonical, &canonical_size), AECS_OK);
-    assert_int_equal(aecs_sigkey_sign(key, canonical, canonical_size, sig, &sig_size), AECS_OK);
-    aecs_base64_encode(sig, sig_size, sig_b64);
-    memset(&r, 0, sizeof(r));
-    r.method = "POST";
-    r.target = "/v1/admin/init";
-    r.body = (const uint8_t *)body;
-    r.body_size = strlen(body);
-    r.key_id = kid;
-    r.timestamp = ts;
-    r.nonce = nonce;
-    r.signature = sig_b64;
-    r.remote = "127.0.0.1";
-    assert_int_equal(aecs_service_init(svc, &r, &ans, &api), AECS_OK);
+    memset(&d, 0, sizeof(d));
+    d.svc = svc;
+    d.key = key;
+    tu_admin_init(&d, 3, 2, NULL, &shares);
     for (size_t i = 0; i < 3; i++)
-        snprintf(f->shares[i], sizeof(f->shares[i]), "%s",
-                 json_string_value(json_array_get(json_object_get(ans, "shares"), i)));
-    json_decref(ans);
-    free(canonical);
-    free(body);
-    free(pem);
+        snprintf(f->shares[i], sizeof(f->shares[i]), "%s", shares[i]);
+    aecs_shares_free(shares, 3);
     aecs_sigkey_free(key);
+}
+
+/* Gives share text to svc as `aecs admin unseal` does; *answer (may be NULL) gets the answer. */
+static int unseal_share(struct aecs_service *svc, const char *share, enum aecs_api_code *api,
+                        json_t **answer)
+{
+    struct tu_admin d;
+
+    memset(&d, 0, sizeof(d));
+    d.svc = svc;
+    return tu_admin_unseal(&d, share, api, answer);
 }
 
 /* POST /v1/admin/unseal with body; *answer (may be NULL) gets the answer. */
@@ -219,7 +194,7 @@ static const char *give(struct fx *f, struct aecs_service *svc, int i, long long
     json_t *ans = NULL;
     static char state[32];
 
-    if (unseal_body(svc, json_pack("{s:s}", "share", f->shares[i]), &api, &ans) != AECS_OK)
+    if (unseal_share(svc, f->shares[i], &api, &ans) != AECS_OK)
         fail_msg("unseal: %s", aecs_err_last()->message);
     snprintf(state, sizeof(state), "%s", json_string_value(json_object_get(ans, "state")));
     if (received != NULL)
@@ -547,9 +522,7 @@ static void test_status_collects(void **state)
     /* the same share given again to B: already in, forwarded */
     {
         enum aecs_api_code api;
-        assert_int_not_equal(unseal_body(b, json_pack("{s:s}", "share", f->shares[2]), &api,
-                                         NULL),
-                             AECS_OK);
+        assert_int_not_equal(unseal_share(b, f->shares[2], &api, NULL), AECS_OK);
         assert_int_equal(api, API_BAD_SHARE);
         assert_non_null(strstr(aecs_err_last()->message, "already given"));
     }
