@@ -436,6 +436,9 @@ static void write_text(const char *path, const char *text)
         die(path);
 }
 
+/* The MRENCLAVE of aecsd's sim identity, which the admin's server_policy names. */
+#define BENCH_SERVER_MR "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e"
+
 static void start_server(void)
 {
     char listen[64], data[PATH_MAX + 8], log[PATH_MAX + 16], probe[512];
@@ -453,7 +456,8 @@ static void start_server(void)
         FILE *f = freopen(log, "w", stderr);
         (void)f;
         execl(g_aecsd, g_aecsd, "--data", data, "--listen", listen, "--threads", g_threads,
-              "--attester", "sim", "--sim-dir", g_sim, "--insecure-trust-sim", g_sim,
+              "--attester", "sim", "--sim-dir", g_sim, "--sim-mrenclave", BENCH_SERVER_MR,
+              "--insecure-trust-sim", g_sim,
               "--insecure-sim-auto-unseal", "--rate-burst", "1000000", "--rate-per-second",
               "1000000", "--access-log", "none", "--log-level", "warn", (char *)NULL);
         _exit(127);
@@ -477,7 +481,12 @@ static void setup(void)
         die("sim init");
     start_server();
     snprintf(path, sizeof(path), "%s/admin.yaml", g_dir);
-    snprintf(cmd, sizeof(cmd), "server: %s\nkey: %s/admin.pem\nca: %s\n", g_url, g_dir, g_ca);
+    /* init checks the server's identity first: the sim aecsd's enclave, the sim trusted */
+    snprintf(cmd, sizeof(cmd),
+             "server: %s\nkey: %s/admin.pem\nca: %s\nserver_policy: {enclaveMatchAnyRules: "
+             "[{mrenclave: " BENCH_SERVER_MR ", allow_sim: true}]}\n"
+             "verifier: {insecure_trust_sim: %s}\n",
+             g_url, g_dir, g_ca, g_sim);
     write_text(path, cmd);
     snprintf(path, sizeof(path), "%s/svc.yaml", g_dir);
     snprintf(cmd, sizeof(cmd), "server: %s\nkey: %s/svc.pem\nca: %s\nservice: bench\n", g_url,

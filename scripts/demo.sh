@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # demo.sh - aecs end to end on this machine, with the simulated TEE:
-#   aecsd on loopback (embedded store), init with 3 shares (threshold 2),
-#   a restart and an unseal, a service, secrets from a policy in the seeds'
+#   aecsd on loopback (embedded store), init with 3 shares (threshold 2) after
+#   checking aecsd's identity, a restart and an unseal, a service, secrets from a policy in the seeds'
 #   format, then a sim enclave application that attests, gets data_key_1 and
 #   decrypts a file it could not read before, and an application with another
 #   MRENCLAVE that is refused, with the reason. Everything it starts is stopped
@@ -58,10 +58,18 @@ grep -E "listening|fingerprint|INSECURE" "$work/aecsd.log" | sed 's/^/  aecsd: /
 
 step "The cluster admin makes a key and initializes the service: 3 shares, any 2 unseal it"
 show "$AECS" keygen --out "$work/admin" || die "keygen"
+# server_policy: init and unseal first check that they talk to this aecsd in its (here
+# simulated) TEE, and the shares travel sealed to its identity key, never in clear.
 cat >"$work/admin.yaml" <<EOF
 server: $url
 key: $work/admin.pem
 ca: $work/data/tls/cert.pem
+server_policy:
+  enclaveMatchAnyRules:
+  - mrenclave: "$server_mr"
+    allow_sim: true            # the demo's aecsd is simulated
+verifier:
+  insecure_trust_sim: $work/sim
 EOF
 echo "\$ $AECS admin init --config $work/admin.yaml --shares 3 --threshold 2 --json"
 "$AECS" admin init --config "$work/admin.yaml" --shares 3 --threshold 2 --json >"$work/init.json" ||

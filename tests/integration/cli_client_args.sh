@@ -20,6 +20,11 @@ FP=13:F5:08:48:D8:A3:03:36:2D:77:64:07:F6:43:96:7C:31:41:73:4C:46:F3:13:50:81:C3
 cred() { printf '%s\n' "$@" >"$tmp/cred.yaml"; }
 cred "server: https://127.0.0.1:1" "key: $KEYS/admin_p256.pem" "fingerprint: $FP"
 C=$tmp/cred.yaml
+# The same with a server_policy, which init and unseal need before they send anything.
+MR=5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e
+printf 'server: https://127.0.0.1:1\nkey: %s/admin_p256.pem\nfingerprint: %s\nserver_policy: {enclaveMatchAnyRules: [{mrenclave: %s}]}\n' \
+  "$KEYS" "$FP" "$MR" >"$tmp/policy.yaml"
+CP=$tmp/policy.yaml
 
 # ---- help: every command and subcommand ----
 expect_exit 0 "aecs --help" -- "$AECS" --help
@@ -39,13 +44,18 @@ for h in "${helps[@]}"; do
   expect_exit 0 "$h -h" -- "$AECS" $h -h
 done
 expect_exit 0 "admin --help" -- "$AECS" admin --help
-for w in init unseal provision status service audit "fingerprint:" "ca:" AECS_CONFIG AECS_SERVER \
+for w in init unseal provision status service audit "fingerprint:" "ca:" "server_policy:" AECS_CONFIG AECS_SERVER \
   AECS_FINGERPRINT "Exit status"; do expect_out "$w" "admin --help mentions $w"; done
 expect_exit 0 "admin unseal --help" -- "$AECS" admin unseal --help
 expect_out "visible to other users" "unseal --help warns about arguments in ps"
 expect_out "aecs admin unseal --config CRED -" "unseal --help shows reading stdin"
 expect_exit 0 "admin init --help" -- "$AECS" admin init --help
-for o in --config --shares --threshold --json; do expect_out "$o" "init --help lists $o"; done
+for o in --config --shares --threshold --json --insecure-skip-server-attestation; do
+  expect_out "$o" "init --help lists $o"
+done
+expect_exit 0 "admin unseal --help" -- "$AECS" admin unseal --help
+expect_out "--insecure-skip-server-attestation" "unseal --help lists the insecure flag"
+expect_out "server_policy" "unseal --help says the identity is checked"
 expect_exit 0 "secret create --help" -- "$AECS" secret create --help
 for o in --policy --update --insecure-allow-any-enclave; do expect_out "$o" "create --help lists $o"; done
 
@@ -94,7 +104,11 @@ expect_exit 2 "AECS_CONFIG is the default" -- env AECS_CONFIG="$tmp/env.yaml" "$
 expect_err "cannot open $tmp/env.yaml" "AECS_CONFIG names the file"
 printf 'server: https://127.0.0.1:1\nfingerprint: %s\nfoo: 1\n' "$FP" >"$tmp/bad.yaml"
 expect_exit 2 "unknown key" -- "$AECS" admin status --config "$tmp/bad.yaml"
-expect_err "aecs: $tmp/bad.yaml:3: unknown key \`foo\`" "unknown key names file and line"
+expect_err "aecs: $tmp/bad.yaml:3: foo: unknown key (known keys here: server, key, ca, fingerprint, service, server_policy, verifier)" \
+  "unknown key names file, line and the known keys"
+printf 'server: https://127.0.0.1:1\nfingerprint: %s\nserver_policy: {enclaveMatchAnyRules: [{allow_sim: true}]}\n' "$FP" >"$tmp/anyserver.yaml"
+expect_exit 2 "a server_policy that names no identity" -- "$AECS" admin status --config "$tmp/anyserver.yaml"
+expect_err "this rule names no enclave identity, so any server would be trusted" "server_policy naming no identity"
 printf 'server: https://127.0.0.1:1\nca: %s/tls_ca.pem\nfingerprint: %s\n' "$KEYS" "$FP" >"$tmp/both.yaml"
 expect_exit 2 "ca and fingerprint" -- "$AECS" admin status --config "$tmp/both.yaml"
 expect_err "$tmp/both.yaml:3: \`ca\` and \`fingerprint\` are both given" "both"
@@ -131,8 +145,17 @@ expect_exit 2 "init --shares x" -- "$AECS" admin init --config "$C" --shares x -
 expect_exit 2 "init --threshold above --shares" -- "$AECS" admin init --config "$C" --shares 3 --threshold 4
 expect_err "aecs: --threshold must be a number from 2 to --shares (3)" "threshold above shares"
 expect_exit 2 "init --threshold 1" -- "$AECS" admin init --config "$C" --shares 3 --threshold 1
-expect_exit 2 "init, nothing listening" -- "$AECS" admin init --config "$C" --shares 3 --threshold 2
+expect_exit 2 "init without server_policy" -- "$AECS" admin init --config "$C" --shares 3 --threshold 2
+expect_err "aecs: $C has no \`server_policy\`: admin init sends nothing to a server whose identity it cannot check" \
+  "init without server_policy"
+expect_err "enclaveMatchAnyRules:" "init without server_policy says how to add one"
+expect_exit 2 "init, nothing listening" -- "$AECS" admin init --config "$CP" --shares 3 --threshold 2
 expect_err "cannot reach" "init, nothing listening"
+expect_exit 2 "init --insecure-skip-server-attestation, nothing listening" -- "$AECS" admin init \
+  --config "$C" --shares 3 --threshold 2 --insecure-skip-server-attestation
+expect_err "WARNING: --insecure-skip-server-attestation: the identity of https://127.0.0.1:1 is NOT checked" \
+  "the insecure flag warns"
+expect_err "cannot reach" "init, insecure, nothing listening"
 
 # ---- admin unseal ----
 # A well-formed share, made by hand from docs/design-keystore.md's format: set, k, index,
@@ -148,14 +171,17 @@ expect_err "aecs: not a valid share: share 1: " "malformed share"
 expect_exit 2 "unseal, mistyped share" -- "$AECS" admin unseal --config "$C" "${share%?}0"
 expect_err "aecs: not a valid share" "checksum"
 grep -qF -- "$data" "$tmp/err" "$tmp/out" && bad "a refused share was echoed" || ok
-expect_exit 2 "unseal, share argument, nothing listening" -- "$AECS" admin unseal --config "$C" "$share"
+expect_exit 2 "unseal without server_policy" -- "$AECS" admin unseal --config "$C" "$share"
+expect_err "has no \`server_policy\`: admin unseal sends nothing" "unseal without server_policy"
+grep -qF -- "$data" "$tmp/err" "$tmp/out" && bad "the share was echoed" || ok
+expect_exit 2 "unseal, share argument, nothing listening" -- "$AECS" admin unseal --config "$CP" "$share"
 expect_err "cannot reach" "a good share is sent"
 grep -qF -- "$data" "$tmp/err" "$tmp/out" && bad "the share was echoed" || ok
-"$AECS" admin unseal --config "$C" - <<<"  $share  " >"$tmp/out" 2>"$tmp/err"
+"$AECS" admin unseal --config "$CP" - <<<"  $share  " >"$tmp/out" 2>"$tmp/err"
 [[ $? -eq 2 ]] && ok || bad "unseal - : exit"
 expect_err "cannot reach" "a share from standard input is sent"
 grep -qF -- "$data" "$tmp/err" "$tmp/out" && bad "the share from stdin was echoed" || ok
-"$AECS" admin provision --config "$C" - <<<"$share" >"$tmp/out" 2>"$tmp/err"
+"$AECS" admin provision --config "$CP" - <<<"$share" >"$tmp/out" 2>"$tmp/err"
 [[ $? -eq 2 ]] && grep -q "cannot reach" "$tmp/err" && ok || bad "provision is unseal"
 "$AECS" admin unseal --config "$C" - </dev/null >"$tmp/out" 2>"$tmp/err"
 [[ $? -eq 2 ]] && ok || bad "unseal - with nothing on stdin"
@@ -260,31 +286,32 @@ printf 'server: %s\nfingerprint: %s\n' "$url" "6B:AB:E1:30:A5:B8:EC:91:BA:5B:DF:
 expect_exit 2 "status, another pin" -- "$AECS" admin status --config "$tmp/wrongpin.yaml"
 expect_err "TLS: the server's certificate (SHA-256 $FP) is not the one pinned" "wrong pin"
 
-# init: shares printed once with the warning; a second init is a refusal (exit 1)
-expect_exit 0 "init" -- "$AECS" admin init --config "$A" --shares 3 --threshold 2
-expect_out "share 1: aecs-share-v1:0a1b2c3d:2:1:fake" "init prints share 1"
-expect_out "share 3: aecs-share-v1:0a1b2c3d:2:3:fake" "init prints share 3"
-expect_out "Store each share separately" "init warns"
-expect_exit 1 "init twice" -- "$AECS" admin init --config "$A" --shares 3 --threshold 2
-expect_err "aecs: already initialized (conflict)" "init twice"
-start_api api2
-printf 'server: %s\nkey: %s/admin_p256.pem\nca: %s/tls_ca.pem\n' "$url" "$KEYS" "$KEYS" >"$tmp/api2.yaml"
-expect_exit 0 "init --json" -- "$AECS" admin init --config "$tmp/api2.yaml" --shares 2 --threshold 2 --json
-check "init --json" "$tmp/out" "sorted(d), d['threshold'], len(d['shares'])" "['shares', 'threshold'] 2 2"
-url=$api_url
+# init and unseal first check the server's identity: a stand-in has none to show. Without
+# a server_policy nothing is sent; with one, or with the insecure flag, only GET /v1/identity.
+# (tests/integration/cli_server.sh runs them against aecsd.)
+sent() { wc -l <"$tmp/api.log"; }
+before=$(sent)
+expect_exit 2 "init, no server_policy" -- "$AECS" admin init --config "$A" --shares 3 --threshold 2
+expect_err "has no \`server_policy\`" "init, no server_policy"
+expect_exit 2 "unseal, no server_policy" -- "$AECS" admin unseal --config "$A" "$share"
+[[ $(sent) -eq $before ]] && ok || bad "init or unseal without server_policy sent something"
+printf 'server_policy: {enclaveMatchAnyRules: [{mrenclave: %s}]}\n' "$MR" | cat "$A" - >"$tmp/api-policy.yaml"
+expect_exit 1 "init, a server without identity" -- "$AECS" admin init --config "$tmp/api-policy.yaml" --shares 3 --threshold 2
+expect_err "(not_found)" "init, a server without identity"
+expect_exit 1 "unseal, --insecure-skip-server-attestation, a server without identity" -- "$AECS" admin unseal \
+  --config "$A" --insecure-skip-server-attestation "$share"
+expect_err "WARNING: --insecure-skip-server-attestation" "unseal, insecure, warns"
+[[ $(sent) -eq $((before + 2)) ]] && ok || bad "init and unseal sent more than GET /v1/identity"
+python3 -c "
+import json, sys
+got = [json.loads(l)['target'].split('?')[0] for l in open('$tmp/api.log')][$before:]
+sys.exit(0 if got == ['/v1/identity', '/v1/identity'] else 1)" && ok || bad "only GET /v1/identity reached the stand-in"
+grep -qF -- "$data" "$tmp/api.log" "$tmp/err" "$tmp/out" && bad "a share reached the stand-in or was echoed" || ok
 # the key in the body must be the signer's (the stand-in checks it): another key is refused
 printf 'server: %s\nkey: %s/admin_p256_sec1.pem\nca: %s/tls_ca.pem\n' "$url" "$KEYS" "$KEYS" >"$tmp/other.yaml"
 expect_exit 1 "a key the server does not know" -- "$AECS" admin service list --config "$tmp/other.yaml"
 expect_err "aecs: bad signature: unknown key (unauthenticated)" "unknown key"
 
-# unseal: progress, from an argument and from stdin
-expect_exit 0 "unseal 1" -- "$AECS" admin unseal --config "$A" "$share"
-expect_out "1 of 2 shares in; sealed" "unseal progress"
-"$AECS" admin provision --config "$A" - <<<"$share" >"$tmp/out" 2>"$tmp/err"
-[[ $? -eq 0 ]] && ok || bad "provision from stdin: exit"
-expect_out "2 of 2 shares in; working (unsealed)" "unsealed"
-grep -qF -- "$data" "$tmp/out" "$tmp/err" && bad "unseal echoed the share" || ok
-grep -qF -- "$data" "$tmp/api.log" && ok || bad "the share did not reach the server"
 
 # services
 expect_exit 0 "register" -- "$AECS" admin service register --config "$A" --name s2 --pubkey "$tmp/admin.pub.pem"

@@ -115,10 +115,14 @@ wait_state() {
   done
   return 1
 }
-# creds NAME SERVERS: admin and service credentials for these servers
+# creds NAME SERVERS: admin and service credentials for these servers; the admin's trusts
+# SERVER_MR, which init and unseal check first
 creds() {
   printf 'server: [%s]\nkey: %s\nca: %s\n' "$2" "$tmp/admin.pem" "$tmp/a/tls/cert.pem" \
     >"$tmp/admin-$1.yaml"
+  printf 'server_policy: {enclaveMatchAnyRules: [{mrenclave: %s, allow_sim: true}]}\n' \
+    "$SERVER_MR" >>"$tmp/admin-$1.yaml"
+  printf 'verifier: {insecure_trust_sim: %s}\n' "$tmp/sim" >>"$tmp/admin-$1.yaml"
   printf 'server: [%s]\nkey: %s\nca: %s\nservice: svc\n' "$2" "$tmp/svc.pem" \
     "$tmp/a/tls/cert.pem" >"$tmp/svc-$1.yaml"
 }

@@ -54,6 +54,10 @@ provision() {
   local name=$1 port=$2
   printf 'server: https://127.0.0.1:%s\nkey: %s\nca: %s\n' "$port" "$tmp/admin.pem" \
     "$tmp/$name/tls/cert.pem" >"$tmp/$name-admin.yaml"
+  # init checks the server's identity first, as a client does (the sim of $tmp/sim)
+  printf 'server_policy: {enclaveMatchAnyRules: [{mrenclave: %s, allow_sim: true}]}\n' \
+    "$SERVER_MR" >>"$tmp/$name-admin.yaml"
+  printf 'verifier: {insecure_trust_sim: %s}\n' "$tmp/sim" >>"$tmp/$name-admin.yaml"
   printf 'server: https://127.0.0.1:%s\nkey: %s\nca: %s\nservice: svc\n' "$port" \
     "$tmp/svc.pem" "$tmp/$name/tls/cert.pem" >"$tmp/$name-svc.yaml"
   expect_exit 0 "$name: init" -- "$AECS" admin init --config "$tmp/$name-admin.yaml" \

@@ -51,7 +51,9 @@ expect_exit 0 "sim init" -- "$AECS" sim init "$tmp/sim"
 start
 expect_exit 0 "keygen admin" -- "$AECS" keygen --out "$tmp/admin"
 expect_exit 0 "keygen svc" -- "$AECS" keygen --out "$tmp/svc"
-printf 'server: %s\nkey: %s\nca: %s\n' "$url" "$tmp/admin.pem" "$data/tls/cert.pem" >"$tmp/admin.yaml"
+# the admin's credential trusts the sim aecsd's enclave: init and unseal check it first
+printf 'server: %s\nkey: %s\nca: %s\nserver_policy: {enclaveMatchAnyRules: [{mrenclave: "%s", allow_sim: true}]}\nverifier: {insecure_trust_sim: %s}\n' \
+  "$url" "$tmp/admin.pem" "$data/tls/cert.pem" "$server_mr" "$tmp/sim" >"$tmp/admin.yaml"
 printf 'server: %s\nkey: %s\nca: %s\nservice: svc\n' "$url" "$tmp/svc.pem" "$data/tls/cert.pem" >"$tmp/svc.yaml"
 expect_exit 0 "init" -- "$AECS" admin init --config "$tmp/admin.yaml" --shares 3 --threshold 2 --json
 cp "$tmp/out" "$tmp/init.json"

@@ -3,8 +3,21 @@
 # restart and unseal, admins and services, every secret type from policy files,
 # signed-request replay, what the SQLite file holds, records swapped in the
 # file, a tampered audit entry, and kill -9 during a loop of creates.
+#
+# aecsd's identity evidence comes from the sim (MRENCLAVE SERVER_MR), and the
+# admin credentials name it in server_policy: init and unseal check it first,
+# and shares cross the connection only sealed to the identity key. Checked
+# here: a credential without server_policy sends nothing; one naming another
+# enclave sends only GET /v1/identity (the access log); the insecure flag
+# warns; a share in clear, sealed for another service id, or changed is
+# refused with its code; tests/tools/admin_seal.py, written from
+# docs/protocol-release.md alone, seals a share aecsd opens and opens the
+# shares of an init it makes; no share is ever in a log or the store.
 . "$(dirname "$0")/lib.sh"
+SEAL="python3 tests/tools/admin_seal.py"
 
+SERVER_MR=$(hexrep 5e 32)
+OTHER_MR=$(hexrep 07 32)
 data=$tmp/data
 port=$(free_port)
 url=https://127.0.0.1:$port
@@ -12,6 +25,7 @@ pid=
 
 start() {
   "$AECSD" --data "$data" --listen "127.0.0.1:$port" --threads 2 \
+    --attester sim --sim-dir "$tmp/sim" --sim-mrenclave "$SERVER_MR" \
     --access-log "$tmp/access.log" "$@" >>"$tmp/aecsd.log" 2>&1 &
   pid=$!
   wait_https "$url/v1/health" || { cat "$tmp/aecsd.log"; exit 1; }
@@ -24,15 +38,26 @@ stop() {
 }
 on_exit() { stop -KILL; }
 
-# cred NAME KEY [SERVICE]: a credential file pinned to the server's certificate
+# cred NAME KEY [SERVICE]: a credential file trusting the server's certificate and
+# its enclave (${POLICY_MR:-SERVER_MR}, the sim trusted)
 cred() {
   {
     echo "server: $url"
     echo "key: $2"
     echo "ca: $data/tls/cert.pem"
     [[ -n ${3-} ]] && echo "service: $3"
+    echo "server_policy: {enclaveMatchAnyRules: [{mrenclave: ${POLICY_MR:-$SERVER_MR}, allow_sim: true}]}"
+    echo "verifier: {insecure_trust_sim: $tmp/sim}"
   } >"$tmp/$1.yaml"
 }
+
+# requests NAME: how many requests to path NAME (without the query) the access log has
+requests() {
+  python3 -c "
+import json
+print(sum(1 for l in open('$tmp/access.log') if json.loads(l)['path'] == '$1'))"
+}
+lines() { wc -l <"$tmp/access.log"; }
 
 # signed KEY METHOD TARGET [TIMESTAMP]: a signed request made by hand with
 # openssl (docs/api.md), printed as curl arguments in $tmp/req.args
@@ -50,6 +75,7 @@ signed() {
 send() { mapfile -t args <"$tmp/req.args"; curl -sk "${args[@]}"; }
 
 # --- first start, init ---------------------------------------------------------
+expect_exit 0 "sim init" -- "$AECS" sim init "$tmp/sim"
 start
 expect_exit 0 "keygen admin" -- "$AECS" keygen --out "$tmp/admin"
 expect_exit 0 "keygen service1" -- "$AECS" keygen --out "$tmp/svc1"
@@ -57,6 +83,8 @@ expect_exit 0 "keygen service2" -- "$AECS" keygen --out "$tmp/svc2"
 cred admin "$tmp/admin.pem"
 cred svc1 "$tmp/svc1.pem" service1
 cred svc2 "$tmp/svc2.pem" service2
+POLICY_MR=$OTHER_MR cred other "$tmp/admin.pem"
+printf 'server: %s\nkey: %s\nca: %s\n' "$url" "$tmp/admin.pem" "$data/tls/cert.pem" >"$tmp/nopolicy.yaml"
 [[ -f $data/tls/cert.pem && $(stat -c %a "$data/tls/key.pem") == 600 ]] && ok ||
   bad "aecsd made DATA/tls/cert.pem and a 0600 key"
 
@@ -65,6 +93,18 @@ check "state before init" "$tmp/out" "d['state']" uninitialized
 expect_exit 1 "service list before init" -- "$AECS" admin service list --config "$tmp/admin.yaml"
 expect_err "not initialized" "service list before init"
 
+# init sends nothing to a server it cannot check: no server_policy, or another enclave
+before=$(lines)
+expect_exit 2 "init without server_policy" -- "$AECS" admin init --config "$tmp/nopolicy.yaml" --shares 3 --threshold 2
+expect_err "nopolicy.yaml has no \`server_policy\`: admin init sends nothing" "init without server_policy"
+expect_err "enclaveMatchAnyRules" "init without server_policy says how to add one"
+[[ $(lines) -eq $before ]] && ok || bad "init without server_policy sent something"
+expect_exit 1 "init, another enclave" -- "$AECS" admin init --config "$tmp/other.yaml" --shares 3 --threshold 2
+expect_err "does not match server_policy" "init, another enclave"
+expect_err "the server's identity did not pass (check: server-policy): nothing was sent" "init, another enclave"
+[[ $(lines) -eq $((before + 1)) && $(requests /v1/identity) -eq 1 && $(requests /v1/admin/init) -eq 0 ]] &&
+  ok || bad "init to another enclave sent more than GET /v1/identity"
+
 expect_exit 0 "init" -- "$AECS" admin init --config "$tmp/admin.yaml" --shares 3 --threshold 2 --json
 cp "$tmp/out" "$tmp/init.json"
 check "init threshold" "$tmp/init.json" "d['threshold']" 2
@@ -72,6 +112,7 @@ check "init shares" "$tmp/init.json" "len(d['shares'])" 3
 share() { json_field "$tmp/init.json" "d['shares'][$1]"; }
 expect_exit 1 "second init" -- "$AECS" admin init --config "$tmp/admin.yaml" --shares 3 --threshold 2
 expect_err "already initialized" "second init"
+expect_err "(conflict)" "second init names the code"
 
 # --- restart: sealed until 2 shares --------------------------------------------
 stop
@@ -80,9 +121,32 @@ expect_exit 0 "status sealed" -- "$AECS" admin status --config "$tmp/admin.yaml"
 check "state after restart" "$tmp/out" "d['state']" sealed
 expect_exit 1 "service list while sealed" -- "$AECS" admin service list --config "$tmp/admin.yaml"
 expect_err "sealed" "service list while sealed"
+# unseal: the same checks of the server first
+before=$(lines)
+expect_exit 2 "unseal without server_policy" -- "$AECS" admin unseal --config "$tmp/nopolicy.yaml" "$(share 0)"
+expect_err "has no \`server_policy\`: admin unseal sends nothing" "unseal without server_policy"
+expect_exit 1 "unseal, another enclave" -- "$AECS" admin unseal --config "$tmp/other.yaml" "$(share 0)"
+expect_err "(check: server-policy): nothing was sent" "unseal, another enclave"
+[[ $(lines) -eq $((before + 1)) && $(requests /v1/admin/unseal) -eq 0 ]] &&
+  ok || bad "unseal to another enclave sent more than GET /v1/identity"
+# a share in clear (an old client), sealed for another service id, or changed: refused
+curl -sk -X POST "$url/v1/admin/unseal" -d "{\"share\": \"$(share 0)\"}" >"$tmp/clear.json"
+check "a share in clear" "$tmp/clear.json" "d['error']['code']" share_not_sealed
+grep -q "use a current \`aecs admin unseal\`" "$tmp/clear.json" && ok || bad "the refusal says to update aecs"
+expect_exit 1 "sealed for another service id" -- $SEAL unseal "$url" "$data/tls/cert.pem" "$(share 0)" --service-id 0123456789abcdef0123456789abcdef
+check "sealed for another service id" "$tmp/out" "d['error']['code']" bad_share
+expect_exit 1 "a sealed share changed on the way" -- $SEAL unseal "$url" "$data/tls/cert.pem" "$(share 0)" --tamper
+check "a sealed share changed on the way" "$tmp/out" "d['error']['code']" bad_share
+expect_out "does not open with this aecsd's identity key" "changed on the way"
+expect_exit 0 "status: nothing taken" -- "$AECS" admin status --config "$tmp/admin.yaml" --json
+check "nothing taken" "$tmp/out" "d['unseal']['received']" 0
+
 expect_exit 0 "unseal 1" -- "$AECS" admin unseal --config "$tmp/admin.yaml" "$(share 0)"
 expect_exit 1 "the same share again" -- "$AECS" admin unseal --config "$tmp/admin.yaml" "$(share 0)"
 expect_err "already given" "the same share again"
+# sealed by another implementation of the spec: it opens (and is the same share)
+expect_exit 1 "the same share, sealed by admin_seal.py" -- $SEAL unseal "$url" "$data/tls/cert.pem" "$(share 0)"
+check "admin_seal.py's envelope opens" "$tmp/out" "d['error']['message']" "share 1 was already given"
 expect_exit 2 "a mistyped share (refused before it is sent)" -- "$AECS" admin unseal --config "$tmp/admin.yaml" "$(share 1 | sed 's/:[0-9a-f]*$/:00000000/')"
 expect_err "checksum" "a mistyped share (refused before it is sent)"
 expect_exit 0 "status: one share kept" -- "$AECS" admin status --config "$tmp/admin.yaml" --json
@@ -164,7 +228,10 @@ sqlite3 "$db" "CREATE TEMP TABLE t AS SELECT key, value FROM kv WHERE key IN ('/
   UPDATE kv SET value = (SELECT value FROM t WHERE key = '/k/secrets/service1/hmac') WHERE key = '/k/secrets/service1/aes';
   UPDATE kv SET value = (SELECT value FROM t WHERE key = '/k/secrets/service1/aes') WHERE key = '/k/secrets/service1/hmac';"
 start
-expect_exit 0 "unseal after the swap" -- "$AECS" admin unseal --config "$tmp/admin.yaml" "$(share 0)"
+expect_exit 0 "unseal after the swap, --insecure-skip-server-attestation" -- "$AECS" admin unseal \
+  --config "$tmp/nopolicy.yaml" --insecure-skip-server-attestation "$(share 0)"
+expect_err "WARNING: --insecure-skip-server-attestation: the identity of $url is NOT checked" \
+  "the insecure flag warns"
 expect_exit 0 "unseal after the swap (2)" -- "$AECS" admin unseal --config "$tmp/admin.yaml" "$(share 1)"
 expect_exit 1 "list with swapped records" -- "$AECS" secret list --config "$tmp/svc1.yaml"
 expect_err "/k/secrets/service1/aes" "the damaged record is named"
@@ -180,7 +247,7 @@ sqlite3 "$db" "CREATE TEMP TABLE t AS SELECT key, value FROM kv WHERE key IN ('/
 start --insecure-sim-auto-unseal
 expect_exit 0 "status" -- "$AECS" admin status --config "$tmp/admin.yaml" --json
 check "still sealed (no sealed copy yet)" "$tmp/out" "d['state']" sealed
-check "insecure option listed" "$tmp/out" "d['insecure']" "['sim-auto-unseal']"
+check "insecure options listed" "$tmp/out" "d['insecure']" "['sim-auto-unseal', 'sim-attester']"
 grep -q "INSECURE" "$tmp/aecsd.log" && ok || bad "aecsd warns about the insecure option at start"
 expect_exit 0 "unseal" -- "$AECS" admin unseal --config "$tmp/admin.yaml" "$(share 0)"
 expect_exit 0 "unseal (2)" -- "$AECS" admin unseal --config "$tmp/admin.yaml" "$(share 2)"
@@ -238,6 +305,47 @@ done <"$tmp/acked"
 [[ $missing -eq 0 ]] && ok || bad "$missing acknowledged secrets lost after kill -9"
 expect_exit 1 "audit still names the tampered entry" -- "$AECS" admin audit verify --config "$tmp/admin.yaml"
 echo "kill -9: $acked creates acknowledged, all kept"
-
 stop
+first_data=$data
+
+# --- init as printed for people; an init made by another implementation ----------
+data=$tmp/data2
+port=$(free_port)
+url=https://127.0.0.1:$port
+start
+cred admin2 "$tmp/admin.pem"
+expect_exit 0 "init, printed" -- "$AECS" admin init --config "$tmp/admin2.yaml" --shares 2 --threshold 2
+expect_out "is initialized (service id " "init names the service"
+expect_out "share 1: aecs-share-v1:" "init prints share 1"
+expect_out "share 2: aecs-share-v1:" "init prints share 2"
+expect_out "Store each share separately" "init says how to keep the shares"
+stop
+
+data=$tmp/data3
+port=$(free_port)
+url=https://127.0.0.1:$port
+start
+expect_exit 0 "init by admin_seal.py (signature checked, shares opened)" -- \
+  $SEAL init "$url" "$data/tls/cert.pem" "$tmp/admin.pem" 3 2
+cp "$tmp/out" "$tmp/init3.json"
+check "admin_seal.py opened 3 shares" "$tmp/init3.json" "len(d['shares'])" 3
+stop
+start
+cred admin3 "$tmp/admin.pem"
+expect_exit 0 "unseal with admin_seal.py's share 1" -- "$AECS" admin unseal --config "$tmp/admin3.yaml" \
+  "$(json_field "$tmp/init3.json" "d['shares'][0]")"
+expect_exit 0 "unseal with admin_seal.py's share 3" -- "$AECS" admin unseal --config "$tmp/admin3.yaml" \
+  "$(json_field "$tmp/init3.json" "d['shares'][2]")"
+expect_out "working (unsealed)" "the shares admin_seal.py opened unseal"
+stop
+
+# --- no share, of any init, in a log or a store ---------------------------------
+for s in 0 1 2; do
+  for f in "$tmp/init.json" "$tmp/init3.json"; do
+    if grep -aqF -- "$(json_field "$f" "d['shares'][$s]" | cut -d: -f5)" "$tmp/aecsd.log" \
+      "$tmp/access.log" "$first_data"/store.db* "$tmp/data2"/store.db* "$tmp/data3"/store.db*; then
+      bad "share $s of $f appears in a log or a store"
+    else ok; fi
+  done
+done
 finish cli_server

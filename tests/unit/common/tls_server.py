@@ -25,10 +25,11 @@
 #   GET  /v1/slow              answers after 3 s
 #   GET  /v1/redirect          302 to /v1/health
 # With --api it also answers the admin routes of docs/api.md with canned,
-# stateful answers (for tests/integration/cli_client_args.sh): init (once),
-# unseal (threshold 2), services, audit (5 entries, pages of --page), audit
-# verify (broken after POST /_break), secrets. Those routes need a signature
-# that verifies, as aecsd's do.
+# stateful answers (for tests/integration/cli_client_args.sh): services, audit
+# (5 entries, pages of --page), audit verify (broken after POST /_break),
+# secrets. Those routes need a signature that verifies, as aecsd's do. It has
+# no identity (GET /v1/identity is not found), so init and unseal, which check
+# it first, never get further (they are run against aecsd in cli_server.sh).
 # It exits after --lifetime seconds (default 120) so a forgotten server ends.
 import argparse
 import base64
@@ -171,8 +172,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     do_DELETE = handle_any
 
 
-API_STATE = {"initialized": False, "received": 0, "broken": False,
-             "services": {"payments": {"secrets": 2}}}
+API_STATE = {"broken": False, "services": {"payments": {"secrets": 2}}}
 
 
 def key_id_of(pem):
@@ -195,14 +195,6 @@ def api(h, args, path, target, body, signed):
         st["broken"] = True
         h.send(200, {})
         return True
-    if path == "/v1/admin/unseal" and h.command == "POST":
-        if not str(req.get("share", "")).startswith("aecs-share-v1:"):
-            h.error(400, "bad_share", "share 1: not an aecs share")
-            return True
-        st["received"] += 1
-        h.send(200, {"state": "working" if st["received"] >= 2 else "sealed",
-                     "received": st["received"], "threshold": 2})
-        return True
     routes = ("/v1/admin/", "/v1/secrets", "/v1/services/")
     if not path.startswith(routes) or path.endswith("/public"):
         if path.endswith("/public") and h.command == "GET":
@@ -214,18 +206,6 @@ def api(h, args, path, target, body, signed):
         return False
     if not signed:
         h.error(401, "unauthenticated", "this route needs a signed request")
-        return True
-    if path == "/v1/admin/init" and h.command == "POST":
-        if st["initialized"]:
-            h.error(409, "conflict", "already initialized")
-            return True
-        if key_id_of(req.get("pubkey", "")) != args.key_id:
-            h.error(400, "bad_request", "pubkey is not the signing key")
-            return True
-        st["initialized"] = True
-        n, k = req.get("shares"), req.get("threshold")
-        h.send(200, {"shares": ["aecs-share-v1:0a1b2c3d:%d:%d:fake" % (k, i + 1)
-                                for i in range(n)], "threshold": k, "id": args.service_id})
         return True
     if path == "/v1/admin/services" and h.command == "GET":
         h.send(200, {"services": [{"name": n, "key_id": args.key_id, "secrets": v["secrets"],
