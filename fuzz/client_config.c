@@ -102,7 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if ((strcmp(c->attester, "file") == 0) != (c->quote_file != NULL))
         abort();
-    if (c->kds_url != NULL && !c->use_kds)
+    if (c->trust.kds_url != NULL && !c->trust.use_kds)
         abort();
     if (c->has_privlevel && c->privlevel > 3)
         abort();
