@@ -98,13 +98,14 @@ replica a "$port_a"
 for n in a b; do
   u=$url_a
   [[ $n == b ]] && u=$url_b
-  printf 'server: [%s]\nkey: %s\nca: %s\n' "$u" "$tmp/admin.pem" "$tmp/a/tls/cert.pem" \
-    >"$tmp/admin-$n.yaml"
+  # init checks the replica's identity first: the sim aecsd's enclave, the sim trusted
+  printf 'server: [%s]\nkey: %s\nca: %s\nserver_policy: {enclaveMatchAnyRules: [{mrenclave: %s, allow_sim: true}]}\nverifier: {insecure_trust_sim: %s}\n' \
+    "$u" "$tmp/admin.pem" "$tmp/a/tls/cert.pem" "$SERVER_MR" "$tmp/sim" >"$tmp/admin-$n.yaml"
 done
 expect_exit 0 "init through A" -- "$AECS" admin init --config "$tmp/admin-a.yaml" --shares 2 \
   --threshold 2 --json
-# the join takes three tokens of 127.0.0.1's bucket on A (identity, challenge, join): let the
-# bucket fill again first (4 tokens at 1 a second)
+# init took two tokens of 127.0.0.1's bucket on A (identity, init) and the join takes three
+# (identity, challenge, join): let the bucket fill again first (4 tokens at 1 a second)
 sleep 4
 replica b "$port_b" --join "$url_a"
 for n in $(seq 1 75); do [[ $(state "$tmp/admin-b.yaml") == working ]] && break; sleep 0.2; done
