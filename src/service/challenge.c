@@ -554,14 +554,26 @@ static int bucket_parse(const uint8_t *data, size_t size, struct bucket *b)
     char text[BUCKET_TEXT_MAX];
     const char *p = text;
 
-    ENSURE(data != NULL && size >= 3 && size < sizeof(text), AECS_E_FORMAT,
-           "rate limit: a stored bucket is malformed");
+    ENSURE(data != NULL && size >= 3 && size < sizeof(text) && memchr(data, 0, size) == NULL,
+           AECS_E_FORMAT, "rate limit: a stored bucket is malformed");
     memcpy(text, data, size);
     text[size] = '\0';
     GUARD(parse_decimal(&p, &b->tokens));
     ENSURE(*p++ == ' ', AECS_E_FORMAT, "rate limit: a stored bucket is malformed");
     GUARD(parse_decimal(&p, &b->last));
     ENSURE(*p == '\0', AECS_E_FORMAT, "rate limit: a stored bucket is malformed");
+    return AECS_OK;
+}
+
+int aecs_ratelimit_bucket_parse(const uint8_t *data, size_t size, uint64_t *tokens,
+                                uint64_t *time_ms)
+{
+    struct bucket b;
+
+    memset(&b, 0, sizeof(b));
+    GUARD(bucket_parse(data, size, &b));
+    *tokens = b.tokens;
+    *time_ms = b.last;
     return AECS_OK;
 }
 

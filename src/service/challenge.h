@@ -110,6 +110,14 @@ AECS_MUST_CHECK int aecs_ratelimit_address_key(const char *addr,
                                                uint8_t key[AECS_RATELIMIT_KEY_SIZE]);
 
 /*
+ * Parses a stored bucket's value, "<tokens> <time>": two runs of 1 to 19
+ * decimal digits and one space, nothing else (the value comes from the
+ * store, which the host controls). AECS_E_FORMAT for anything else.
+ */
+AECS_MUST_CHECK int aecs_ratelimit_bucket_parse(const uint8_t *data, size_t size,
+                                                uint64_t *tokens, uint64_t *time_ms);
+
+/*
  * A token bucket per client address: each holds at most `burst` tokens
  * (1..AECS_RATELIMIT_MAX_RATE), refilled at per_second tokens a second
  * (1..AECS_RATELIMIT_MAX_RATE), and a request takes one. At most max_addresses
