@@ -352,7 +352,7 @@ static void unseal_usage(FILE *out, const char *name)
     fprintf(out,
             "usage: aecs admin %s --config CRED SHARE\n"
             "       aecs admin %s --config CRED -      (the share from standard input)\n"
-            "       aecs admin %s --config CRED --reset\n"
+            "       aecs admin %s --config CRED --reset SHARE|-\n"
             "       [--insecure-skip-server-attestation]\n\n"
             "Gives aecsd one share of its root key (made by `aecs admin init`). Once it has\n"
             "the threshold of them it unseals and starts serving; until then only status,\n"
@@ -360,8 +360,11 @@ static void unseal_usage(FILE *out, const char *name)
             "provision` is the same command.\n\n"
             "Replicas on one etcd store share their progress: a share given to one sealed\n"
             "replica is forwarded, encrypted, to the other sealed replicas of the same\n"
-            "enclave, so K shares given to any of them unseal them all. --reset drops the\n"
-            "shares given so far (on every replica of the store).\n\n"
+            "enclave, so K shares given to any of them unseal them all.\n\n"
+            "--reset drops the shares given so far (on every replica of the store). It is\n"
+            "sent to a sealed replica (a working one refuses it) and carries one of the\n"
+            "service's shares, sealed like an unseal, to prove that you hold one; that\n"
+            "share is not counted: give it again afterwards.\n\n"
             "A share given as an argument is visible to other users of this machine (ps,\n"
             "/proc) while the command runs: prefer '-' and paste it, or pipe it in from\n"
             "where it is stored. The share is checked locally first (its checksum), never\n"
@@ -370,7 +373,7 @@ static void unseal_usage(FILE *out, const char *name)
             "the credential file's server_policy, and the share travels sealed to that\n"
             "identity's key: only that aecsd process can open it, not whoever terminates TLS.\n\n"
             "%s"
-            "  --reset         start over: drop the shares given so far\n"
+            "  --reset         start over: drop the shares given so far, proven by SHARE\n"
             "%s"
             "  -h, --help      this help\n",
             name, name, name, k_config_help, k_insecure_help);
@@ -394,32 +397,6 @@ static int read_share_line(char *buf, size_t size)
     return 0;
 }
 
-/* POST /v1/admin/unseal {"reset": true}. */
-static int unseal_reset(const char *config)
-{
-    struct cli_client cl;
-    struct aecs_reply r = {0};
-    json_t *body = json_pack("{s:b}", "reset", 1);
-    int rc;
-
-    if (body == NULL) {
-        fprintf(stderr, "aecs: out of memory\n");
-        return EXIT_USAGE;
-    }
-    rc = cli_client_open(config, 0, &cl);
-    if (rc != EXIT_OK) {
-        json_decref(body);
-        return rc;
-    }
-    rc = cli_request(&cl, "POST", "/v1/admin/unseal", body, 0, &r);
-    if (rc == EXIT_OK)
-        printf("unseal progress reset; %s\n", cli_json_str(r.body, "state", "?"));
-    json_decref(body);
-    aecs_reply_clear(&r);
-    cli_client_close(&cl);
-    return rc;
-}
-
 static int admin_unseal(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -431,6 +408,7 @@ static int admin_unseal(int argc, char **argv)
     };
     const char *config = NULL, *service_id = NULL;
     int reset = 0, insecure = 0;
+    unsigned share_index;
     char line[SHARE_LINE_MAX];
     const char *text;
     struct aecs_share parsed;
@@ -463,15 +441,11 @@ static int admin_unseal(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (reset) {
-        if (optind != argc) {
-            fprintf(stderr, "aecs: admin unseal --reset takes no SHARE\n");
-            return EXIT_USAGE;
-        }
-        return unseal_reset(config);
-    }
     if (optind != argc - 1) {
-        fprintf(stderr, "aecs: admin unseal needs exactly one SHARE (or '-' to read it from "
+        fprintf(stderr,
+                reset ? "aecs: admin unseal --reset needs exactly one SHARE (or '-' to read it "
+                        "from standard input): a reset proves that you hold one\n"
+                      : "aecs: admin unseal needs exactly one SHARE (or '-' to read it from "
                         "standard input)\n");
         return EXIT_USAGE;
     }
@@ -502,6 +476,7 @@ static int admin_unseal(int argc, char **argv)
         fprintf(stderr, "aecs: not a valid share: %s\n", aecs_err_last()->message);
         return EXIT_USAGE;
     }
+    share_index = parsed.index;
     aecs_cleanse(&parsed, sizeof(parsed));
     rc = cli_client_open(config, 0, &cl);
     if (rc != EXIT_OK) {
@@ -516,7 +491,8 @@ static int admin_unseal(int argc, char **argv)
         rc = EXIT_USAGE;
         goto out;
     }
-    if (aecs_admin_unseal(&adm, service_id, text, &r) != AECS_OK) {
+    if ((reset ? aecs_admin_unseal_reset(&adm, service_id, text, &r)
+               : aecs_admin_unseal(&adm, service_id, text, &r)) != AECS_OK) {
         rc = report_raw(&r);
         goto out;
     }
@@ -528,6 +504,9 @@ static int admin_unseal(int argc, char **argv)
         goto out;
     }
     const char *state = cli_json_str(answer, "state", "?");
+    if (reset)
+        printf("unseal progress reset (proven with share %u; give it again to count it); ",
+               share_index);
     printf("%lld of %lld shares in; %s%s\n",
            (long long)json_integer_value(json_object_get(answer, "received")),
            (long long)json_integer_value(json_object_get(answer, "threshold")), state,

@@ -112,27 +112,41 @@ int aecs_admin_identity(struct aecs_admin *a, struct aecs_raw_reply *reply)
     return AECS_OK;
 }
 
-int aecs_admin_unseal(struct aecs_admin *a, const char *service_id, const char *share,
-                      struct aecs_raw_reply *reply)
+/* POST /v1/admin/unseal of kind (a share or a reset) with share sealed to the identity key. */
+static int unseal_request(struct aecs_admin *a, enum aecs_unseal_request_kind kind,
+                          const char *service_id, const char *share, struct aecs_raw_reply *reply)
 {
     int rc = AECS_OK;
     struct aecs_admin_share_binding b;
-    struct aecs_envelope env;
+    struct aecs_unseal_request ur;
     char *body = NULL;
     size_t body_size = 0;
 
-    memset(&env, 0, sizeof(env));
+    memset(&ur, 0, sizeof(ur));
+    ur.kind = kind;
     ENSURE(a->identity != NULL, AECS_E_INVALID_ARGUMENT, "unseal: no identity key checked");
     ENSURE(share != NULL && strlen(share) >= 1 && strlen(share) <= AECS_ADMIN_SHARE_PLAIN_MAX,
            AECS_E_INVALID_ARGUMENT, "unseal: no share");
     GUARD(aecs_admin_share_binding(service_id, &b));
-    GUARD(aecs_envelope_seal(a->identity, &b.b, (const uint8_t *)share, strlen(share), &env));
-    GUARD_OUT(aecs_unseal_request_serialize(&env, &body, &body_size));
+    GUARD(aecs_envelope_seal(a->identity, &b.b, (const uint8_t *)share, strlen(share), &ur.share));
+    GUARD_OUT(aecs_unseal_request_serialize(&ur, &body, &body_size));
     rc = send_request(a, "POST", "/v1/admin/unseal", body, body_size, 0, NULL, reply);
 out:
-    aecs_envelope_clear(&env);
+    aecs_envelope_clear(&ur.share);
     free(body); /* the share is in it sealed only */
     return rc;
+}
+
+int aecs_admin_unseal(struct aecs_admin *a, const char *service_id, const char *share,
+                      struct aecs_raw_reply *reply)
+{
+    return unseal_request(a, AECS_UNSEAL_REQUEST_SEALED, service_id, share, reply);
+}
+
+int aecs_admin_unseal_reset(struct aecs_admin *a, const char *service_id, const char *share,
+                            struct aecs_raw_reply *reply)
+{
+    return unseal_request(a, AECS_UNSEAL_REQUEST_RESET, service_id, share, reply);
 }
 
 /* The init request's JSON in a fresh string (*out) the caller frees. */

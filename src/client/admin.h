@@ -86,6 +86,15 @@ AECS_MUST_CHECK int aecs_admin_identity(struct aecs_admin *a, struct aecs_raw_re
 AECS_MUST_CHECK int aecs_admin_unseal(struct aecs_admin *a, const char *service_id,
                                       const char *share, struct aecs_raw_reply *reply);
 
+/*
+ * POST /v1/admin/unseal {"reset": true, "share_sealed": ...}: drops the shares
+ * given so far (on every replica that shares progress), proven by share, sealed
+ * as by aecs_admin_unseal; the share is not counted. Only a sealed server
+ * takes it (a working one answers 409 conflict).
+ */
+AECS_MUST_CHECK int aecs_admin_unseal_reset(struct aecs_admin *a, const char *service_id,
+                                            const char *share, struct aecs_raw_reply *reply);
+
 struct aecs_admin_init_params {
     const char *pubkey_pem;  /* the signing key's public key: the first cluster admin */
     const char *key_id;      /* its key id (64 hex) */

@@ -1413,28 +1413,36 @@ int aecs_unseal_request_parse(const char *body, size_t size, struct aecs_unseal_
 {
     static const char *const members[] = {"share_sealed", "reset", "share", NULL};
     const char *W = "unseal request";
-    json_t *doc = NULL, *v;
+    json_t *doc = NULL, *reset;
     int rc = AECS_OK;
 
     memset(out, 0, sizeof(*out));
     GUARD(load(body, size, AECS_UNSEAL_REQUEST_MAX, W, &doc));
     GUARD_OUT(only_members(doc, W, members));
-    ENSURE_OUT(json_object_size(doc) == 1, AECS_E_FORMAT,
-               "%s: must hold exactly one of \"share_sealed\" and \"reset\"", W);
+    reset = json_object_get(doc, "reset");
+    ENSURE_OUT(reset == NULL || json_is_true(reset), AECS_E_FORMAT, "%s: \"reset\" must be true",
+               W);
     if (json_object_get(doc, "share") != NULL) {
         /* An older client's share in clear: recognized, never read. */
+        ENSURE_OUT(json_object_size(doc) == 1, AECS_E_FORMAT,
+                   "%s: \"share\" (a share in clear) goes alone", W);
         out->kind = AECS_UNSEAL_REQUEST_PLAIN;
         goto out;
     }
-    v = json_object_get(doc, "reset");
-    if (v != NULL) {
-        ENSURE_OUT(json_is_true(v), AECS_E_FORMAT, "%s: \"reset\" must be true", W);
-        out->kind = AECS_UNSEAL_REQUEST_RESET;
-        goto out;
-    }
+    /*
+     * A reset is not authenticated by an admin key (a sealed service cannot
+     * read them), so it proves instead that the caller holds a share: without
+     * one, anyone could keep a cluster sealed by resetting it again and again.
+     */
+    ENSURE_OUT(reset == NULL || json_object_size(doc) == 2, AECS_E_FORMAT,
+               "%s: a reset must carry a sealed share (\"share_sealed\"), which proves that the "
+               "caller holds one of the service's shares",
+               W);
+    ENSURE_OUT(json_object_get(doc, "share_sealed") != NULL, AECS_E_FORMAT,
+               "%s: must hold \"share_sealed\" (and \"reset\": true for a reset)", W);
     GUARD_OUT(parse_share_envelope(json_object_get(doc, "share_sealed"),
                                    "unseal request: share_sealed", &out->share));
-    out->kind = AECS_UNSEAL_REQUEST_SEALED;
+    out->kind = reset != NULL ? AECS_UNSEAL_REQUEST_RESET : AECS_UNSEAL_REQUEST_SEALED;
 out:
     if (rc != AECS_OK)
         memset(out, 0, sizeof(*out));
@@ -1443,17 +1451,21 @@ out:
     return rc;
 }
 
-int aecs_unseal_request_serialize(const struct aecs_envelope *share, char **out, size_t *size)
+int aecs_unseal_request_serialize(const struct aecs_unseal_request *ur, char **out, size_t *size)
 {
     json_t *doc;
     int ok = 1;
 
     *out = NULL;
     *size = 0;
-    ENSURE(valid_share_envelope(share), AECS_E_INVALID_ARGUMENT,
+    ENSURE(ur->kind == AECS_UNSEAL_REQUEST_SEALED || ur->kind == AECS_UNSEAL_REQUEST_RESET,
+           AECS_E_INVALID_ARGUMENT, "unseal request: only a sealed share or a reset is sent");
+    ENSURE(valid_share_envelope(&ur->share), AECS_E_INVALID_ARGUMENT,
            "unseal request: an envelope of 1 to %u bytes is required", AECS_ADMIN_SHARE_PLAIN_MAX);
     doc = json_object();
-    set(doc, "share_sealed", envelope_json(share), &ok);
+    if (ur->kind == AECS_UNSEAL_REQUEST_RESET)
+        set(doc, "reset", json_true(), &ok);
+    set(doc, "share_sealed", envelope_json(&ur->share), &ok);
     return dump(built(doc, ok), AECS_UNSEAL_REQUEST_MAX, "unseal request", out, size);
 }
 

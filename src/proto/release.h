@@ -410,9 +410,11 @@ AECS_MUST_CHECK int aecs_init_share_binding(const char *service_id, unsigned ind
                                             struct aecs_admin_share_binding *out);
 
 /*
- * POST /v1/admin/unseal: exactly one of {"share_sealed": envelope} (a share
- * sealed to the identity key, ciphertext 1..AECS_ADMIN_SHARE_PLAIN_MAX bytes),
- * {"reset": true}, or {"share": ...}, the form of older clients, which the
+ * POST /v1/admin/unseal: {"share_sealed": envelope} (a share sealed to the
+ * identity key, ciphertext 1..AECS_ADMIN_SHARE_PLAIN_MAX bytes); {"reset":
+ * true, "share_sealed": envelope}, a reset, which carries a share sealed the
+ * same way to prove that the caller holds one (a bare {"reset": true} is
+ * refused); or {"share": ...} alone, the form of older clients, which the
  * parser recognizes (without reading the value) so the service can refuse it
  * with its own code.
  */
@@ -424,7 +426,7 @@ enum aecs_unseal_request_kind {
 
 struct aecs_unseal_request {
     enum aecs_unseal_request_kind kind;
-    struct aecs_envelope share; /* AECS_UNSEAL_REQUEST_SEALED only; owns its ciphertext */
+    struct aecs_envelope share; /* SEALED and RESET; owns its ciphertext */
 };
 
 /*
@@ -434,8 +436,13 @@ struct aecs_unseal_request {
  */
 AECS_MUST_CHECK int aecs_unseal_request_parse(const char *body, size_t size,
                                               struct aecs_unseal_request *out);
-/* {"share_sealed": {epk, iv, ciphertext, tag}} */
-AECS_MUST_CHECK int aecs_unseal_request_serialize(const struct aecs_envelope *share, char **out,
+/*
+ * {"share_sealed": {epk, iv, ciphertext, tag}}, with "reset": true first for
+ * AECS_UNSEAL_REQUEST_RESET; AECS_E_INVALID_ARGUMENT for another kind or an
+ * envelope without 1..AECS_ADMIN_SHARE_PLAIN_MAX bytes. *out is the caller's
+ * to free.
+ */
+AECS_MUST_CHECK int aecs_unseal_request_serialize(const struct aecs_unseal_request *ur, char **out,
                                                   size_t *size);
 
 /*

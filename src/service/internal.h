@@ -211,7 +211,8 @@ struct aecs_service {
     size_t pending_count;
     /*
      * SHA-256 of the ephemeral key of each sealed share that was one of this
-     * service's (its commitment held), so a sealed share replayed to this
+     * service's (its commitment held), given or proving a reset, so a sealed
+     * share replayed to this
      * process is refused even after a reset. Anyone can seal to the identity
      * key, but only a real share gets in here, so a flood cannot push real
      * ones out; the oldest entry makes room.

@@ -1027,8 +1027,13 @@ static json_t *unseal_answer(const struct aecs_service *svc)
                      "threshold", (json_int_t)svc->threshold);
 }
 
-int svc_share_check(struct aecs_service *svc, const struct aecs_share *share,
-                    enum aecs_api_code *api)
+/*
+ * Checks a share against this service alone: its threshold, share set and,
+ * for stores that have them, the commitment made at init. API_BAD_SHARE with
+ * the reason.
+ */
+static int share_check_service(struct aecs_service *svc, const struct aecs_share *share,
+                               enum aecs_api_code *api)
 {
     if (share->threshold != svc->threshold)
         return REFUSE(api, API_BAD_SHARE, AECS_E_INVALID_ARGUMENT,
@@ -1051,6 +1056,13 @@ int svc_share_check(struct aecs_service *svc, const struct aecs_share *share,
                           "commitment made at init (mistyped data with a recomputed checksum, or "
                           "a forged share)", share->index);
     }
+    return AECS_OK;
+}
+
+int svc_share_check(struct aecs_service *svc, const struct aecs_share *share,
+                    enum aecs_api_code *api)
+{
+    GUARD(share_check_service(svc, share, api));
     for (size_t i = 0; i < svc->pending_count; i++) {
         if (strcmp(svc->pending[i].set, share->set) != 0)
             return REFUSE(api, API_BAD_SHARE, AECS_E_INVALID_ARGUMENT,
@@ -1195,6 +1207,45 @@ static int open_sealed_share(struct aecs_service *svc, const struct aecs_envelop
     return rc;
 }
 
+/*
+ * A reset proven by share, opened from a sealed envelope whose id is seen; on
+ * a sealed service. The share must be one of this service's, but is checked
+ * against the service only, not against the shares given so far: those may
+ * be the wrong ones the reset is for, and the proving share may be one of
+ * them. It is remembered as seen, so its envelope does not reset again, and
+ * never counted. Then this replica's progress is dropped and, with shared
+ * progress, every replica's (svc_unseal_reset). A refused share resets
+ * nothing.
+ */
+static int reset_progress(struct aecs_service *svc, const struct aecs_share *share,
+                          const uint8_t seen[32], const char *remote, enum aecs_api_code *api)
+{
+    size_t dropped = svc->pending_count;
+    int rc;
+
+    if (remote == NULL || remote[0] == '\0')
+        remote = "?";
+    rc = share_check_service(svc, share, api);
+    if (rc != AECS_OK) {
+        log_warn("unseal: a reset from %.64s was refused: its share is not one of this "
+                 "service's", remote);
+        return rc;
+    }
+    sealed_seen_add(svc, seen);
+    svc_pending_wipe(svc);
+    if (svc->cu.enabled)
+        rc = svc_unseal_reset(svc);
+    /* Who reset, and with which share, since a reset undoes other admins' work. */
+    log_warn("unseal: progress reset by %.64s, proven with share %u (%zu shares dropped%s)",
+             remote, share->index, dropped,
+             !svc->cu.enabled ? ""
+             : rc == AECS_OK  ? "; on every replica"
+                              : "; the other replicas' could not be reset");
+    if (rc != AECS_OK)
+        *api = API_INTERNAL;
+    return rc;
+}
+
 int aecs_service_unseal(struct aecs_service *svc, const struct aecs_request *req,
                         json_t **answer, enum aecs_api_code *api)
 {
@@ -1216,17 +1267,6 @@ int aecs_service_unseal(struct aecs_service *svc, const struct aecs_request *req
         *api = rc == AECS_E_TOO_LARGE ? API_TOO_LARGE : API_BAD_REQUEST;
         goto out;
     }
-    if (ur.kind == AECS_UNSEAL_REQUEST_RESET) {
-        if (svc->state == AECS_STATE_SEALED) {
-            log_info("unseal: progress reset (%zu shares dropped)", svc->pending_count);
-            svc_pending_wipe(svc);
-        }
-        if (svc->cu.enabled && svc_unseal_reset(svc) != AECS_OK) {
-            *api = API_INTERNAL;
-            goto out;
-        }
-        goto answer;
-    }
     if (ur.kind == AECS_UNSEAL_REQUEST_PLAIN) {
         /* A share in clear crossed TLS, which the host may terminate: never take one. */
         log_warn("unseal: a share sent in clear from %.64s was refused (an old aecs client)",
@@ -1237,15 +1277,26 @@ int aecs_service_unseal(struct aecs_service *svc, const struct aecs_request *req
                  "key could read it; use a current `aecs admin unseal`, which seals it to the "
                  "service's attested identity key");
     }
+    if (svc->state == AECS_STATE_SEALED && svc->cu.enabled)
+        svc_unseal_sync(svc); /* another replica's reset, or shares forwarded to this one */
+    if (svc->state == AECS_STATE_WORKING) {
+        /*
+         * A working replica has no progress of its own, and resetting the
+         * shared progress from here would only undo what the sealed replicas
+         * were given.
+         */
+        if (ur.kind == AECS_UNSEAL_REQUEST_RESET) {
+            *api = API_CONFLICT;
+            BAIL_OUT(AECS_E_USAGE, "the service is working: there is no unseal progress to "
+                                   "reset; send the reset to a sealed replica");
+        }
+        goto answer; /* already unsealed: nothing to do */
+    }
     if (svc->identity == NULL) {
         *api = API_NO_IDENTITY;
         BAIL_OUT(AECS_E_USAGE, "unseal: this aecsd has no identity key (its release setup was "
                                "not done), so no share can be sealed to it");
     }
-    if (svc->state == AECS_STATE_SEALED && svc->cu.enabled)
-        svc_unseal_sync(svc); /* another replica's reset, or shares forwarded to this one */
-    if (svc->state == AECS_STATE_WORKING)
-        goto answer; /* already unsealed: nothing to do */
     sealed_seen_id(&ur.share, seen);
     if (sealed_seen_has(svc, seen)) {
         *api = API_BAD_SHARE;
@@ -1253,6 +1304,10 @@ int aecs_service_unseal(struct aecs_service *svc, const struct aecs_request *req
                                           "replay): seal it again with `aecs admin unseal`");
     }
     GUARD_OUT(open_sealed_share(svc, &ur.share, &share, api));
+    if (ur.kind == AECS_UNSEAL_REQUEST_RESET) {
+        GUARD_OUT(reset_progress(svc, &share, seen, req->remote, api));
+        goto answer;
+    }
     GUARD_OUT(svc_share_check(svc, &share, api));
     sealed_seen_add(svc, seen);
     if (svc_pending_has(svc, share.index)) {

@@ -150,14 +150,17 @@ AECS_MUST_CHECK int aecs_service_status(struct aecs_service *svc, json_t **answe
 
 /*
  * POST /v1/admin/unseal: body {"share_sealed": envelope} (the share sealed to
- * the identity key, docs/protocol-release.md section 7) or {"reset": true}; a
- * share in clear ({"share": "..."}) is refused with API_SHARE_NOT_SEALED, and
- * a sealed share with API_NO_IDENTITY when there is no identity key
- * (aecs_service_release_setup was not called). Each sealed share opens once
- * per process: one given again (a replay) is refused. With shared progress
- * (aecs_service_unseal_setup) shares forwarded by other replicas are
- * collected first and count as received, a share given here is forwarded to
- * them, and a reset starts over on every replica.
+ * the identity key, docs/protocol-release.md section 7) or {"reset": true,
+ * "share_sealed": envelope}; a share in clear ({"share": "..."}) is refused
+ * with API_SHARE_NOT_SEALED, and a sealed share with API_NO_IDENTITY when
+ * there is no identity key (aecs_service_release_setup was not called). Each
+ * sealed share opens once per process: one given again (a replay) is
+ * refused. A reset proves that the caller holds a share: its share must be
+ * one of this service's (API_BAD_SHARE, nothing reset), is not counted, and
+ * only a sealed service takes a reset (API_CONFLICT when working). With
+ * shared progress (aecs_service_unseal_setup) shares forwarded by other
+ * replicas are collected first and count as received, a share given here is
+ * forwarded to them, and a reset starts over on every replica.
  */
 AECS_MUST_CHECK int aecs_service_unseal(struct aecs_service *svc, const struct aecs_request *req,
                                         json_t **answer, enum aecs_api_code *api);

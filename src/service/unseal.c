@@ -34,9 +34,10 @@
  * shares through svc_pending_add, the code path of direct shares: once the
  * threshold is reached the replica unseals, then deletes its mailbox and box.
  *
- * Reset. `{"reset": true}` on any replica deletes every box, then bumps
- * /meta/unseal/epoch; a replica that sees a new epoch drops its pending
- * shares, and envelopes of an older epoch no longer open.
+ * Reset. A reset on any sealed replica, proven with one of the service's
+ * shares (service.c), deletes every box, then bumps /meta/unseal/epoch; a
+ * replica that sees a new epoch drops its pending shares, and envelopes of
+ * an older epoch no longer open.
  *
  * Ordering, so that shares given to different replicas meet. A mailbox is
  * published before the replica serves (aecs_service_unseal_setup). A sync

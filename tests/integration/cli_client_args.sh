@@ -49,6 +49,7 @@ for w in init unseal provision status service audit "fingerprint:" "ca:" "server
 expect_exit 0 "admin unseal --help" -- "$AECS" admin unseal --help
 expect_out "visible to other users" "unseal --help warns about arguments in ps"
 expect_out "aecs admin unseal --config CRED -" "unseal --help shows reading stdin"
+expect_out "aecs admin unseal --config CRED --reset SHARE|-" "unseal --help shows the reset with a share"
 expect_exit 0 "admin init --help" -- "$AECS" admin init --help
 for o in --config --shares --threshold --json --insecure-skip-server-attestation; do
   expect_out "$o" "init --help lists $o"
@@ -165,6 +166,8 @@ body="aecs-share-v1:0a1b2c3d:2:1:$data"
 share="$body:$(printf '%s' "$body" | sha256sum | cut -c1-8)"
 expect_exit 2 "unseal without a share" -- "$AECS" admin unseal --config "$C"
 expect_err "aecs: admin unseal needs exactly one SHARE" "unseal without a share"
+expect_exit 2 "reset without a share" -- "$AECS" admin unseal --config "$C" --reset
+expect_err "aecs: admin unseal --reset needs exactly one SHARE" "reset without a share"
 expect_exit 2 "unseal with two" -- "$AECS" admin unseal --config "$C" "$share" "$share"
 expect_exit 2 "unseal, malformed share" -- "$AECS" admin unseal --config "$C" "aecs-share-v1:0a1b2c3d:2:1:xx:00000000"
 expect_err "aecs: not a valid share: share 1: " "malformed share"

@@ -151,9 +151,25 @@ expect_exit 2 "a mistyped share (refused before it is sent)" -- "$AECS" admin un
 expect_err "checksum" "a mistyped share (refused before it is sent)"
 expect_exit 0 "status: one share kept" -- "$AECS" admin status --config "$tmp/admin.yaml" --json
 check "one share kept" "$tmp/out" "d['unseal']['received']" 1
+# a reset proves a share: the bare one of older clients is refused and drops nothing
+curl -sk -X POST "$url/v1/admin/unseal" -d '{"reset": true}' >"$tmp/reset.json"
+check "a bare reset" "$tmp/reset.json" "d['error']['code']" bad_request
+grep -q "a reset must carry a sealed share" "$tmp/reset.json" && ok || bad "the refusal says a reset needs a share"
+expect_exit 2 "a reset without a share" -- "$AECS" admin unseal --config "$tmp/admin.yaml" --reset
+expect_err "admin unseal --reset needs exactly one SHARE" "a reset without a share"
+expect_exit 0 "status: a bare reset drops nothing" -- "$AECS" admin status --config "$tmp/admin.yaml" --json
+check "a bare reset drops nothing" "$tmp/out" "d['unseal']['received']" 1
+expect_exit 0 "reset, proven with share 2" -- "$AECS" admin unseal --config "$tmp/admin.yaml" --reset - <<<"$(share 1)"
+expect_out "unseal progress reset (proven with share 2; give it again to count it); 0 of 2 shares in; sealed" "reset"
+grep -q "unseal: progress reset by 127.0.0.1, proven with share 2" "$tmp/aecsd.log" && ok || bad "aecsd logs the reset with the caller and the share's index"
+expect_exit 0 "unseal 1 again, after the reset" -- "$AECS" admin unseal --config "$tmp/admin.yaml" "$(share 0)"
 expect_exit 0 "provision (the seeds' word) with share 3" -- "$AECS" admin provision --config "$tmp/admin.yaml" "$(share 2)"
 expect_exit 0 "status working" -- "$AECS" admin status --config "$tmp/admin.yaml" --json
 check "working after unseal" "$tmp/out" "d['state']" working
+expect_exit 1 "a reset on a working service" -- "$AECS" admin unseal --config "$tmp/admin.yaml" --reset "$(share 0)"
+expect_err "send the reset to a sealed replica" "a reset on a working service"
+expect_exit 0 "status: still working" -- "$AECS" admin status --config "$tmp/admin.yaml" --json
+check "still working after a refused reset" "$tmp/out" "d['state']" working
 
 # --- services ---------------------------------------------------------------------
 expect_exit 0 "register service1" -- "$AECS" admin service register --config "$tmp/admin.yaml" --name service1 --pubkey "$tmp/svc1.pub.pem"

@@ -403,6 +403,70 @@ static void test_init_and_unseal(void **state)
     aecs_shares_free(shares, 3);
 }
 
+/* The share's answer to unseal: its "received", and the reply cleared. */
+static long long received_of(struct aecs_raw_reply *reply)
+{
+    json_t *ans = json_loadb(reply->body, reply->body_size, 0, NULL);
+    long long n;
+
+    assert_non_null(ans);
+    n = json_integer_value(json_object_get(ans, "received"));
+    json_decref(ans);
+    aecs_raw_reply_clear(reply);
+    return n;
+}
+
+/*
+ * A reset: the proving share travels sealed like an unseal's and is not
+ * counted; a working service refuses a reset with 409 conflict.
+ */
+static void test_unseal_reset(void **state)
+{
+    struct fx *f = *state;
+    struct aecs_raw_reply reply;
+    char **shares = NULL, data[64];
+    const char *sid;
+
+    use_good_cred(f);
+    assert_int_equal(identity(f), AECS_OK);
+    assert_int_equal(init(f, &shares, &reply), AECS_OK);
+    aecs_raw_reply_clear(&reply);
+    open_service(f, 1);
+    use_good_cred(f);
+    assert_int_equal(identity(f), AECS_OK);
+    sid = aecs_service_id(f->svc);
+    assert_int_equal(aecs_admin_unseal(&f->a, sid, shares[0], &reply), AECS_OK);
+    assert_int_equal(received_of(&reply), 1);
+
+    snprintf(data, sizeof(data), "%.44s", strrchr(shares[1], ':') - 44);
+    f->secret = data;
+    assert_int_equal(aecs_admin_unseal_reset(&f->a, sid, shares[1], &reply), AECS_OK);
+    assert_int_equal(reply.status, 200);
+    assert_int_equal(received_of(&reply), 0);
+    assert_int_equal(f->seen, 0);
+    f->secret = NULL;
+    assert_int_equal(aecs_service_state(f->svc), AECS_STATE_SEALED);
+
+    assert_int_equal(aecs_admin_unseal(&f->a, sid, shares[1], &reply), AECS_OK);
+    assert_int_equal(received_of(&reply), 1);
+    assert_int_equal(aecs_admin_unseal(&f->a, sid, shares[2], &reply), AECS_OK);
+    aecs_raw_reply_clear(&reply);
+    assert_int_equal(aecs_service_state(f->svc), AECS_STATE_WORKING);
+
+    assert_int_not_equal(aecs_admin_unseal_reset(&f->a, sid, shares[0], &reply), AECS_OK);
+    assert_int_equal(reply.status, 409);
+    assert_string_equal(reply.code, "conflict");
+    assert_non_null(strstr(MSG(), "the service is working: there is no unseal progress to reset; "
+                                  "send the reset to a sealed replica"));
+    aecs_raw_reply_clear(&reply);
+    /* no identity checked: nothing is sent */
+    aecs_admin_clear(&f->a);
+    assert_int_equal(aecs_admin_unseal_reset(&f->a, sid, shares[0], &reply),
+                     AECS_E_INVALID_ARGUMENT);
+    assert_non_null(strstr(MSG(), "unseal: no identity key checked"));
+    aecs_shares_free(shares, 3);
+}
+
 /* An unseal sealed for the key of the previous start is refused by the service. */
 static void test_unseal_stale_identity(void **state)
 {
@@ -538,6 +602,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_init_and_unseal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unseal_reset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unseal_stale_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_init_signature_changed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_init_body_changed, setup, teardown),

@@ -1165,6 +1165,13 @@ static void test_init_answer(void **state)
 static void test_unseal_request(void **state)
 {
     static const char sealed[] = "{\"share_sealed\":" V_ENV "}";
+    static const char reset[] = "{\"reset\":true,\"share_sealed\":" V_ENV "}";
+    static const char reset_last[] = "{\"share_sealed\":" V_ENV ",\"reset\":true}";
+    static const char reset_false[] = "{\"reset\":false,\"share_sealed\":" V_ENV "}";
+    static const char reset_extra[] =
+        "{\"reset\":true,\"share_sealed\":" V_ENV ",\"share\":\"aecs-share-v1:x\"}";
+    static const char reset_other[] = "{\"reset\":true,\"share_sealed\":" V_ENV ",\"nonce\":1}";
+    static const char reset_empty[] = "{\"reset\":true,\"share_sealed\":{}}";
     struct aecs_unseal_request ur;
     char *s = NULL;
     size_t size = 0;
@@ -1173,13 +1180,40 @@ static void test_unseal_request(void **state)
     expect_rc(aecs_unseal_request_parse(sealed, strlen(sealed), &ur), AECS_OK);
     assert_int_equal(ur.kind, AECS_UNSEAL_REQUEST_SEALED);
     assert_int_equal(ur.share.size, 3);
-    expect_rc(aecs_unseal_request_serialize(&ur.share, &s, &size), AECS_OK);
+    expect_rc(aecs_unseal_request_serialize(&ur, &s, &size), AECS_OK);
     assert_string_equal(s, sealed);
     free(s);
     aecs_envelope_clear(&ur.share);
 
-    expect_rc(aecs_unseal_request_parse("{\"reset\":true}", 14, &ur), AECS_OK);
+    /* a reset carries a sealed share, the proof that the caller holds one */
+    expect_rc(aecs_unseal_request_parse(reset, strlen(reset), &ur), AECS_OK);
     assert_int_equal(ur.kind, AECS_UNSEAL_REQUEST_RESET);
+    assert_int_equal(ur.share.size, 3);
+    expect_rc(aecs_unseal_request_serialize(&ur, &s, &size), AECS_OK);
+    assert_string_equal(s, reset);
+    free(s);
+    aecs_envelope_clear(&ur.share);
+    expect_rc(aecs_unseal_request_parse(reset_last, strlen(reset_last), &ur), AECS_OK);
+    assert_int_equal(ur.kind, AECS_UNSEAL_REQUEST_RESET);
+    aecs_envelope_clear(&ur.share);
+    /* the old bare reset: refused, it proves nothing */
+    expect_rc(aecs_unseal_request_parse("{\"reset\":true}", 14, &ur), AECS_E_FORMAT);
+    assert_msg_has("unseal request: a reset must carry a sealed share (\"share_sealed\"), which "
+                   "proves that the caller holds one of the service's shares");
+    assert_null(ur.share.ciphertext);
+    expect_rc(aecs_unseal_request_parse(reset_false, strlen(reset_false), &ur), AECS_E_FORMAT);
+    assert_msg_has("\"reset\" must be true");
+    expect_rc(aecs_unseal_request_parse(reset_extra, strlen(reset_extra), &ur), AECS_E_FORMAT);
+    assert_msg_has("\"share\" (a share in clear) goes alone");
+    expect_rc(aecs_unseal_request_parse(reset_other, strlen(reset_other), &ur), AECS_E_FORMAT);
+    assert_msg_has("unknown member \"nonce\"");
+    expect_rc(aecs_unseal_request_parse(reset_empty, strlen(reset_empty), &ur), AECS_E_FORMAT);
+    assert_msg_has("share_sealed: \"epk\"");
+    assert_int_equal(ur.kind, 0);
+    /* only a sealed share and a reset are sent */
+    ur.kind = AECS_UNSEAL_REQUEST_PLAIN;
+    expect_rc(aecs_unseal_request_serialize(&ur, &s, &size), AECS_E_INVALID_ARGUMENT);
+    assert_null(s);
     /* an old client's share in clear: recognized, and nothing of it kept */
     expect_rc(aecs_unseal_request_parse("{\"share\":\"aecs-share-v1:x\"}", 27, &ur), AECS_OK);
     assert_int_equal(ur.kind, AECS_UNSEAL_REQUEST_PLAIN);
@@ -1188,9 +1222,10 @@ static void test_unseal_request(void **state)
     expect_rc(aecs_unseal_request_parse("{\"reset\":1}", 11, &ur), AECS_E_FORMAT);
     assert_msg_has("\"reset\" must be true");
     expect_rc(aecs_unseal_request_parse("{}", 2, &ur), AECS_E_FORMAT);
-    assert_msg_has("exactly one of");
+    assert_msg_has("must hold \"share_sealed\" (and \"reset\": true for a reset)");
     expect_rc(aecs_unseal_request_parse("{\"reset\":true,\"share\":\"x\"}", 26, &ur),
               AECS_E_FORMAT);
+    assert_msg_has("\"share\" (a share in clear) goes alone");
     expect_rc(aecs_unseal_request_parse("{\"sealed\":1}", 12, &ur), AECS_E_FORMAT);
     assert_msg_has("unknown member \"sealed\"");
     /* not jansson's text, which would quote the body */

@@ -333,32 +333,34 @@ static char *body_secrets(const char *yaml, int update, int insecure)
 }
 
 /*
- * An unseal body with share sealed to the key pub for service id sid
- * (docs/protocol-release.md section 7), as `aecs admin unseal` sends it.
+ * An unseal body (kind AECS_UNSEAL_REQUEST_SEALED) or a reset with share
+ * sealed to the key pub for service id sid (docs/protocol-release.md section
+ * 7), as `aecs admin unseal` and `aecs admin unseal --reset` send it.
  */
 enum tamper { T_NONE, T_CIPHERTEXT, T_TAG, T_IV };
 
-static char *body_share_tampered(const uint8_t pub[AECS_P256_PUB_SIZE], const char *sid,
-                                 const char *share, enum tamper tamper)
+static char *body_sealed(const uint8_t pub[AECS_P256_PUB_SIZE], const char *sid,
+                         const char *share, enum tamper tamper, enum aecs_unseal_request_kind kind)
 {
     struct aecs_p256_pub *identity = NULL;
     struct aecs_admin_share_binding b;
-    struct aecs_envelope env;
+    struct aecs_unseal_request ur = {.kind = kind};
     char *body = NULL;
     size_t size = 0;
 
     assert_int_equal(aecs_p256_pub_import(pub, AECS_P256_PUB_SIZE, &identity), AECS_OK);
     assert_int_equal(aecs_admin_share_binding(sid, &b), AECS_OK);
     assert_int_equal(
-        aecs_envelope_seal(identity, &b.b, (const uint8_t *)share, strlen(share), &env), AECS_OK);
+        aecs_envelope_seal(identity, &b.b, (const uint8_t *)share, strlen(share), &ur.share),
+        AECS_OK);
     if (tamper == T_CIPHERTEXT)
-        env.ciphertext[env.size - 1] ^= 0x01;
+        ur.share.ciphertext[ur.share.size - 1] ^= 0x01;
     else if (tamper == T_TAG)
-        env.tag[0] ^= 0x80;
+        ur.share.tag[0] ^= 0x80;
     else if (tamper == T_IV)
-        env.iv[5] ^= 0x01;
-    assert_int_equal(aecs_unseal_request_serialize(&env, &body, &size), AECS_OK);
-    aecs_envelope_clear(&env);
+        ur.share.iv[5] ^= 0x01;
+    assert_int_equal(aecs_unseal_request_serialize(&ur, &body, &size), AECS_OK);
+    aecs_envelope_clear(&ur.share);
     aecs_p256_pub_free(identity);
     return body;
 }
@@ -366,12 +368,19 @@ static char *body_share_tampered(const uint8_t pub[AECS_P256_PUB_SIZE], const ch
 static char *body_share_to(const uint8_t pub[AECS_P256_PUB_SIZE], const char *sid,
                            const char *share)
 {
-    return body_share_tampered(pub, sid, share, T_NONE);
+    return body_sealed(pub, sid, share, T_NONE, AECS_UNSEAL_REQUEST_SEALED);
 }
 
 static char *body_share(const struct aecs_service *svc, const char *share)
 {
     return body_share_to(svc->identity_pub, aecs_service_id(svc), share);
+}
+
+/* A reset proven by share, sealed to svc's identity key. */
+static char *body_reset(const struct aecs_service *svc, const char *share)
+{
+    return body_sealed(svc->identity_pub, aecs_service_id(svc), share, T_NONE,
+                       AECS_UNSEAL_REQUEST_RESET);
 }
 
 /* ---- policies ---- */
@@ -1504,8 +1513,8 @@ static void test_unseal_sealed(void **state)
 
     /* Changed on the way. */
     for (size_t i = 0; i < sizeof(tampers) / sizeof(tampers[0]); i++) {
-        body = body_share_tampered(f->svc->identity_pub, aecs_service_id(f->svc), f->shares[0],
-                                   tampers[i]);
+        body = body_sealed(f->svc->identity_pub, aecs_service_id(f->svc), f->shares[0],
+                           tampers[i], AECS_UNSEAL_REQUEST_SEALED);
         expect_unseal_body_refused(f, body, AECS_E_BAD_SIGNATURE, API_BAD_SHARE,
                                    "changed on the way", __LINE__);
         free(body);
@@ -1515,8 +1524,12 @@ static void test_unseal_sealed(void **state)
     /* Malformed requests. */
     expect_unseal_body_refused(f, "{\"reset\": false}", AECS_E_FORMAT, API_BAD_REQUEST,
                                "\"reset\" must be true", __LINE__);
+    expect_unseal_body_refused(f, "{\"reset\": true}", AECS_E_FORMAT, API_BAD_REQUEST,
+                               "a reset must carry a sealed share", __LINE__);
     expect_unseal_body_refused(f, "{\"share_sealed\": {}, \"reset\": true}", AECS_E_FORMAT,
-                               API_BAD_REQUEST, "exactly one of", __LINE__);
+                               API_BAD_REQUEST, "share_sealed", __LINE__);
+    expect_unseal_body_refused(f, "{}", AECS_E_FORMAT, API_BAD_REQUEST,
+                               "must hold \"share_sealed\"", __LINE__);
     expect_unseal_body_refused(f, "{\"share_sealed\": {\"epk\": \"04\"}}", AECS_E_FORMAT,
                                API_BAD_REQUEST, "share_sealed", __LINE__);
     expect_unseal_body_refused(f, "{\"shares\": []}", AECS_E_FORMAT, API_BAD_REQUEST,
@@ -1539,9 +1552,11 @@ static void test_unseal_sealed(void **state)
                                __LINE__);
     {
         struct treq q;
-        req_unsigned(&q, "POST", "/v1/admin/unseal", "{\"reset\": true}");
+        char *reset = body_reset(f->svc, f->shares[1]);
+        req_unsigned(&q, "POST", "/v1/admin/unseal", reset);
         EXPECT_OK(aecs_service_unseal(f->svc, &q.r, &g_ans, &g_api));
         req_free(&q);
+        free(reset);
     }
     expect_received(f, 0);
     expect_unseal_body_refused(f, first, AECS_E_INVALID_ARGUMENT, API_BAD_SHARE, "a replay",
@@ -1555,30 +1570,110 @@ static void test_unseal_sealed(void **state)
     assert_int_equal(aecs_service_state(f->svc), AECS_STATE_WORKING);
 }
 
+/* Sends body to unseal; returns the call's result. */
+static int fx_unseal_body(struct fx *f, const char *body)
+{
+    struct treq q;
+    int rc;
+
+    req_unsigned(&q, "POST", "/v1/admin/unseal", body);
+    reset_call();
+    rc = aecs_service_unseal(f->svc, &q.r, &g_ans, &g_api);
+    req_free(&q);
+    return rc;
+}
+
+/*
+ * A reset proves that the caller holds a share (docs/protocol-release.md
+ * section 7): without one, or with a share that is not one of the service's,
+ * nothing is reset; a good one drops the progress and is not counted itself;
+ * its envelope does not reset twice; only a sealed service takes a reset.
+ */
 static void test_unseal_reset(void **state)
 {
     struct fx *f = *state;
-    struct treq q;
+    struct fx *g = fx_new();
+    char *body, *good, *wrong;
+
+    /* Uninitialized: nothing to reset, whatever the body. */
+    body = body_reset(f->svc, "hello");
+    EXPECT_REFUSED(fx_unseal_body(f, body), AECS_E_USAGE, API_NOT_INITIALIZED,
+                   "the service is not initialized");
+    free(body);
 
     fx_init(f, 3, 3);
+    fx_init(g, 3, 3);
     fx_reopen(f);
     EXPECT_OK(fx_unseal(f, 0));
     EXPECT_OK(fx_unseal(f, 1));
     expect_received(f, 2);
 
-    req_unsigned(&q, "POST", "/v1/admin/unseal", "{\"reset\": true}");
-    EXPECT_OK(aecs_service_unseal(f->svc, &q.r, &g_ans, &g_api));
+    /* The bare reset of older clients proves nothing. */
+    EXPECT_REFUSED(fx_unseal_body(f, "{\"reset\": true}"), AECS_E_FORMAT, API_BAD_REQUEST,
+                   "unseal request: a reset must carry a sealed share (\"share_sealed\"), which "
+                   "proves that the caller holds one of the service's shares");
+    expect_received(f, 2);
+
+    /* Shares that are not this service's: refused, and the progress kept. */
+    wrong = share_with_other_data(f->shares[2]);
+    body = body_reset(f->svc, wrong);
+    EXPECT_REFUSED(fx_unseal_body(f, body), AECS_E_BAD_SIGNATURE, API_BAD_SHARE,
+                   "this is not share 3 of this service: it does not match the commitment");
+    free(body);
+    free(wrong);
+    expect_received(f, 2);
+    body = body_reset(f->svc, g->shares[2]);
+    EXPECT_REFUSED(fx_unseal_body(f, body), AECS_E_INVALID_ARGUMENT, API_BAD_SHARE,
+                   "this share is from another split than this service's shares");
+    free(body);
+    expect_received(f, 2);
+    body = body_reset(f->svc, "hello");
+    EXPECT_REFUSED(fx_unseal_body(f, body), AECS_E_FORMAT, API_BAD_SHARE, "share 3");
+    free(body);
+    expect_received(f, 2);
+    body = body_sealed(f->svc->identity_pub, "0123456789abcdef0123456789abcdef", f->shares[2],
+                       T_NONE, AECS_UNSEAL_REQUEST_RESET);
+    EXPECT_REFUSED(fx_unseal_body(f, body), AECS_E_BAD_SIGNATURE, API_BAD_SHARE,
+                   "does not open with this aecsd's identity key");
+    free(body);
+    body = body_sealed(f->svc->identity_pub, aecs_service_id(f->svc), f->shares[2], T_TAG,
+                       AECS_UNSEAL_REQUEST_RESET);
+    EXPECT_REFUSED(fx_unseal_body(f, body), AECS_E_BAD_SIGNATURE, API_BAD_SHARE,
+                   "changed on the way");
+    free(body);
+    expect_received(f, 2);
+
+    /* A good share, here one given before: the progress is dropped, the share not counted. */
+    good = body_reset(f->svc, f->shares[0]);
+    EXPECT_OK(fx_unseal_body(f, good));
     assert_string_equal(tu_json_str(g_ans, "state"), "sealed");
     assert_int_equal(tu_json_int(g_ans, "received"), 0);
-    req_free(&q);
+    assert_int_equal(tu_json_int(g_ans, "threshold"), 3);
     expect_received(f, 0);
 
-    /* Share 1 again is welcome now. */
+    /* Share 1 again is welcome now; the reset's envelope again is a replay. */
     EXPECT_OK(fx_unseal(f, 1));
+    expect_received(f, 1);
+    EXPECT_REFUSED(fx_unseal_body(f, good), AECS_E_INVALID_ARGUMENT, API_BAD_SHARE,
+                   "this sealed share was given to this aecsd before (a replay)");
+    expect_received(f, 1);
+    free(good);
+
+    /* The proving share (sealed afresh) counts once given. */
     EXPECT_OK(fx_unseal(f, 2));
     expect_received(f, 2);
     EXPECT_OK(fx_unseal(f, 0));
     assert_int_equal(aecs_service_state(f->svc), AECS_STATE_WORKING);
+
+    /* Working: there is no progress to reset, and a reset changes nothing. */
+    body = body_reset(f->svc, f->shares[0]);
+    EXPECT_REFUSED(fx_unseal_body(f, body), AECS_E_USAGE, API_CONFLICT,
+                   "the service is working: there is no unseal progress to reset; send the "
+                   "reset to a sealed replica");
+    free(body);
+    assert_int_equal(aecs_service_state(f->svc), AECS_STATE_WORKING);
+    EXPECT_OK(fx_register(f, "service1", fx_key(f, "s1")->pem));
+    fx_delete(g);
 }
 
 /* A store initialized before /meta/init named the share set still unseals. */

@@ -15,7 +15,11 @@
  *   - an envelope moved to another index or another recipient, one kept
  *     across a reset, and a forged share sealed to the right key are refused
  *     (logged) and deleted;
- *   - a reset through one replica drops the progress of every replica;
+ *   - a reset through one replica, proven with a share, drops the progress of
+ *     every replica (and is logged with the caller and the share's index); a
+ *     bare reset drops nothing;
+ *   - a reset sent to a working replica is refused and leaves the sealed
+ *     ones' progress alone;
  *   - a mailbox published after a share was given gets it at the giver's
  *     next sync; a mailbox older than an hour gets nothing and is swept,
  *     with boxes whose mailbox is gone;
@@ -203,11 +207,24 @@ static const char *give(struct fx *f, struct aecs_service *svc, int i, long long
     return state;
 }
 
-static void reset(struct aecs_service *svc)
+/*
+ * Resets through svc as `aecs admin unseal --reset` does, proven by share i
+ * (0-based); returns the call's result, *api the code of a refusal.
+ */
+static int try_reset(struct fx *f, struct aecs_service *svc, int i, enum aecs_api_code *api)
+{
+    struct tu_admin d;
+
+    memset(&d, 0, sizeof(d));
+    d.svc = svc;
+    return tu_admin_unseal_reset(&d, f->shares[i], api, NULL);
+}
+
+static void reset(struct fx *f, struct aecs_service *svc, int i)
 {
     enum aecs_api_code api;
 
-    if (unseal_body(svc, json_pack("{s:b}", "reset", 1), &api, NULL) != AECS_OK)
+    if (try_reset(f, svc, i, &api) != AECS_OK)
         fail_msg("reset: %s", aecs_err_last()->message);
 }
 
@@ -657,6 +674,7 @@ static void test_reset_is_cluster_wide(void **state)
 {
     struct fx *f = *state;
     struct aecs_service *a, *b;
+    enum aecs_api_code api;
     char b1[128], *old, *log, *epoch;
 
     sealed_cluster(f, 2);
@@ -669,7 +687,23 @@ static void test_reset_is_cluster_wide(void **state)
     aecs_service_unseal_poll(b);
     assert_int_equal(received(b), 1);
 
-    reset(b);
+    /* the bare reset of older clients proves nothing: refused, nothing dropped */
+    assert_int_equal(unseal_body(b, json_pack("{s:b}", "reset", 1), &api, NULL), AECS_E_FORMAT);
+    assert_int_equal(api, API_BAD_REQUEST);
+    assert_non_null(strstr(aecs_err_last()->message, "a reset must carry a sealed share"));
+    assert_int_equal(received(b), 1);
+    assert_null(etcd_get("/meta/unseal/epoch"));
+    aecs_service_unseal_poll(a);
+    assert_int_equal(received(a), 1);
+
+    /* proven with share 2, which is not counted; logged with the caller and the index */
+    capture_begin(f);
+    reset(f, b, 1);
+    log = capture_end(f);
+    assert_log_has(log, "unseal: progress reset by 127.0.0.1, proven with share 2 (1 shares "
+                        "dropped; on every replica)");
+    assert_null(strstr(log, f->shares[1] + 14));
+    free(log);
     assert_int_equal(received(b), 0);
     epoch = etcd_get("/meta/unseal/epoch");
     assert_non_null(epoch);
@@ -695,6 +729,38 @@ static void test_reset_is_cluster_wide(void **state)
     aecs_service_unseal_poll(a);
     assert_int_equal(aecs_service_state(a), AECS_STATE_WORKING);
     assert_no_share_in_etcd(f);
+}
+
+/*
+ * A reset sent to a working replica is refused (409 conflict) and leaves the
+ * progress of the sealed ones alone: one request to any replica can no longer
+ * keep the others sealed.
+ */
+static void test_reset_on_working_refused(void **state)
+{
+    struct fx *f = *state;
+    struct aecs_service *a, *b;
+    enum aecs_api_code api;
+
+    sealed_cluster(f, 1);
+    a = f->r[0].svc;
+    assert_string_equal(give(f, a, 0, NULL), "sealed");
+    assert_string_equal(give(f, a, 1, NULL), "working");
+    /* B's mailbox appears after A works: B gets nothing from A and keeps its own shares */
+    b = open_replica(f, 1, SERVER_MR);
+    assert_string_equal(give(f, b, 2, NULL), "sealed");
+    assert_int_equal(received(b), 1);
+
+    assert_int_not_equal(try_reset(f, a, 2, &api), AECS_OK);
+    assert_int_equal(api, API_CONFLICT);
+    assert_non_null(strstr(aecs_err_last()->message,
+                           "the service is working: there is no unseal progress to reset; send "
+                           "the reset to a sealed replica"));
+    assert_int_equal(aecs_service_state(a), AECS_STATE_WORKING);
+    assert_null(etcd_get("/meta/unseal/epoch"));
+    aecs_service_unseal_poll(b);
+    assert_int_equal(received(b), 1);
+    assert_string_equal(give(f, b, 0, NULL), "working");
 }
 
 /* A mailbox published after a share was given still gets it, from the giver's next sync. */
@@ -801,6 +867,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_moved_envelope_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forged_share_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reset_is_cluster_wide, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reset_on_working_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_late_mailbox, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_mailbox_swept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sqlite_not_shared, setup, teardown),

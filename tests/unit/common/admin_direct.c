@@ -244,7 +244,9 @@ void tu_admin_init(struct tu_admin *d, unsigned n, unsigned k, const char *join_
         fail_msg("init: %s (%s)", aecs_err_last()->message, aecs_api_code_name(api));
 }
 
-int tu_admin_unseal(struct tu_admin *d, const char *share, enum aecs_api_code *api, json_t **answer)
+/* An unseal (reset 0) or a reset (1) proven by share, through admin.h. */
+static int unseal_call(struct tu_admin *d, int reset, const char *share, enum aecs_api_code *api,
+                       json_t **answer)
 {
     struct aecs_admin a;
     struct aecs_raw_reply reply;
@@ -255,7 +257,8 @@ int tu_admin_unseal(struct tu_admin *d, const char *share, enum aecs_api_code *a
     if (answer != NULL)
         *answer = NULL;
     admin_open(d, &a);
-    rc = aecs_admin_unseal(&a, aecs_service_id(d->svc), share, &reply);
+    rc = reset ? aecs_admin_unseal_reset(&a, aecs_service_id(d->svc), share, &reply)
+               : aecs_admin_unseal(&a, aecs_service_id(d->svc), share, &reply);
     if (rc != AECS_OK) {
         *api = reply_api(&reply);
     } else if (answer != NULL) {
@@ -265,4 +268,15 @@ int tu_admin_unseal(struct tu_admin *d, const char *share, enum aecs_api_code *a
     aecs_raw_reply_clear(&reply);
     aecs_admin_clear(&a);
     return rc;
+}
+
+int tu_admin_unseal(struct tu_admin *d, const char *share, enum aecs_api_code *api, json_t **answer)
+{
+    return unseal_call(d, 0, share, api, answer);
+}
+
+int tu_admin_unseal_reset(struct tu_admin *d, const char *share, enum aecs_api_code *api,
+                          json_t **answer)
+{
+    return unseal_call(d, 1, share, api, answer);
 }

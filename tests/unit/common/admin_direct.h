@@ -57,5 +57,8 @@ int tu_admin_try_init(struct tu_admin *d, unsigned n, unsigned k, const char *jo
  */
 int tu_admin_unseal(struct tu_admin *d, const char *share, enum aecs_api_code *api,
                     json_t **answer);
+/* The same for a reset proven by share, as `aecs admin unseal --reset` does. */
+int tu_admin_unseal_reset(struct tu_admin *d, const char *share, enum aecs_api_code *api,
+                          json_t **answer);
 
 #endif
