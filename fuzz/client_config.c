@@ -93,6 +93,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_path(c->trust.snp_collateral_dir);
     check_path(c->trust.kds_cache_dir);
     check_path(c->trust.insecure_trust_sim);
+    /* service_id: unset, or 32 lowercase hex digits as the server writes it */
+    if (c->trust.service_id[0] != '\0') {
+        if (strnlen(c->trust.service_id, sizeof(c->trust.service_id)) != 32)
+            abort();
+        for (size_t i = 0; i < 32; i++) {
+            char ch = c->trust.service_id[i];
+            if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
+                abort();
+        }
+    }
+    if (c->trust.accept_insecure_server != 0 && c->trust.accept_insecure_server != 1)
+        abort();
     check_path(c->attest_root);
     check_path(c->sim_dir);
     check_path(c->quote_file);

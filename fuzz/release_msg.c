@@ -205,6 +205,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         aecs_release_answer_free(ans);
     }
     if (aecs_identity_answer_parse(text, size, &id) == AECS_OK) {
+        if (strnlen(id->service_id, sizeof(id->service_id)) != AECS_SERVICE_ID_HEX ||
+            id->insecure_count > AECS_IDENTITY_INSECURE_MAX)
+            abort();
         round_trip(id, ser_identity, parse_identity, free_identity);
         aecs_identity_answer_free(id);
     }

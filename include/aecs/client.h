@@ -101,8 +101,9 @@ typedef struct aecs_client_error {
     aecs_client_status status;
     /* The step or check that failed, one of: "config", "usage", "connect", "identity",
        "identity-signature", "identity-evidence", "identity-binding", "server-policy",
-       "challenge", "attester", "release", "release-signature", "release-answer",
-       "release-entries", "envelope", "secret", "internal"; "" on success. */
+       "server-insecure", "server-service-id", "challenge", "attester", "release",
+       "release-signature", "release-answer", "release-entries", "envelope", "secret", "internal";
+       "" on success. */
     char check[AECS_CLIENT_CHECK_MAX + 1];
     /* The server's error code when it answered one ("invalid_nonce", "forbidden"), else "". */
     char server_code[AECS_CLIENT_CODE_MAX + 1];

@@ -113,6 +113,10 @@ static int admin_identity(struct cli_client *cl, int insecure, const char *what,
     adm->t.request = aecs_admin_conn_request;
     adm->url = aecs_conn_server(cl->conn);
     adm->source = cl->cred->source;
+    if (trust != NULL) {
+        adm->service_id = trust->service_id;
+        adm->accept_insecure = trust->accept_insecure_server;
+    }
     if (!insecure && (trust == NULL || !trust->has_policy)) {
         fprintf(
             stderr,
@@ -1173,7 +1177,9 @@ int cmd_admin(int argc, char **argv)
                "  service: payments                       # optional: default for `aecs secret`\n"
                "  server_policy:                          # the aecsd init and unseal trust\n"
                "    enclaveMatchAnyRules: [{mrenclave: <64 hex>}]\n"
-               "  verifier: {pccs_url: https://...}       # how its evidence is verified\n\n"
+               "  verifier: {pccs_url: https://...}       # how its evidence is verified\n"
+               "  service_id: <32 hex>                    # optional: the store it must serve\n"
+               "  accept_insecure_server: false           # true: INSECURE, test servers only\n\n"
                "Exactly one of ca and fingerprint. server_policy and verifier are those of the\n"
                "client configuration (docs/client.md); init and unseal check aecsd's identity\n"
                "with them before they send anything, and refuse without server_policy.\n"

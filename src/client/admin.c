@@ -87,6 +87,8 @@ int aecs_admin_identity(struct aecs_admin *a, struct aecs_raw_reply *reply)
         .source = a->source,
         .verifier = a->verifier,
         .rules = a->rules,
+        .service_id = a->service_id,
+        .accept_insecure = a->accept_insecure,
     };
     struct aecs_identity_result res;
     int rc;

@@ -57,6 +57,9 @@ struct aecs_admin {
     /* The verifier and server_policy; both NULL: INSECURE, the identity is not checked. */
     struct aecs_verifier *verifier;
     const struct aecs_policy_rules *rules;
+    /* The credential file's service_id (NULL or "": not pinned) and accept_insecure_server. */
+    const char *service_id;
+    int accept_insecure;
 
     /* set by aecs_admin_identity */
     struct aecs_p256_pub *identity;

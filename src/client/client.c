@@ -495,6 +495,8 @@ static aecs_client_status check_identity(struct round *r)
         .verifier = c->verifier,
         .rules = &c->cfg->trust.server_rules,
         .known = s->identity != NULL ? s->identity_pub : NULL,
+        .service_id = c->cfg->trust.service_id,
+        .accept_insecure = c->cfg->trust.accept_insecure_server,
     };
     struct aecs_identity_result res;
     aecs_client_status st = AECS_CLIENT_OK;

@@ -541,21 +541,34 @@ enum {
     R_VERIFIER,
     R_ATTESTER,
     R_TIMEOUTS,
+    R_SERVICE_ID,
+    R_ACCEPT_INSECURE_SERVER,
     R_COUNT
 };
 
 static const char *const k_root_keys[R_COUNT] = {
-    "server",        "key",      "ca",       "fingerprint", "service",
-    "server_policy", "verifier", "attester", "timeouts",
+    "server",
+    "key",
+    "ca",
+    "fingerprint",
+    "service",
+    "server_policy",
+    "verifier",
+    "attester",
+    "timeouts",
+    "service_id",
+    "accept_insecure_server",
 };
 
 #define BIT(k) (1u << (k))
 /* The root keys of each kind of file. */
 static const unsigned k_root_allowed[] = {
     [AECS_CONFIG_CLIENT] = BIT(R_SERVER) | BIT(R_CA) | BIT(R_FINGERPRINT) | BIT(R_SERVER_POLICY) |
-                           BIT(R_VERIFIER) | BIT(R_ATTESTER) | BIT(R_TIMEOUTS),
+                           BIT(R_VERIFIER) | BIT(R_ATTESTER) | BIT(R_TIMEOUTS) | BIT(R_SERVICE_ID) |
+                           BIT(R_ACCEPT_INSECURE_SERVER),
     [AECS_CONFIG_CREDENTIAL] = BIT(R_SERVER) | BIT(R_KEY) | BIT(R_CA) | BIT(R_FINGERPRINT) |
-                               BIT(R_SERVICE) | BIT(R_SERVER_POLICY) | BIT(R_VERIFIER),
+                               BIT(R_SERVICE) | BIT(R_SERVER_POLICY) | BIT(R_VERIFIER) |
+                               BIT(R_SERVICE_ID) | BIT(R_ACCEPT_INSECURE_SERVER),
 };
 
 /* Appends one server URL (len bytes at s). */
@@ -660,6 +673,19 @@ static int set_service(struct cfgp *p, const yaml_node_t *v)
     return AECS_OK;
 }
 
+/*
+ * The service id to insist on: 32 hex digits in either case, kept lowercase
+ * as the server writes it (GET /v1/status "id", the identity answer).
+ */
+static int set_service_id(struct cfgp *p, const yaml_node_t *v)
+{
+    uint8_t raw[16];
+
+    GUARD(get_hex(p, v, raw, sizeof(raw)));
+    aecs_hex_encode(raw, sizeof(raw), p->cfg->trust.service_id);
+    return AECS_OK;
+}
+
 static int set_root(struct cfgp *p, size_t key, const yaml_node_t *v)
 {
     switch (key) {
@@ -687,6 +713,10 @@ static int set_root(struct cfgp *p, size_t key, const yaml_node_t *v)
         struct section sec = {"timeouts.", k_timeout_keys, 2, 0, {0}};
         return walk(p, v, &sec, set_timeout);
     }
+    case R_SERVICE_ID:
+        return set_service_id(p, v);
+    case R_ACCEPT_INSECURE_SERVER:
+        return get_bool(p, v, &p->cfg->trust.accept_insecure_server);
     default:
         return AECS_ERR(AECS_E_INTERNAL, "client config: key %zu", key);
     }

@@ -32,6 +32,9 @@
  *   timeouts:
  *     connect: 10                          # seconds
  *     request: 60
+ *   service_id: <32 hex>                   # refuse a server that serves another store
+ *   accept_insecure_server: false          # INSECURE when true: accept a server started
+ *                                          # with --insecure-* options
  *
  * Required: server, exactly one of ca and fingerprint, and server_policy.
  * The admin credential file (client/cred.h) is read by the same code, with
@@ -79,6 +82,13 @@ struct aecs_server_trust {
     char *kds_url;
     char *kds_cache_dir;
     char *insecure_trust_sim; /* a sim folder whose root.der is trusted */
+    /*
+     * The top-level keys about what the server reports in its signed identity
+     * answer (client/identity.h): accept a server started with insecure
+     * options, and the service id to insist on ("" when not pinned).
+     */
+    int accept_insecure_server;
+    char service_id[33]; /* 32 lowercase hex, or "" */
 };
 
 /* Frees what t holds and zeroes it. */

@@ -104,7 +104,7 @@ int aecs_cred_parse(const char *text, size_t size, const char *name, const char 
     if (t->has_policy || t->collateral_dir != NULL || t->pccs_url != NULL ||
         t->collateral_cache_dir != NULL || t->intel_root != NULL || t->snp_collateral_dir != NULL ||
         t->use_kds || t->kds_url != NULL || t->kds_cache_dir != NULL ||
-        t->insecure_trust_sim != NULL) {
+        t->insecure_trust_sim != NULL || t->accept_insecure_server || t->service_id[0] != '\0') {
         c->trust = malloc(sizeof(*c->trust));
         if (c->trust == NULL) {
             aecs_client_config_free(cfg);

@@ -11,11 +11,13 @@
  *   server_policy:                          # the aecsd to trust (init, unseal)
  *     enclaveMatchAnyRules: [{mrenclave: "<64 hex>"}]
  *   verifier: {pccs_url: https://pccs.example.com:8081}   # how its evidence is verified
+ *   service_id: <32 hex>                    # optional: the store it must serve (pin after init)
+ *   accept_insecure_server: false           # INSECURE when true (docs/client.md)
  *
- * Exactly one of `ca` and `fingerprint`. `server_policy` and `verifier` are
- * those of the client configuration (client_config.h), and the file is read
- * by the same parser (AECS_CONFIG_CREDENTIAL): relative paths are relative to
- * the credential file's folder; every key at most once; unknown keys,
+ * Exactly one of `ca` and `fingerprint`. `server_policy`, `verifier`,
+ * `service_id` and `accept_insecure_server` are those of the client configuration
+ * (client_config.h), and the file is read by the same parser (AECS_CONFIG_CREDENTIAL): relative
+ * paths are relative to the credential file's folder; every key at most once; unknown keys,
  * duplicates, aliases and wrong values are refused as "FILE:LINE: KEY:
  * reason". Several servers are kept in order for failover; a connection
  * uses the first.
@@ -56,9 +58,10 @@ struct aecs_cred {
     char *service; /* default service name, or NULL */
     char *source;  /* the file it came from, or "environment" */
     /*
-     * server_policy and verifier, as struct aecs_server_trust of
-     * client_config.h (which includes this header, hence the pointer): NULL
-     * when the file has neither, and always for the environment alone.
+     * server_policy, verifier, service_id and accept_insecure_server, as
+     * struct aecs_server_trust of client_config.h (which includes this
+     * header, hence the pointer): NULL when the file has none of them, and
+     * always for the environment alone.
      */
     struct aecs_server_trust *trust;
 };

@@ -63,6 +63,52 @@ static int failed(struct aecs_identity_result *out, const char *check, int rc)
     return rc;
 }
 
+/*
+ * Step 4: the answer names the pinned service id, if one is. The message says
+ * what a different id means; both ids are public (GET /v1/status shows one).
+ */
+static int check_service_id(const struct aecs_identity_check *chk,
+                            const struct aecs_identity_answer *ans)
+{
+    if (chk->service_id == NULL || chk->service_id[0] == '\0')
+        return AECS_OK;
+    ENSURE(strcmp(chk->service_id, ans->service_id) == 0, AECS_E_UNTRUSTED,
+           "%.200s: the server serves service id %s, but %.200s pins service_id %.32s: its store "
+           "was initialized again (new secrets, perhaps chosen by whoever wiped it) or this is "
+           "not the configured server; nothing was sent",
+           chk->url, ans->service_id, chk->source, chk->service_id);
+    return AECS_OK;
+}
+
+int aecs_identity_insecure_check(const struct aecs_identity_check *chk,
+                                 const struct aecs_identity_answer *ans, int sim)
+{
+    char list[AECS_IDENTITY_INSECURE_MAX * (AECS_IDENTITY_INSECURE_NAME_MAX + 2) + 1];
+    size_t at = 0;
+
+    if (ans->insecure_count == 0)
+        return AECS_OK;
+    list[0] = '\0';
+    for (size_t i = 0; i < ans->insecure_count; i++)
+        at += (size_t)snprintf(list + at, sizeof(list) - at, "%s%s", i > 0 ? ", " : "",
+                               ans->insecure[i]);
+    /* A simulated TEE proves nothing anyway: its options weaken no hardware trust. */
+    if (sim) {
+        log_debug("%.200s: simulated TEE started with insecure options: %s", chk->url, list);
+        return AECS_OK;
+    }
+    ENSURE(chk->accept_insecure, AECS_E_UNTRUSTED,
+           "%.200s: the server was started with insecure options (%s): its verifier may trust "
+           "evidence that is not the hardware's, so whoever holds the root it trusts can pose as "
+           "any enclave; refused. Restart aecsd without them, or, for a test server only, set "
+           "`accept_insecure_server: true` in %.200s (INSECURE)",
+           chk->url, list, chk->source);
+    log_warn("%.200s: accept_insecure_server: INSECURE: the server was started with insecure "
+             "options (%s) and is trusted anyway (%.200s)",
+             chk->url, list, chk->source);
+    return AECS_OK;
+}
+
 int aecs_identity_answer_check(const struct aecs_identity_check *chk,
                                const uint8_t nonce[AECS_RELEASE_NONCE_SIZE],
                                const struct aecs_raw_reply *reply, struct aecs_identity_result *out)
@@ -109,12 +155,19 @@ int aecs_identity_answer_check(const struct aecs_identity_check *chk,
     memcpy(out->pubkey, ans->pubkey, sizeof(out->pubkey));
     if (chk->verifier == NULL) {
         /* INSECURE: the caller said not to check; the result says it was not. */
+        out->check = "server-service-id";
+        GUARD_OUT(check_service_id(chk, ans));
+        out->check = NULL;
         out->pub = pub;
         pub = NULL;
         goto out;
     }
     if (chk->known != NULL && memcmp(chk->known, ans->pubkey, AECS_P256_PUB_SIZE) == 0) {
-        out->cached = 1; /* the key whose evidence passed before */
+        /* The key whose evidence passed before, insecure options included (identity.h). */
+        out->check = "server-service-id";
+        GUARD_OUT(check_service_id(chk, ans));
+        out->check = NULL;
+        out->cached = 1;
         out->checked = 1;
         out->pub = pub;
         pub = NULL;
@@ -141,6 +194,10 @@ int aecs_identity_answer_check(const struct aecs_identity_check *chk,
         BAIL_OUT(AECS_E_UNTRUSTED,
                  "%.200s: the server's evidence does not match server_policy of %.200s: %s",
                  chk->url, chk->source, match);
+    out->check = "server-insecure";
+    GUARD_OUT(aecs_identity_insecure_check(chk, ans, claims.sim));
+    out->check = "server-service-id";
+    GUARD_OUT(check_service_id(chk, ans));
     out->check = NULL;
     out->checked = 1;
     out->pub = pub;

@@ -11,12 +11,24 @@
  *   3. unless that very key passed before on this server (the caller's
  *      cache): the evidence verifies with the configured verifier
  *      (identity-evidence), its report data is the identity binding of the
- *      key (identity-binding), and its claims match the server policy
- *      (server-policy).
+ *      key (identity-binding), its claims match the server policy
+ *      (server-policy), and the answer lists no insecure option the server
+ *      was started with (server-insecure), unless the evidence is the
+ *      simulated TEE's (a test server whatever its options, and one
+ *      server_policy must allow with allow_sim) or the caller accepts
+ *      insecure servers (accept_insecure_server, with a warning);
+ *   4. when the caller pins a service id: the answer names that id
+ *      (server-service-id), so a store wiped and initialized again, which
+ *      the same enclave would serve with secrets of the wiper's choice, is
+ *      refused.
+ *
+ * The insecure options are fixed when the server starts, as its identity key
+ * is made: a cached key passed step 3 with them, so it is not run again.
  *
  * An INSECURE caller (aecs admin --insecure-skip-server-attestation) passes
- * no verifier: steps 1 and 2 only, and the result says the key was not
- * checked.
+ * no verifier: steps 1, 2 and 4 only (what an unchecked key signs vouches
+ * for nothing, but a pinned id that differs is still refused), and the
+ * result says the key was not checked.
  */
 #ifndef AECS_CLIENT_IDENTITY_H
 #define AECS_CLIENT_IDENTITY_H
@@ -57,6 +69,9 @@ struct aecs_identity_check {
     const struct aecs_policy_rules *rules;
     /* The key whose evidence passed on this server before (65 bytes), or NULL. */
     const uint8_t *known;
+    /* The configuration's service_id (32 lowercase hex); NULL or "": not pinned. */
+    const char *service_id;
+    int accept_insecure; /* accept_insecure_server: true */
 };
 
 struct aecs_identity_result {
@@ -78,5 +93,14 @@ AECS_MUST_CHECK int aecs_identity_answer_check(const struct aecs_identity_check 
                                                const uint8_t nonce[AECS_RELEASE_NONCE_SIZE],
                                                const struct aecs_raw_reply *reply,
                                                struct aecs_identity_result *out);
+
+/*
+ * Step 3's last check, on its own for the tests: AECS_OK when ans lists no
+ * insecure option, or sim (the evidence is the simulated TEE's), or
+ * chk->accept_insecure (logs a warning); else AECS_E_UNTRUSTED, recorded
+ * with a message that lists the options and how to accept them.
+ */
+AECS_MUST_CHECK int aecs_identity_insecure_check(const struct aecs_identity_check *chk,
+                                                 const struct aecs_identity_answer *ans, int sim);
 
 #endif

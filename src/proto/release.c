@@ -893,12 +893,38 @@ int aecs_release_answer_match(const struct aecs_release_request *req,
 
 /* ---- GET /v1/identity ---- */
 
+/* An insecure option's name as GET /v1/status writes it: 1..32 of [a-z0-9-]. */
+static int valid_option(const char *s, size_t len)
+{
+    if (len < 1 || len > AECS_IDENTITY_INSECURE_NAME_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+#define OPTION_RULE "1 to 32 characters of a-z 0-9 -"
+
+/* Index of the first of a's insecure options before the one at n that equals it, or n. */
+static size_t first_equal(const struct aecs_identity_answer *a, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n && strcmp(a->insecure[i], a->insecure[n]) != 0)
+        i++;
+    return i;
+}
+
 int aecs_identity_answer_parse(const char *body, size_t size, struct aecs_identity_answer **out)
 {
-    static const char *const members[] = {"pubkey", "evidence", NULL};
+    static const char *const members[] = {"pubkey", "evidence", "service_id", "insecure", NULL};
     const char *W = "identity answer";
     struct aecs_identity_answer *a = NULL;
-    json_t *doc = NULL;
+    json_t *doc = NULL, *arr = NULL, *e;
+    const char *s;
+    size_t len, i;
     int rc = AECS_OK;
 
     *out = NULL;
@@ -909,6 +935,25 @@ int aecs_identity_answer_parse(const char *body, size_t size, struct aecs_identi
     GUARD_OUT(get_pubkey(doc, W, "pubkey", a->pubkey));
     GUARD_OUT(get_base64(doc, W, "evidence", 1, AECS_RELEASE_EVIDENCE_MAX, &a->evidence,
                          &a->evidence_size));
+    GUARD_OUT(get_string(doc, W, "service_id", &s, &len));
+    ENSURE_OUT(len == AECS_SERVICE_ID_HEX && is_lower_hex(s, len), AECS_E_FORMAT,
+               "%s: \"service_id\" must be %d lowercase hex characters", W, AECS_SERVICE_ID_HEX);
+    memcpy(a->service_id, s, len + 1);
+    /* Required, even empty: an answer without it would hide what a client must see. */
+    GUARD_OUT(get_array(doc, W, "insecure", 0, AECS_IDENTITY_INSECURE_MAX, &arr));
+    json_array_foreach(arr, i, e)
+    {
+        ENSURE_OUT(json_is_string(e), AECS_E_FORMAT, "%s: \"insecure\"[%zu] must be a string", W,
+                   i);
+        s = json_string_value(e);
+        len = json_string_length(e);
+        ENSURE_OUT(valid_option(s, len), AECS_E_FORMAT, "%s: \"insecure\"[%zu] must be %s", W, i,
+                   OPTION_RULE);
+        memcpy(a->insecure[i], s, len + 1);
+        ENSURE_OUT(first_equal(a, i) == i, AECS_E_FORMAT, "%s: \"insecure\"[%zu] repeats \"%s\"", W,
+                   i, a->insecure[i]);
+        a->insecure_count = i + 1;
+    }
     *out = a;
     a = NULL;
 out:
@@ -920,7 +965,7 @@ out:
 int aecs_identity_answer_serialize(const struct aecs_identity_answer *answer, char **out,
                                    size_t *size)
 {
-    json_t *doc;
+    json_t *doc, *arr;
     int ok = 1;
 
     *out = NULL;
@@ -931,9 +976,27 @@ int aecs_identity_answer_serialize(const struct aecs_identity_answer *answer, ch
            AECS_RELEASE_EVIDENCE_MAX);
     ENSURE(valid_point(answer->pubkey), AECS_E_INVALID_ARGUMENT,
            "identity answer: pubkey is not a valid P-256 point");
+    ENSURE(strnlen(answer->service_id, sizeof(answer->service_id)) == AECS_SERVICE_ID_HEX &&
+               is_lower_hex(answer->service_id, AECS_SERVICE_ID_HEX),
+           AECS_E_INVALID_ARGUMENT, "identity answer: service_id must be %d lowercase hex",
+           AECS_SERVICE_ID_HEX);
+    ENSURE(answer->insecure_count <= AECS_IDENTITY_INSECURE_MAX, AECS_E_INVALID_ARGUMENT,
+           "identity answer: at most %d insecure options", AECS_IDENTITY_INSECURE_MAX);
+    for (size_t i = 0; i < answer->insecure_count; i++)
+        ENSURE(valid_str(answer->insecure[i], AECS_IDENTITY_INSECURE_NAME_MAX, valid_option) &&
+                   first_equal(answer, i) == i,
+               AECS_E_INVALID_ARGUMENT,
+               "identity answer: insecure option %zu must be " OPTION_RULE ", given once", i);
     doc = json_object();
+    arr = json_array();
+    for (size_t i = 0; arr != NULL && i < answer->insecure_count; i++) {
+        if (json_array_append_new(arr, json_string(answer->insecure[i])) != 0)
+            ok = 0;
+    }
     set(doc, "pubkey", hex_string(answer->pubkey, AECS_P256_PUB_SIZE), &ok);
     set(doc, "evidence", base64_string(answer->evidence, answer->evidence_size), &ok);
+    set(doc, "service_id", json_string(answer->service_id), &ok);
+    set(doc, "insecure", arr, &ok);
     return dump(built(doc, ok), AECS_RELEASE_IDENTITY_MAX, "identity answer", out, size);
 }
 

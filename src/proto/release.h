@@ -57,6 +57,7 @@
 #define AECS_RELEASE_CONTENT_TYPE_MAX 64
 #define AECS_RELEASE_CODE_MAX 32
 #define AECS_RELEASE_REASON_MAX 256
+#define AECS_SERVICE_ID_HEX 32 /* a service id (GET /v1/status "id"): lowercase hex */
 
 /* The longest signed answer string (release: 22 + 1 + 32 + 65 + 32; init is 149). */
 #define AECS_ANSWER_SIGNED_MAX 152
@@ -230,10 +231,23 @@ AECS_MUST_CHECK int aecs_release_answer_match(const struct aecs_release_request 
 
 /* ---- GET /v1/identity ---- */
 
+/* The most insecure options an identity answer lists, and the longest name of one. */
+#define AECS_IDENTITY_INSECURE_MAX 16
+#define AECS_IDENTITY_INSECURE_NAME_MAX 32
+
+/*
+ * The identity key signs the whole body, so service_id and insecure come
+ * from the process the evidence describes, not from the host: a client sees
+ * which store the server serves and whether it was started with weakened
+ * trust (the names of GET /v1/status "insecure", [a-z0-9-]).
+ */
 struct aecs_identity_answer {
     uint8_t pubkey[AECS_P256_PUB_SIZE]; /* a valid point (checked by the parser) */
     uint8_t *evidence;                  /* 1..AECS_RELEASE_EVIDENCE_MAX bytes */
     size_t evidence_size;
+    char service_id[AECS_SERVICE_ID_HEX + 1]; /* lowercase hex */
+    size_t insecure_count;                    /* 0..AECS_IDENTITY_INSECURE_MAX */
+    char insecure[AECS_IDENTITY_INSECURE_MAX][AECS_IDENTITY_INSECURE_NAME_MAX + 1];
 };
 
 /* At most AECS_RELEASE_IDENTITY_MAX bytes; free *out with aecs_identity_answer_free. */

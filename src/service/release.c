@@ -500,6 +500,34 @@ static int caller_nonce(const char *hex, uint8_t nonce[AECS_RELEASE_NONCE_SIZE],
     return AECS_OK;
 }
 
+/*
+ * The service id and the insecure options into a: the same list as GET
+ * /v1/status, from the one function that makes it, so the two never differ.
+ */
+static int identity_options(const struct aecs_service *svc, struct aecs_identity_answer *a)
+{
+    json_t *list = aecs_service_insecure(svc);
+    json_t *e;
+    size_t i;
+    int rc = AECS_OK;
+
+    ENSURE(list != NULL, AECS_E_NO_MEMORY, "out of memory");
+    snprintf(a->service_id, sizeof(a->service_id), "%s", aecs_service_id(svc));
+    ENSURE_OUT(json_array_size(list) <= AECS_IDENTITY_INSECURE_MAX, AECS_E_INTERNAL,
+               "identity: %zu insecure options", json_array_size(list));
+    json_array_foreach(list, i, e)
+    {
+        const char *name = json_string_value(e);
+        ENSURE_OUT(name != NULL && strlen(name) <= AECS_IDENTITY_INSECURE_NAME_MAX,
+                   AECS_E_INTERNAL, "identity: insecure option %zu has no usable name", i);
+        memcpy(a->insecure[i], name, strlen(name) + 1);
+        a->insecure_count = i + 1;
+    }
+out:
+    json_decref(list);
+    return rc;
+}
+
 int aecs_service_identity(struct aecs_service *svc, const char *nonce_hex,
                           struct aecs_answer *out, enum aecs_api_code *api)
 {
@@ -514,9 +542,11 @@ int aecs_service_identity(struct aecs_service *svc, const char *nonce_hex,
         return REFUSE(api, API_NO_IDENTITY, AECS_E_NOT_FOUND,
                       "this server has no TEE evidence of its identity (started without an "
                       "attester): clients refuse it");
+    memset(&a, 0, sizeof(a));
     memcpy(a.pubkey, svc->identity_pub, sizeof(a.pubkey));
     a.evidence = svc->identity_evidence;
     a.evidence_size = svc->identity_evidence_size;
+    GUARD(identity_options(svc, &a));
     GUARD(aecs_identity_answer_serialize(&a, &out->body, &out->size));
     rc = aecs_answer_sign(svc->identity, AECS_ANSWER_IDENTITY, nonce, NULL, out->body, out->size,
                           out->signature);

@@ -464,21 +464,30 @@ const char *aecs_service_id(const struct aecs_service *svc)
     return svc->id;
 }
 
+/* Appends a string to a; on failure frees a and returns NULL (a list must not lose one). */
+static json_t *append_name(json_t *a, const char *name)
+{
+    if (a != NULL && json_array_append_new(a, json_string(name)) != 0) {
+        json_decref(a);
+        return NULL;
+    }
+    return a;
+}
+
 json_t *aecs_service_insecure(const struct aecs_service *svc)
 {
     json_t *a = json_array();
 
-    if (a != NULL && svc->auto_unseal == AECS_AUTO_UNSEAL_SIM_INSECURE)
-        json_array_append_new(a, json_string("sim-auto-unseal"));
-    if (a != NULL && svc->insecure_trust_sim)
-        json_array_append_new(a, json_string("trust-sim"));
-    if (a != NULL && svc->insecure_intel_root)
-        json_array_append_new(a, json_string("intel-root"));
-    if (a != NULL && svc->attest_root != NULL && svc->attest_root[0] != '\0')
-        json_array_append_new(a, json_string("attest-root"));
-    if (a != NULL && svc->identity_attester != NULL &&
-        strcmp(svc->identity_attester, "sim") == 0)
-        json_array_append_new(a, json_string("sim-attester"));
+    if (svc->auto_unseal == AECS_AUTO_UNSEAL_SIM_INSECURE)
+        a = append_name(a, "sim-auto-unseal");
+    if (svc->insecure_trust_sim)
+        a = append_name(a, "trust-sim");
+    if (svc->insecure_intel_root)
+        a = append_name(a, "intel-root");
+    if (svc->attest_root != NULL && svc->attest_root[0] != '\0')
+        a = append_name(a, "attest-root");
+    if (svc->identity_attester != NULL && strcmp(svc->identity_attester, "sim") == 0)
+        a = append_name(a, "sim-attester");
     return a;
 }
 

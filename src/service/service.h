@@ -118,7 +118,11 @@ void aecs_service_free(struct aecs_service *svc);
 enum aecs_service_state aecs_service_state(struct aecs_service *svc);
 /* The service id (32 lowercase hex digits). */
 const char *aecs_service_id(const struct aecs_service *svc);
-/* The insecure options in effect, as a JSON array of names (new reference). */
+/*
+ * The insecure options in effect, as a JSON array of names (new reference),
+ * NULL when out of memory: never a list with one missing. GET /v1/status and
+ * the signed identity answer both show it.
+ */
 json_t *aecs_service_insecure(const struct aecs_service *svc);
 
 /* An HTTP request as the service sees it (everything as received). */

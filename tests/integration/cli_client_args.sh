@@ -105,7 +105,7 @@ expect_exit 2 "AECS_CONFIG is the default" -- env AECS_CONFIG="$tmp/env.yaml" "$
 expect_err "cannot open $tmp/env.yaml" "AECS_CONFIG names the file"
 printf 'server: https://127.0.0.1:1\nfingerprint: %s\nfoo: 1\n' "$FP" >"$tmp/bad.yaml"
 expect_exit 2 "unknown key" -- "$AECS" admin status --config "$tmp/bad.yaml"
-expect_err "aecs: $tmp/bad.yaml:3: foo: unknown key (known keys here: server, key, ca, fingerprint, service, server_policy, verifier)" \
+expect_err "aecs: $tmp/bad.yaml:3: foo: unknown key (known keys here: server, key, ca, fingerprint, service, server_policy, verifier, service_id, accept_insecure_server)" \
   "unknown key names file, line and the known keys"
 printf 'server: https://127.0.0.1:1\nfingerprint: %s\nserver_policy: {enclaveMatchAnyRules: [{allow_sim: true}]}\n' "$FP" >"$tmp/anyserver.yaml"
 expect_exit 2 "a server_policy that names no identity" -- "$AECS" admin status --config "$tmp/anyserver.yaml"

@@ -13,7 +13,8 @@
 #     tampered evidence;
 #   - the server's identity checked before anything is sent: a server policy
 #     that names another enclave, or refuses the sim, or a verifier that does
-#     not trust the sim: only GET /v1/identity reaches aecsd (its access log);
+#     not trust the sim, or a pinned service_id that is not aecsd's: only GET
+#     /v1/identity reaches aecsd (its access log);
 #   - failover from a dead first server to a live second one;
 #   - usage: files, symbolic links, options.
 # Expected values: the secrets' bytes are this script's inputs; the policy's
@@ -266,6 +267,18 @@ identity_refused "a server in the simulated TEE, not allowed" "$tmp/client-nosim
 VERIFIER="{}" client "$tmp/client-untrusted.yaml" "$url_a" "$tmp/a/tls/cert.pem"
 identity_refused "a verifier that does not trust the sim" "$tmp/client-untrusted.yaml" \
   identity-evidence "aecs simulator root"
+# service_id pinned: the id in aecsd's signed identity answer must be this one; another
+# (its store wiped and initialized again, or the wrong server) is refused before a challenge
+expect_exit 0 "status of a" -- "$AECS" admin status --config "$tmp/a-admin.yaml" --json
+sid_a=$(json_field "$tmp/out" "d['id']")
+client "$tmp/client-sid.yaml" "$url_a" "$tmp/a/tls/cert.pem"
+echo "service_id: $sid_a" >>"$tmp/client-sid.yaml"
+expect_exit 0 "the pinned service id is a's" -- "$AECS" fetch --config "$tmp/client-sid.yaml" \
+  --service svc --name conf --out "$tmp/files/sid"
+client "$tmp/client-sid-other.yaml" "$url_a" "$tmp/a/tls/cert.pem"
+echo "service_id: 0123456789abcdef0123456789abcdef" >>"$tmp/client-sid-other.yaml"
+identity_refused "another service id pinned" "$tmp/client-sid-other.yaml" server-service-id \
+  "the server serves service id $sid_a, but $tmp/client-sid-other.yaml pins service_id 0123456789abcdef0123456789abcdef: its store was initialized again"
 
 # --- failover -------------------------------------------------------------------------
 dead=$(free_port)

@@ -263,6 +263,10 @@ static void use_cred(struct fx *f, const char *policy, const char *verifier)
     tu_admin_transport(&f->d, &f->a.t);
     f->a.url = "https://aecs.test:1";
     f->a.source = "admin.yaml";
+    if (f->cred->trust != NULL) { /* as cmd_admin.c does */
+        f->a.service_id = f->cred->trust->service_id;
+        f->a.accept_insecure = f->cred->trust->accept_insecure_server;
+    }
     if (f->cred->trust != NULL && f->cred->trust->has_policy) {
         assert_int_equal(
             aecs_server_trust_verifier(f->cred->trust, "admin.yaml", NULL, NULL, &f->verifier),
@@ -354,6 +358,33 @@ static void test_identity(void **state)
     assert_int_equal(identity(f), AECS_OK);
     assert_int_equal(f->a.checked, 0);
     assert_memory_equal(f->a.identity_pub, f->svc->identity_pub, 65);
+}
+
+/*
+ * service_id pinned: the service's signed answer names its id, so this
+ * service passes and any other (a store initialized again) is refused with
+ * nothing but the identity request sent; unchecked keys too.
+ */
+static void test_identity_service_id(void **state)
+{
+    struct fx *f = *state;
+    char extra[400];
+
+    snprintf(extra, sizeof(extra), "verifier: {insecure_trust_sim: %s}\nservice_id: %s\n", f->sim,
+             aecs_service_id(f->svc));
+    use_cred(f, "{mrenclave: " SERVER_MR ", allow_sim: true}", extra);
+    assert_int_equal(identity(f), AECS_OK);
+    assert_int_equal(f->a.checked, 1);
+
+    snprintf(extra, sizeof(extra),
+             "verifier: {insecure_trust_sim: %s}\nservice_id: 0123456789abcdef0123456789abcdef\n",
+             f->sim);
+    use_cred(f, "{mrenclave: " SERVER_MR ", allow_sim: true}", extra);
+    identity_refused(f, "server-service-id",
+                     ", but admin.yaml pins service_id 0123456789abcdef0123456789abcdef: its store "
+                     "was initialized again");
+    use_cred(f, NULL, "service_id: 0123456789abcdef0123456789abcdef\n");
+    identity_refused(f, "server-service-id", "pins service_id 0123456789abcdef0123456789abcdef");
 }
 
 static void test_init_and_unseal(void **state)
@@ -601,6 +632,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_identity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_identity_service_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_init_and_unseal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unseal_reset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unseal_stale_identity, setup, teardown),

@@ -40,6 +40,7 @@
 #include "client/client_config.h"
 #include "client/client_internal.h"
 #include "client/conn.h"
+#include "client/identity.h"
 #include "crypto/crypto.h"
 #include "crypto/envelope.h"
 #include "policy/policy.h"
@@ -54,6 +55,8 @@
 #define APP_MR "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1"
 #define APP_SIGNER "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2"
 #define FP_HEX "13f50848d8a303362d776407f643967c3141734c46f3135081c346e1c7e6d789"
+#define FAKE_SID "5ed1d0005ed1d0005ed1d0005ed1d000"
+#define OTHER_SID "0123456789abcdef0123456789abcdef"
 
 static char g_dir[64];
 static char g_sim[128];
@@ -131,6 +134,8 @@ static void test_config_minimal(void **state)
     assert_null(c->trust.collateral_dir);
     assert_null(c->trust.pccs_url);
     assert_null(c->trust.insecure_trust_sim);
+    assert_string_equal(c->trust.service_id, ""); /* not pinned */
+    assert_int_equal(c->trust.accept_insecure_server, 0);
     assert_int_equal(c->trust.use_kds, 0);
     assert_int_equal(c->has_sim_identity, 0);
     assert_int_equal(c->has_privlevel, 0);
@@ -177,7 +182,9 @@ static void test_config_full(void **state)
         "                 rtmr3: \"" OTHER_MR "07070707070707070707070707070707\"}\n"
         "timeouts:\n"
         "  connect: 1\n"
-        "  request: 3600\n";
+        "  request: 3600\n"
+        "service_id: 0123456789ABCDEF0123456789abcdef\n"
+        "accept_insecure_server: true\n";
     struct aecs_client_config *c = parse_ok(text, "/etc/aecs");
     uint8_t b[48];
 
@@ -223,6 +230,9 @@ static void test_config_full(void **state)
     assert_memory_equal(c->sim_identity.rtmr[3], b, 48);
     assert_int_equal(c->connect_timeout, 1);
     assert_int_equal(c->timeout, 3600);
+    /* kept lowercase, as the server writes it */
+    assert_string_equal(c->trust.service_id, "0123456789abcdef0123456789abcdef");
+    assert_int_equal(c->trust.accept_insecure_server, 1);
     aecs_client_config_free(c);
 
     /* servers as a comma-separated list; the quote file; a privlevel */
@@ -254,13 +264,15 @@ static void test_config_refused(void **state)
             "client.yaml:2: YAML: while parsing a flow sequence: did not find expected ',' or ']'");
     refused_with("---\nserver: https://b\n", "client.yaml:7: more than one YAML document");
     /* keys */
-    refused_with("sever: https://b\n",
-                 "client.yaml:6: sever: unknown key (known keys here: server, ca, fingerprint, "
-                 "server_policy, verifier, attester, timeouts)");
+    refused_with(
+        "sever: https://b\n",
+        "client.yaml:6: sever: unknown key (known keys here: server, ca, fingerprint, "
+        "server_policy, verifier, attester, timeouts, service_id, accept_insecure_server)");
     /* the credential file's keys are not a client's */
-    refused_with("key: admin.pem\n",
-                 "client.yaml:6: key: unknown key (known keys here: server, ca, fingerprint, "
-                 "server_policy, verifier, attester, timeouts)");
+    refused_with(
+        "key: admin.pem\n",
+        "client.yaml:6: key: unknown key (known keys here: server, ca, fingerprint, "
+        "server_policy, verifier, attester, timeouts, service_id, accept_insecure_server)");
     refused_with("server: https://b\n", "client.yaml:6: server: given twice (first on line 1)");
     refused_with("verifier: {pccs: https://x}\n",
                  "client.yaml:6: verifier.pccs: unknown key (known keys here: collateral_dir, "
@@ -273,6 +285,12 @@ static void test_config_refused(void **state)
                  "rtmr3, mrconfigid, mrowner)");
     refused_with("verifier:\n  use_kds: true\n  use_kds: false\n",
                  "client.yaml:8: verifier.use_kds: given twice (first on line 7)");
+    refused_with("service_id: 0123456789abcdef\n",
+                 "client.yaml:6: service_id: must be 32 hex digits");
+    refused_with("service_id: 0123456789abcdef0123456789abcdeg\n",
+                 "client.yaml:6: service_id: must be 32 hex digits");
+    refused_with("accept_insecure_server: yes\n",
+                 "client.yaml:6: accept_insecure_server: must be true or false");
     refused_with("timeouts: 5\n",
                  "client.yaml:6: timeouts: must be a mapping of `key: value` lines");
     /* required keys */
@@ -558,6 +576,7 @@ struct fake {
     uint8_t *evidence;           /* the identity evidence */
     size_t evidence_size;
     struct aecs_verifier *verifier;
+    const char *service_id; /* what the identity answer names */
     uint8_t nonces[FAKE_NONCES][AECS_RELEASE_NONCE_SIZE];
     int nonce_used[FAKE_NONCES];
     size_t nonce_count;
@@ -627,6 +646,7 @@ static void fake_reset(void)
     memset(g_fake.requests, 0, sizeof(g_fake.requests));
     g_fake.tamper = T_NONE;
     g_fake.releases_verified = 0;
+    g_fake.service_id = FAKE_SID;
     fake_start(T_NONE);
 }
 
@@ -675,6 +695,11 @@ static int fake_identity(const char *target, struct aecs_raw_reply *reply)
     aecs_p256_key_public(g_fake.identity, ans.pubkey);
     ans.evidence = g_fake.evidence;
     ans.evidence_size = g_fake.evidence_size;
+    snprintf(ans.service_id, sizeof(ans.service_id), "%s", g_fake.service_id);
+    /* as a sim aecsd with a weakened verifier reports itself: the sim exception lets it pass */
+    strcpy(ans.insecure[0], "intel-root");
+    strcpy(ans.insecure[1], "sim-attester");
+    ans.insecure_count = 2;
     assert_int_equal(aecs_identity_answer_serialize(&ans, &body, &size), AECS_OK);
     if (g_fake.tamper == T_ID_GARBAGE) {
         free(body);
@@ -853,7 +878,8 @@ static int fake_request(void *ctx, size_t server, const char *url, const char *m
 
 static const struct aecs_client_transport k_fake_transport = {NULL, fake_request};
 
-static aecs_client *fake_client_with(const char *rules)
+/* A client of the stand-in with these server_policy rules and extra root keys. */
+static aecs_client *fake_client_cfg(const char *rules, const char *extra)
 {
     char text[4096];
     struct aecs_client_config *cfg = NULL;
@@ -870,8 +896,8 @@ static aecs_client *fake_client_with(const char *rules)
              "attester:\n"
              "  type: sim\n"
              "  sim_dir: %s\n"
-             "  sim_identity: {mrenclave: " APP_MR ", mrsigner: " APP_SIGNER "}\n",
-             rules, g_sim, g_sim);
+             "  sim_identity: {mrenclave: " APP_MR ", mrsigner: " APP_SIGNER "}\n%s",
+             rules, g_sim, g_sim, extra);
     if (aecs_client_config_parse(text, strlen(text), "client.yaml", NULL, &cfg) != AECS_OK)
         fail_msg("config: %s", MSG());
     memset(&opts, 0, sizeof(opts));
@@ -879,6 +905,11 @@ static aecs_client *fake_client_with(const char *rules)
     if (aecs_client_new_config(cfg, &opts, &client, &err) != AECS_CLIENT_OK)
         fail_msg("client: %s", err.message);
     return client;
+}
+
+static aecs_client *fake_client_with(const char *rules)
+{
+    return fake_client_cfg(rules, "");
 }
 
 static aecs_client *fake_client(void)
@@ -1041,9 +1072,12 @@ static void test_usage(void **state)
     aecs_client_secret_free(NULL);
 }
 
-/* An identity that does not pass: the status, the check, and nothing sent after it. */
-static void identity_refused(enum tamper t, const char *rules, const char *check,
-                             const char *needle)
+/*
+ * An identity that does not pass: the status, the check, and nothing sent
+ * after it. extra: root keys added to the configuration, or NULL.
+ */
+static void identity_refused_full(enum tamper t, const char *rules, const char *extra,
+                                  const char *check, const char *needle)
 {
     aecs_client *client;
     aecs_client_secret *s = NULL;
@@ -1052,7 +1086,9 @@ static void identity_refused(enum tamper t, const char *rules, const char *check
     fake_reset();
     fake_start(t);
     g_fake.tamper = t;
-    client = rules != NULL ? fake_client_with(rules) : fake_client();
+    client = fake_client_cfg(rules != NULL ? rules
+                                           : "  - mrenclave: " SERVER_MR "\n    allow_sim: true\n",
+                             extra != NULL ? extra : "");
     assert_int_equal(aecs_client_fetch(client, "svc", "aes", &s), AECS_CLIENT_E_SERVER_IDENTITY);
     assert_null(s);
     e = aecs_client_last_error(client);
@@ -1066,6 +1102,18 @@ static void identity_refused(enum tamper t, const char *rules, const char *check
     /* and no failover: the second server is not asked either */
     assert_int_equal(g_fake.requests[1][R_IDENTITY], 0);
     aecs_client_free(client);
+}
+
+static void identity_refused(enum tamper t, const char *rules, const char *check,
+                             const char *needle)
+{
+    identity_refused_full(t, rules, NULL, check, needle);
+}
+
+static void identity_refused_cfg(enum tamper t, const char *extra, const char *check,
+                                 const char *needle)
+{
+    identity_refused_full(t, NULL, extra, check, needle);
 }
 
 static void test_identity_refused(void **state)
@@ -1174,6 +1222,84 @@ static void test_identity_cache(void **state)
     g_fake.tamper = T_ID_SIG_OTHER_KEY;
     assert_int_equal(aecs_client_fetch(client, "svc", "aes", &s), AECS_CLIENT_E_SERVER_IDENTITY);
     assert_string_equal(aecs_client_last_error(client)->check, "identity-signature");
+    aecs_client_free(client);
+}
+
+/* service_id pinned: the answer must name it, in full checks and cached ones alike. */
+static void test_identity_service_id(void **state)
+{
+    aecs_client *client;
+    aecs_client_secret *s = NULL;
+    const aecs_client_error *e;
+
+    (void)state;
+    fake_reset();
+    /* the same id, written in capitals: accepted */
+    client = fake_client_cfg("  - mrenclave: " SERVER_MR "\n    allow_sim: true\n",
+                             "service_id: 5ED1D0005ED1D0005ED1D0005ED1D000\n");
+    assert_int_equal(aecs_client_fetch(client, "svc", "aes", &s), AECS_CLIENT_OK);
+    aecs_client_secret_free(s);
+    /* the store is wiped and initialized again under the same (cached) identity key */
+    g_fake.service_id = OTHER_SID;
+    assert_int_equal(aecs_client_fetch(client, "svc", "aes", &s), AECS_CLIENT_E_SERVER_IDENTITY);
+    assert_null(s);
+    e = aecs_client_last_error(client);
+    assert_string_equal(e->check, "server-service-id");
+    assert_string_equal(
+        e->message,
+        "https://one.test: the server serves service id " OTHER_SID ", but client.yaml pins "
+        "service_id " FAKE_SID ": its store was initialized again (new secrets, perhaps chosen by "
+        "whoever wiped it) or this is not the configured server; nothing was sent");
+    assert_int_equal(g_fake.requests[0][R_CHALLENGE], 1); /* the first round's only */
+    assert_int_equal(g_fake.requests[1][R_IDENTITY], 0);  /* no failover */
+    aecs_client_free(client);
+
+    /* a full check (a new client) refuses it too, after the evidence passed */
+    identity_refused_cfg(T_NONE, "service_id: " OTHER_SID "\n", "server-service-id",
+                         "https://one.test: the server serves service id " FAKE_SID
+                         ", but client.yaml pins service_id " OTHER_SID);
+}
+
+/*
+ * The insecure options of the answer. The stand-in's evidence is the
+ * simulated TEE's, which the exception lets through (every test above): a
+ * hardware server's case is run on the check itself.
+ */
+static void test_identity_insecure(void **state)
+{
+    struct aecs_identity_check chk;
+    struct aecs_identity_answer ans;
+    aecs_client *client;
+    aecs_client_secret *s = NULL;
+
+    (void)state;
+    memset(&chk, 0, sizeof(chk));
+    memset(&ans, 0, sizeof(ans));
+    chk.url = "https://one.test";
+    chk.source = "client.yaml";
+    /* none: nothing to refuse */
+    assert_int_equal(aecs_identity_insecure_check(&chk, &ans, 0), AECS_OK);
+    strcpy(ans.insecure[0], "intel-root");
+    strcpy(ans.insecure[1], "trust-sim");
+    ans.insecure_count = 2;
+    assert_int_equal(aecs_identity_insecure_check(&chk, &ans, 0), AECS_E_UNTRUSTED);
+    assert_msg_is("https://one.test: the server was started with insecure options (intel-root, "
+                  "trust-sim): its verifier may trust evidence that is not the hardware's, so "
+                  "whoever holds the root it trusts can pose as any enclave; refused. Restart "
+                  "aecsd without them, or, for a test server only, set `accept_insecure_server: "
+                  "true` in client.yaml (INSECURE)");
+    /* the simulated TEE's evidence: a test server anyway */
+    assert_int_equal(aecs_identity_insecure_check(&chk, &ans, 1), AECS_OK);
+    /* accepted by the configuration (with a warning) */
+    chk.accept_insecure = 1;
+    assert_int_equal(aecs_identity_insecure_check(&chk, &ans, 0), AECS_OK);
+
+    /* through the client: the sim server reporting intel-root passes without the key */
+    fake_reset();
+    client = fake_client_cfg("  - mrenclave: " SERVER_MR "\n    allow_sim: true\n",
+                             "accept_insecure_server: false\n");
+    assert_int_equal(aecs_client_fetch(client, "svc", "aes", &s), AECS_CLIENT_OK);
+    aecs_client_secret_free(s);
     aecs_client_free(client);
 }
 
@@ -1389,14 +1515,23 @@ static void test_https(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_config_minimal),  cmocka_unit_test(test_config_full),
-        cmocka_unit_test(test_config_refused),  cmocka_unit_test(test_config_server_policy),
-        cmocka_unit_test(test_config_load_env), cmocka_unit_test(test_new_errors),
-        cmocka_unit_test(test_fetch_one),       cmocka_unit_test(test_fetch_many),
-        cmocka_unit_test(test_usage),           cmocka_unit_test(test_identity_refused),
-        cmocka_unit_test(test_release_refused), cmocka_unit_test(test_identity_cache),
-        cmocka_unit_test(test_failover),        cmocka_unit_test(test_attester_fails),
+        cmocka_unit_test(test_config_minimal),
+        cmocka_unit_test(test_config_full),
+        cmocka_unit_test(test_config_refused),
+        cmocka_unit_test(test_config_server_policy),
+        cmocka_unit_test(test_config_load_env),
+        cmocka_unit_test(test_new_errors),
+        cmocka_unit_test(test_fetch_one),
+        cmocka_unit_test(test_fetch_many),
+        cmocka_unit_test(test_usage),
+        cmocka_unit_test(test_identity_refused),
+        cmocka_unit_test(test_release_refused),
+        cmocka_unit_test(test_identity_cache),
+        cmocka_unit_test(test_failover),
+        cmocka_unit_test(test_attester_fails),
         cmocka_unit_test(test_https),
+        cmocka_unit_test(test_identity_service_id),
+        cmocka_unit_test(test_identity_insecure),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -190,10 +190,11 @@ static void test_refusals(void **state)
     (void)state;
     refused("server: https://a\nca: x\nfoo: bar\n",
             "admin.yaml:3: foo: unknown key "
-            "(known keys here: server, key, ca, fingerprint, service, server_policy, verifier)");
-    refused("Server: https://a\n",
-            "admin.yaml:1: Server: unknown key "
-            "(known keys here: server, key, ca, fingerprint, service, server_policy, verifier)");
+            "(known keys here: server, key, ca, fingerprint, service, server_policy, verifier, "
+            "service_id, accept_insecure_server)");
+    refused("Server: https://a\n", "admin.yaml:1: Server: unknown key "
+                                   "(known keys here: server, key, ca, fingerprint, service, "
+                                   "server_policy, verifier, service_id, accept_insecure_server)");
     refused("server: https://a\nca: x\nkey: a.pem\nserver: https://b\n",
             "admin.yaml:4: server: given twice (first on line 1)");
     refused("key: a.pem\n\n\nkey: b.pem\n", "admin.yaml:4: key: given twice (first on line 1)");
@@ -290,7 +291,8 @@ static void test_load(void **state)
     assert_int_equal(aecs_cred_load(path, 0, &c), AECS_E_INVALID_ARGUMENT);
     snprintf(want, sizeof(want),
              "%s:2: nope: unknown key "
-             "(known keys here: server, key, ca, fingerprint, service, server_policy, verifier)",
+             "(known keys here: server, key, ca, fingerprint, service, server_policy, verifier, "
+             "service_id, accept_insecure_server)",
              path);
     assert_msg_is(want);
 
@@ -457,6 +459,15 @@ static void test_trust(void **state)
     assert_string_equal(c->key, "/etc/aecs/admin.pem");
     aecs_cred_free(c);
 
+    /* the identity answer's keys alone: kept (init and unseal apply them) */
+    c = parse("server: https://a\nca: ca.pem\nservice_id: 0123456789ABCDEF0123456789abcdef\n"
+              "accept_insecure_server: true\n");
+    assert_non_null(c->trust);
+    assert_int_equal(c->trust->has_policy, 0);
+    assert_string_equal(c->trust->service_id, "0123456789abcdef0123456789abcdef");
+    assert_int_equal(c->trust->accept_insecure_server, 1);
+    aecs_cred_free(c);
+
     /* a verifier alone: kept, and still no policy */
     c = parse("server: https://a\nca: ca.pem\nverifier: {use_kds: true}\n");
     assert_non_null(c->trust);
@@ -481,7 +492,7 @@ static void test_trust(void **state)
     /* a client configuration's own keys are not a credential file's */
     refused("attester: {type: sim}\n",
             "admin.yaml:1: attester: unknown key (known keys here: server, key, ca, fingerprint, "
-            "service, server_policy, verifier)");
+            "service, server_policy, verifier, service_id, accept_insecure_server)");
     /* aliases are refused, as in client configurations */
     refused("server: &s https://a\nca: *s\n",
             "admin.yaml:2: ca: a value used again through a YAML alias (*name): aliases are "

@@ -115,8 +115,17 @@
     "MEUCIGjRZYzwIe/MIeynK2X0ZOUefpENrZScT44joqELpK9vAiEA+Cwa8VGM8mPh8nt8ICwUDqA73bcclhFXg13vH/"   \
     "gQVHE="
 
+/*
+ * The signed-bytes vectors below sign this body as bytes (the identity
+ * answer of before service_id and insecure: whatever a body says, its
+ * signature covers it the same way); V_IDENTITY_ANSWER is today's answer.
+ */
 #define V_IDENTITY                                                                                 \
     "{\"pubkey\":\"" V_IDENT_PUB "\",\"evidence\":\"bm90IGEgcmVhbCBxdW90ZSwgb25seSBieXRlcw==\"}"
+#define V_IDENTITY_ANSWER                                                                          \
+    "{\"pubkey\":\"" V_IDENT_PUB "\",\"evidence\":\"bm90IGEgcmVhbCBxdW90ZSwgb25seSBieXRlcw==\","   \
+    "\"service_id\":\"" V_SID "\",\"insecure\":[\"intel-root\",\"sim-attester\"]}"
+#define V_ID_HEAD "{\"pubkey\":\"" V_IDENT_PUB "\",\"evidence\":\"AA==\""
 #define V_IDENTITY_SIGNED                                                                          \
     "616563732d6964656e746974792d616e737765722d763100c5bf1091355f95a1278adf63259e4b920835d1683b"   \
     "2be0fdb5047e0c5accbd6a7213923481331850228bf1a2aa0c632e6ecd7597f9c8b78694c736b5eb4772f2"
@@ -820,15 +829,40 @@ static void test_identity_answer(void **state)
     size_t size = 0;
 
     (void)state;
-    expect_rc(aecs_identity_answer_parse(V_IDENTITY, strlen(V_IDENTITY), &a), AECS_OK);
+    expect_rc(aecs_identity_answer_parse(V_IDENTITY_ANSWER, strlen(V_IDENTITY_ANSWER), &a),
+              AECS_OK);
     assert_memory_equal(a->pubkey, g_ident_pub, 65);
     assert_int_equal(a->evidence_size, strlen("not a real quote, only bytes"));
     assert_memory_equal(a->evidence, "not a real quote, only bytes", a->evidence_size);
+    assert_string_equal(a->service_id, V_SID);
+    assert_int_equal(a->insecure_count, 2);
+    assert_string_equal(a->insecure[0], "intel-root");
+    assert_string_equal(a->insecure[1], "sim-attester");
     expect_rc(aecs_identity_answer_serialize(a, &s, &size), AECS_OK);
-    assert_string_equal(s, V_IDENTITY);
+    assert_string_equal(s, V_IDENTITY_ANSWER);
     free(s);
+    /* no insecure option: an empty list, written out */
+    a->insecure_count = 0;
+    expect_rc(aecs_identity_answer_serialize(a, &s, &size), AECS_OK);
+    assert_string_equal(s, "{\"pubkey\":\"" V_IDENT_PUB
+                           "\",\"evidence\":\"bm90IGEgcmVhbCBxdW90ZSwgb25s"
+                           "eSBieXRlcw==\",\"service_id\":\"" V_SID "\",\"insecure\":[]}");
+    free(s);
+    /* the serializer checks what the parser checks */
+    a->insecure_count = AECS_IDENTITY_INSECURE_MAX + 1;
+    expect_rc(aecs_identity_answer_serialize(a, &s, &size), AECS_E_INVALID_ARGUMENT);
+    a->insecure_count = 2;
+    strcpy(a->insecure[1], "intel-root");
+    expect_rc(aecs_identity_answer_serialize(a, &s, &size), AECS_E_INVALID_ARGUMENT);
+    strcpy(a->insecure[1], "Sim");
+    expect_rc(aecs_identity_answer_serialize(a, &s, &size), AECS_E_INVALID_ARGUMENT);
+    strcpy(a->insecure[1], "sim-attester");
+    a->service_id[0] = 'A';
+    expect_rc(aecs_identity_answer_serialize(a, &s, &size), AECS_E_INVALID_ARGUMENT);
+    a->service_id[0] = '0';
     a->pubkey[64] ^= 1;
     expect_rc(aecs_identity_answer_serialize(a, &s, &size), AECS_E_INVALID_ARGUMENT);
+    assert_null(s);
     aecs_identity_answer_free(a);
     aecs_identity_answer_free(NULL);
 
@@ -837,8 +871,37 @@ static void test_identity_answer(void **state)
         {"{\"pubkey\":\"" V_IDENT_PUB "\",\"evidence\":\"\"}", AECS_E_FORMAT, "must hold 1 to"},
         {"{\"pubkey\":\"" OFF_CURVE_PUB "\",\"evidence\":\"AA==\"}", AECS_E_FORMAT,
          "identity answer: \"pubkey\": "},
-        {"{\"pubkey\":\"" V_IDENT_PUB "\",\"evidence\":\"AA==\",\"sig\":\"\"}", AECS_E_FORMAT,
+        {V_ID_HEAD ",\"service_id\":\"" V_SID "\",\"insecure\":[],\"sig\":\"\"}", AECS_E_FORMAT,
          "unknown member \"sig\""},
+        /* the answer of before: what a client must see is missing */
+        {V_ID_HEAD "}", AECS_E_FORMAT, "identity answer: \"service_id\" is missing"},
+        {V_ID_HEAD ",\"service_id\":\"" V_SID "\"}", AECS_E_FORMAT,
+         "identity answer: \"insecure\" is missing"},
+        {V_ID_HEAD ",\"service_id\":\"0123456789ABCDEF0123456789abcdef\",\"insecure\":[]}",
+         AECS_E_FORMAT, "identity answer: \"service_id\" must be 32 lowercase hex characters"},
+        {V_ID_HEAD ",\"service_id\":\"0123\",\"insecure\":[]}", AECS_E_FORMAT,
+         "identity answer: \"service_id\" must be 32 lowercase hex characters"},
+        {V_ID_HEAD ",\"service_id\":7,\"insecure\":[]}", AECS_E_FORMAT,
+         "identity answer: \"service_id\" must be a string"},
+        {V_ID_HEAD ",\"service_id\":\"" V_SID "\",\"insecure\":\"intel-root\"}", AECS_E_FORMAT,
+         "identity answer: \"insecure\" must be an array"},
+        {V_ID_HEAD ",\"service_id\":\"" V_SID "\",\"insecure\":[1]}", AECS_E_FORMAT,
+         "identity answer: \"insecure\"[0] must be a string"},
+        {V_ID_HEAD ",\"service_id\":\"" V_SID "\",\"insecure\":[\"trust-sim\",\"\"]}",
+         AECS_E_FORMAT, "identity answer: \"insecure\"[1] must be 1 to 32 characters of a-z 0-9 -"},
+        {V_ID_HEAD ",\"service_id\":\"" V_SID "\",\"insecure\":[\"Intel-Root\"]}", AECS_E_FORMAT,
+         "identity answer: \"insecure\"[0] must be 1 to 32 characters of a-z 0-9 -"},
+        {V_ID_HEAD ",\"service_id\":\"" V_SID "\",\"insecure\":[\"intel-root\\u0000\"]}",
+         AECS_E_FORMAT, "identity answer: not valid JSON"}, /* no NUL in any string */
+        {V_ID_HEAD ",\"service_id\":\"" V_SID
+                   "\",\"insecure\":[\"abcdefghijklmnopqrstuvwxyz0123456\"]}",
+         AECS_E_FORMAT, "identity answer: \"insecure\"[0] must be 1 to 32 characters"},
+        {V_ID_HEAD ",\"service_id\":\"" V_SID "\",\"insecure\":[\"trust-sim\",\"trust-sim\"]}",
+         AECS_E_FORMAT, "identity answer: \"insecure\"[1] repeats \"trust-sim\""},
+        {V_ID_HEAD ",\"service_id\":\"" V_SID
+                   "\",\"insecure\":[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\","
+                   "\"g\",\"h\",\"i\",\"j\",\"k\",\"l\",\"m\",\"n\",\"o\",\"p\",\"q\"]}",
+         AECS_E_FORMAT, "identity answer: \"insecure\" must have 0 to 16 entries (it has 17)"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         int rc = aecs_identity_answer_parse(bad[i].body, strlen(bad[i].body), &a);
