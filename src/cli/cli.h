@@ -26,6 +26,13 @@ void cli_print_table(FILE *out, const char *prog, const struct cli_command *tabl
 /* Prints "aecs: <message of the last error>" to stderr. */
 void cli_report_error(const char *context);
 
+/*
+ * Reports a failed request (status: the HTTP status, 0 when no answer came;
+ * code: the answer's error code or "") and returns its exit code: 1 when the
+ * server refused, 2 when no usable answer came.
+ */
+int cli_report_request_failure(long status, const char *code);
+
 int cmd_quote(int argc, char **argv);
 int cmd_sim(int argc, char **argv);        /* cmd_sim.c */
 int cmd_collateral(int argc, char **argv); /* cmd_collateral.c */

@@ -53,20 +53,25 @@ void cli_client_close(struct cli_client *cl)
     memset(cl, 0, sizeof(*cl));
 }
 
-/* Reports a failed request and says which exit code it deserves. */
-static int report(const struct aecs_reply *r)
+int cli_report_request_failure(long status, const char *code)
 {
     const struct aecs_err_info *e = aecs_err_last();
 
-    if (r->status >= 300) {
-        if (r->code[0] != '\0')
-            fprintf(stderr, "aecs: %s (%s)\n", e->message, r->code);
+    if (status >= 300) {
+        if (code[0] != '\0')
+            fprintf(stderr, "aecs: %s (%s)\n", e->message, code);
         else
             fprintf(stderr, "aecs: %s\n", e->message);
         return EXIT_REFUSED;
     }
     cli_report_error(NULL);
     return EXIT_USAGE;
+}
+
+/* Reports a failed request and says which exit code it deserves. */
+static int report(const struct aecs_reply *r)
+{
+    return cli_report_request_failure(r->status, r->code);
 }
 
 int cli_request(struct cli_client *cl, const char *method, const char *target, const json_t *body,

@@ -78,17 +78,7 @@ static const char k_insecure_help[] =
  */
 static int report_raw(const struct aecs_raw_reply *r)
 {
-    const struct aecs_err_info *e = aecs_err_last();
-
-    if (r->status >= 300) {
-        if (r->code[0] != '\0')
-            fprintf(stderr, "aecs: %s (%s)\n", e->message, r->code);
-        else
-            fprintf(stderr, "aecs: %s\n", e->message);
-        return EXIT_REFUSED;
-    }
-    cli_report_error(NULL);
-    return EXIT_USAGE;
+    return cli_report_request_failure(r->status, r->code);
 }
 
 /*

@@ -392,6 +392,20 @@ static int get_hex(const json_t *o, const char *what, const char *key, uint8_t *
     return aecs_hex_decode_exact(s, len, out, size);
 }
 
+/* A member of exactly len lowercase hex characters, kept as text: out gets them and a NUL. */
+static int get_hex_text(const json_t *o, const char *what, const char *key, size_t len,
+                        char *out)
+{
+    const char *s;
+    size_t n;
+
+    GUARD(get_string(o, what, key, &s, &n));
+    ENSURE(n == len && is_lower_hex(s, n), AECS_E_FORMAT,
+           "%s: \"%s\" must be %zu lowercase hex characters", what, key, len);
+    memcpy(out, s, n + 1);
+    return AECS_OK;
+}
+
 /* A member holding the hex of a valid P-256 point. */
 /* A hex public key that must be a valid point; imported into *keep when keep is not NULL. */
 static int get_pubkey_keep(const json_t *o, const char *what, const char *key,
@@ -935,10 +949,7 @@ int aecs_identity_answer_parse(const char *body, size_t size, struct aecs_identi
     GUARD_OUT(get_pubkey(doc, W, "pubkey", a->pubkey));
     GUARD_OUT(get_base64(doc, W, "evidence", 1, AECS_RELEASE_EVIDENCE_MAX, &a->evidence,
                          &a->evidence_size));
-    GUARD_OUT(get_string(doc, W, "service_id", &s, &len));
-    ENSURE_OUT(len == AECS_SERVICE_ID_HEX && is_lower_hex(s, len), AECS_E_FORMAT,
-               "%s: \"service_id\" must be %d lowercase hex characters", W, AECS_SERVICE_ID_HEX);
-    memcpy(a->service_id, s, len + 1);
+    GUARD_OUT(get_hex_text(doc, W, "service_id", AECS_SERVICE_ID_HEX, a->service_id));
     /* Required, even empty: an answer without it would hide what a client must see. */
     GUARD_OUT(get_array(doc, W, "insecure", 0, AECS_IDENTITY_INSECURE_MAX, &arr));
     json_array_foreach(arr, i, e)
@@ -1234,8 +1245,6 @@ int aecs_unseal_mailbox_parse(const char *body, size_t size, struct aecs_unseal_
     const char *W = "unseal mailbox";
     struct aecs_unseal_mailbox *m = NULL;
     json_t *doc = NULL;
-    const char *s;
-    size_t len;
     int rc = AECS_OK;
 
     *out = NULL;
@@ -1246,10 +1255,7 @@ int aecs_unseal_mailbox_parse(const char *body, size_t size, struct aecs_unseal_
     GUARD_OUT(get_pubkey(doc, W, "key", m->pubkey));
     GUARD_OUT(get_base64(doc, W, "evidence", 1, AECS_RELEASE_EVIDENCE_MAX, &m->evidence,
                          &m->evidence_size));
-    GUARD_OUT(get_string(doc, W, "set", &s, &len));
-    ENSURE_OUT(len == AECS_UNSEAL_SET_HEX && is_lower_hex(s, len), AECS_E_FORMAT,
-               "%s: \"set\" must be %d lowercase hex characters", W, AECS_UNSEAL_SET_HEX);
-    memcpy(m->set, s, len + 1);
+    GUARD_OUT(get_hex_text(doc, W, "set", AECS_UNSEAL_SET_HEX, m->set));
     GUARD_OUT(get_time(doc, W, "time", &m->time));
     *out = m;
     m = NULL;
@@ -1548,8 +1554,7 @@ int aecs_init_answer_parse(const char *body, size_t size, struct aecs_init_answe
     const char *W = "init answer";
     struct aecs_init_answer *a = NULL;
     json_t *doc = NULL, *arr = NULL, *e, *v;
-    const char *s;
-    size_t len, i;
+    size_t i;
     char what[64];
     int rc = AECS_OK;
 
@@ -1558,14 +1563,8 @@ int aecs_init_answer_parse(const char *body, size_t size, struct aecs_init_answe
     GUARD_OUT(only_members(doc, W, members));
     a = calloc(1, sizeof(*a));
     ENSURE_OUT(a != NULL, AECS_E_NO_MEMORY, "out of memory");
-    GUARD_OUT(get_string(doc, W, "id", &s, &len));
-    ENSURE_OUT(len == AECS_UNSEAL_ID_HEX && is_lower_hex(s, len), AECS_E_FORMAT,
-               "%s: \"id\" must be %d lowercase hex characters", W, AECS_UNSEAL_ID_HEX);
-    memcpy(a->id, s, len + 1);
-    GUARD_OUT(get_string(doc, W, "admin", &s, &len));
-    ENSURE_OUT(len == AECS_ADMIN_KEY_ID_HEX && is_lower_hex(s, len), AECS_E_FORMAT,
-               "%s: \"admin\" must be %d lowercase hex characters", W, AECS_ADMIN_KEY_ID_HEX);
-    memcpy(a->admin, s, len + 1);
+    GUARD_OUT(get_hex_text(doc, W, "id", AECS_UNSEAL_ID_HEX, a->id));
+    GUARD_OUT(get_hex_text(doc, W, "admin", AECS_ADMIN_KEY_ID_HEX, a->admin));
     GUARD_OUT(get_array(doc, W, "shares", 2, AECS_INIT_SHARES_MAX, &arr));
     a->count = json_array_size(arr);
     v = json_object_get(doc, "threshold");

@@ -20,8 +20,10 @@ pid=$!
 on_exit() { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
 wait_https "https://127.0.0.1:$port/v1/health" || { cat "$tmp/aecsd.log"; exit 1; }
 
-python3 - "$port" "$data/tls/cert.pem" >"$tmp/conns" 2>&1 <<'PY'
-import socket, ssl, sys, time
+# tlsconn.py: connect(src) opens a TLS connection from loopback address src and reads one
+# answer (a refusal at the ClientHello can surface at the first read under TLS 1.3).
+cat >"$tmp/tlsconn.py" <<'PY'
+import socket, ssl, sys
 
 port, ca = int(sys.argv[1]), sys.argv[2]
 ctx = ssl.create_default_context(cafile=ca)
@@ -32,7 +34,6 @@ def connect(src):
     s = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(src, 0))
     try:
         t = ctx.wrap_socket(s)
-        # a refusal at the ClientHello can surface at the first read under TLS 1.3
         t.sendall(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
         if not t.recv(64).startswith(b"HTTP/1.1 200"):
             raise ssl.SSLError("no answer")
@@ -40,6 +41,12 @@ def connect(src):
     except (ssl.SSLError, ConnectionError, OSError):
         s.close()
         return None
+PY
+
+TLSCONN_DIR=$tmp python3 - "$port" "$data/tls/cert.pem" >"$tmp/conns" 2>&1 <<'PY'
+import os, sys, time
+sys.path.insert(0, os.environ["TLSCONN_DIR"])
+from tlsconn import connect
 
 def eventually(src):
     """Connects from src, trying for 3 s (the server frees closed connections as it sees them)."""
@@ -70,24 +77,10 @@ grep -qx "b1 True" "$tmp/conns" && ok || bad "127.0.0.2 gets in (its own count)"
 grep -qx "c1 False" "$tmp/conns" && ok || bad "127.0.0.3 is refused (3 open in all)"
 grep -qx "a4 True" "$tmp/conns" && ok || bad "127.0.0.1 gets in again once one of its connections closed"
 
-python3 - "$port" "$data/tls/cert.pem" >"$tmp/idle" 2>&1 <<'PY'
-import socket, ssl, sys, time
-
-port, ca = int(sys.argv[1]), sys.argv[2]
-ctx = ssl.create_default_context(cafile=ca)
-ctx.check_hostname = False
-
-def connect(src):
-    s = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(src, 0))
-    try:
-        t = ctx.wrap_socket(s)
-        t.sendall(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
-        if not t.recv(64).startswith(b"HTTP/1.1 200"):
-            raise ssl.SSLError("no answer")
-        return t
-    except (ssl.SSLError, ConnectionError, OSError):
-        s.close()
-        return None
+TLSCONN_DIR=$tmp python3 - "$port" "$data/tls/cert.pem" >"$tmp/idle" 2>&1 <<'PY'
+import os, socket, sys, time
+sys.path.insert(0, os.environ["TLSCONN_DIR"])
+from tlsconn import connect, port
 
 time.sleep(0.5)  # the connections of the run before are closed by now
 idle = [socket.create_connection(("127.0.0.1", port), source_address=("127.0.0.5", 0))
