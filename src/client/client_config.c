@@ -815,17 +815,6 @@ static int parse_rules(struct cfgp *p, const char *text, size_t size, int line)
     return AECS_OK;
 }
 
-int aecs_client_config_server_list(const char *s, size_t len, const char *what,
-                                   char *servers[AECS_CRED_MAX_SERVERS], size_t *count)
-{
-    struct cfgp p;
-
-    memset(&p, 0, sizeof(p));
-    p.name = "environment";
-    snprintf(p.path, sizeof(p.path), "%.60s", what);
-    return add_server_list(&p, 0, s, len, servers, count);
-}
-
 int aecs_client_config_parse(const char *text, size_t size, const char *name, const char *base_dir,
                              struct aecs_client_config **out)
 {
@@ -920,42 +909,50 @@ static const char *env(const char *name)
     return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
-static int apply_env(struct aecs_client_config *c)
+int aecs_client_env_server(char *servers[AECS_CRED_MAX_SERVERS], size_t *count, char **ca,
+                           int *pinned, struct aecs_tls_pin *pin)
 {
     const char *server = env("AECS_SERVER");
-    const char *ca = env("AECS_CA");
+    const char *ca_env = env("AECS_CA");
     const char *fp = env("AECS_FINGERPRINT");
-    const char *attester = env("AECS_ATTESTER");
-    struct cfgp p = {.name = "environment", .cfg = c};
+    struct cfgp p = {.name = "environment"};
 
-    ENSURE(ca == NULL || fp == NULL, AECS_E_INVALID_ARGUMENT,
+    ENSURE(ca_env == NULL || fp == NULL, AECS_E_INVALID_ARGUMENT,
            "AECS_CA and AECS_FINGERPRINT are both set: use one");
     if (server != NULL) {
-        for (size_t i = 0; i < c->server_count; i++) {
-            free(c->servers[i]);
-            c->servers[i] = NULL;
+        for (size_t i = 0; i < *count; i++) {
+            free(servers[i]);
+            servers[i] = NULL;
         }
-        c->server_count = 0;
+        *count = 0;
         snprintf(p.path, sizeof(p.path), "AECS_SERVER");
-        GUARD(add_server_list(&p, 0, server, strlen(server), c->servers, &c->server_count));
+        GUARD(add_server_list(&p, 0, server, strlen(server), servers, count));
     }
-    if (ca != NULL || fp != NULL) {
-        free(c->ca);
-        c->ca = NULL;
-        c->pinned = 0;
-        memset(&c->pin, 0, sizeof(c->pin));
+    if (ca_env != NULL || fp != NULL) {
+        free(*ca);
+        *ca = NULL;
+        *pinned = 0;
+        memset(pin, 0, sizeof(*pin));
     }
-    if (ca != NULL) {
-        c->ca = strdup(ca);
-        ENSURE(c->ca != NULL, AECS_E_NO_MEMORY, "out of memory");
+    if (ca_env != NULL) {
+        *ca = strdup(ca_env);
+        ENSURE(*ca != NULL, AECS_E_NO_MEMORY, "out of memory");
     }
     if (fp != NULL) {
-        if (aecs_tls_pin_parse(fp, &c->pin) != AECS_OK) {
+        if (aecs_tls_pin_parse(fp, pin) != AECS_OK) {
             aecs_err_prefix("AECS_FINGERPRINT: ");
             return aecs_err_last()->code;
         }
-        c->pinned = 1;
+        *pinned = 1;
     }
+    return AECS_OK;
+}
+
+static int apply_env(struct aecs_client_config *c)
+{
+    const char *attester = env("AECS_ATTESTER");
+
+    GUARD(aecs_client_env_server(c->servers, &c->server_count, &c->ca, &c->pinned, &c->pin));
     if (attester != NULL) {
         size_t i = 0;
         while (k_attester_types[i] != NULL && strcmp(k_attester_types[i], attester) != 0)

@@ -146,14 +146,14 @@ AECS_MUST_CHECK int aecs_client_config_parse_kind(enum aecs_config_kind kind, co
                                                   struct aecs_client_config **out);
 
 /*
- * A comma-separated list of server URLs (len bytes at s, blanks around each
- * dropped), each checked by aecs_cred_server_url, appended to servers
- * (*count of them already, at most AECS_CRED_MAX_SERVERS in all). Messages
- * start with `what` ("AECS_SERVER"). For the environment variables.
+ * The server part of the environment, over what a client config or a
+ * credential file gave: AECS_SERVER (a comma-separated list of URLs, each
+ * checked by aecs_cred_server_url) replaces servers; AECS_CA or
+ * AECS_FINGERPRINT (not both) replaces ca / the pin. Unset or empty
+ * variables change nothing.
  */
-AECS_MUST_CHECK int aecs_client_config_server_list(const char *s, size_t len, const char *what,
-                                                   char *servers[AECS_CRED_MAX_SERVERS],
-                                                   size_t *count);
+AECS_MUST_CHECK int aecs_client_env_server(char *servers[AECS_CRED_MAX_SERVERS], size_t *count,
+                                           char **ca, int *pinned, struct aecs_tls_pin *pin);
 
 /*
  * Parses configuration text (size bytes, at most AECS_CLIENT_CONFIG_MAX).

@@ -34,15 +34,6 @@ void aecs_cred_free(struct aecs_cred *cred)
     free(cred);
 }
 
-static void clear_servers(struct aecs_cred *c)
-{
-    for (size_t i = 0; i < c->server_count; i++) {
-        free(c->servers[i]);
-        c->servers[i] = NULL;
-    }
-    c->server_count = 0;
-}
-
 int aecs_cred_server_url(const char *s, size_t len, const char *what, char **out)
 {
     size_t scheme;
@@ -138,48 +129,15 @@ int aecs_cred_check(const struct aecs_cred *c, unsigned flags)
     return AECS_OK;
 }
 
-static const char *env(const char *name)
-{
-    const char *v = getenv(name);
-
-    return v != NULL && v[0] != '\0' ? v : NULL;
-}
-
 static int apply_env(struct aecs_cred *c)
 {
-    const char *server = env("AECS_SERVER");
-    const char *key = env("AECS_KEY");
-    const char *ca = env("AECS_CA");
-    const char *fp = env("AECS_FINGERPRINT");
+    const char *key = getenv("AECS_KEY");
 
-    ENSURE(ca == NULL || fp == NULL, AECS_E_INVALID_ARGUMENT,
-           "AECS_CA and AECS_FINGERPRINT are both set: use one");
-    if (server != NULL) {
-        clear_servers(c);
-        GUARD(aecs_client_config_server_list(server, strlen(server), "AECS_SERVER", c->servers,
-                                             &c->server_count));
-    }
-    if (key != NULL) {
+    GUARD(aecs_client_env_server(c->servers, &c->server_count, &c->ca, &c->pinned, &c->pin));
+    if (key != NULL && key[0] != '\0') {
         free(c->key);
         c->key = strdup(key);
         ENSURE(c->key != NULL, AECS_E_NO_MEMORY, "out of memory");
-    }
-    if (ca != NULL || fp != NULL) {
-        free(c->ca);
-        c->ca = NULL;
-        c->pinned = 0;
-        memset(&c->pin, 0, sizeof(c->pin));
-    }
-    if (ca != NULL) {
-        c->ca = strdup(ca);
-        ENSURE(c->ca != NULL, AECS_E_NO_MEMORY, "out of memory");
-    }
-    if (fp != NULL) {
-        if (aecs_tls_pin_parse(fp, &c->pin) != AECS_OK) {
-            aecs_err_prefix("AECS_FINGERPRINT: ");
-            return aecs_err_last()->code;
-        }
-        c->pinned = 1;
     }
     return AECS_OK;
 }
