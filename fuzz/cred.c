@@ -18,38 +18,7 @@
 #include "client/client_config.h"
 #include "client/cred.h"
 
-#define BASE "/base"
-
-static void check_url(const char *u)
-{
-    size_t skip;
-
-    if (strncasecmp(u, "https://", 8) == 0)
-        skip = 8;
-    else if (strncasecmp(u, "http://", 7) == 0)
-        skip = 7;
-    else
-        abort();
-    if (u[skip] == '\0')
-        abort();
-    for (const char *p = u + skip; *p; p++) {
-        unsigned char ch = (unsigned char)*p;
-        if (ch <= 0x20 || ch >= 0x7f || strchr("/?#@\\", ch) != NULL)
-            abort();
-    }
-}
-
-static void check_path(const char *p)
-{
-    if (p == NULL)
-        return;
-    if (p[0] != '/')
-        abort(); /* relative values are joined to BASE */
-    for (const char *q = p; *q; q++) {
-        if ((unsigned char)*q < 0x20 || *q == 0x7f)
-            abort();
-    }
-}
+#include "config_checks.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
