@@ -18,22 +18,7 @@ command -v etcd >/dev/null && command -v etcdctl >/dev/null || {
   exit 1
 }
 
-declare -A procs=()
-on_exit() {
-  local n
-  for n in "${!procs[@]}"; do
-    kill -KILL "${procs[$n]}" 2>/dev/null
-    wait "${procs[$n]}" 2>/dev/null
-  done
-}
-# halt NAME [SIGNAL]: stops one process this script started
-halt() {
-  local p=${procs[$1]-}
-  [[ -n $p ]] || return 0
-  kill "${2:--TERM}" "$p" 2>/dev/null
-  wait "$p" 2>/dev/null
-  unset "procs[$1]"
-}
+track_processes
 
 # --- etcd: one member ------------------------------------------------------------
 cport=$(free_port)

@@ -84,3 +84,24 @@ wait_https() {
   echo "no answer from $1" >&2
   return 1
 }
+
+# track_processes: for a script that starts several named processes. It records
+# each in procs[NAME]=PID, and they are killed at exit; `halt NAME [SIGNAL]` stops
+# one (SIGTERM by default) and waits for it.
+track_processes() {
+  declare -gA procs=()
+  on_exit() {
+    local n
+    for n in "${!procs[@]}"; do
+      kill -KILL "${procs[$n]}" 2>/dev/null
+      wait "${procs[$n]}" 2>/dev/null
+    done
+  }
+  halt() {
+    local p=${procs[$1]-}
+    [[ -n $p ]] || return 0
+    kill "${2:--TERM}" "$p" 2>/dev/null
+    wait "$p" 2>/dev/null
+    unset "procs[$1]"
+  }
+}
