@@ -19,7 +19,10 @@
  * phase). The cryptography of one release, measured in this process on the
  * same machine: one warm verification of a sim quote by the verifier aecsd
  * uses, one envelope seal (key generation, ECDH, HKDF, AES-GCM), and one
- * answer signature. The last line is
+ * answer signature. Then a floor: 64 clients sending GET /v1/health on
+ * their keep-alive connections, the server's CPU per request when it does no
+ * work but TLS, HTTP and the kernel's TCP (a release is two such requests,
+ * a challenge and the release). The last line is
  *   release_ratio=X rps_64=Y p99_ms_64=Z
  * with X = server CPU per release at 64 clients / that cryptography.
  *
@@ -223,6 +226,28 @@ static long post(CURL *c, const char *path, const char *body, size_t size, struc
     return status;
 }
 
+/* One GET /v1/health on c's keep-alive connection: the least a request costs the server. */
+static int one_health(CURL *c, const struct aecs_p256_pub *identity, struct buf *b)
+{
+    char url[256];
+    long status = 0;
+
+    (void)identity;
+    free(b->data);
+    memset(b, 0, sizeof(*b));
+    snprintf(url, sizeof(url), "%s/v1/health", g_url);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, b);
+    if (curl_easy_perform(c) != CURLE_OK)
+        return 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    return status == 200;
+}
+
 static CURL *client_handle(void)
 {
     CURL *c = curl_easy_init();
@@ -296,7 +321,10 @@ out:
 
 /* ---- the load ---- */
 
+typedef int (*action_fn)(CURL *c, const struct aecs_p256_pub *identity, struct buf *b);
+
 struct load {
+    action_fn action;
     const struct aecs_p256_pub *identity;
     double until;
     pthread_mutex_t lock;
@@ -313,7 +341,7 @@ static void *client_main(void *arg)
 
     while (now_s() < l->until) {
         double t0 = now_s();
-        int ok = one_release(c, l->identity, &b);
+        int ok = l->action(c, l->identity, &b);
         double dt = now_s() - t0;
         pthread_mutex_lock(&l->lock);
         if (ok && l->count < MAX_SAMPLES)
@@ -340,14 +368,15 @@ struct phase {
     unsigned long failures;
 };
 
-static void run_phase(const struct aecs_p256_pub *identity, unsigned clients, double seconds,
-                      struct phase *ph)
+static void run_phase(action_fn action, const struct aecs_p256_pub *identity, unsigned clients,
+                      double seconds, struct phase *ph)
 {
     struct load l;
     pthread_t th[64];
     double t0, cpu0, wall;
 
     memset(&l, 0, sizeof(l));
+    l.action = action;
     l.identity = identity;
     l.samples = malloc(MAX_SAMPLES * sizeof(double));
     pthread_mutex_init(&l.lock, NULL);
@@ -542,7 +571,7 @@ int main(int argc, char **argv)
     const char *threads = getenv("AECS_BENCH_THREADS");
     double seconds = env != NULL ? atof(env) : 3.0;
     static const unsigned k_clients[] = {1, 8, 64};
-    struct phase ph[3];
+    struct phase ph[3], floor;
     struct aecs_p256_pub *identity;
     double crypto;
     char cmd[PATH_MAX + 16];
@@ -570,12 +599,17 @@ int main(int argc, char **argv)
     printf("%8s %10s %9s %9s %16s %8s %9s\n", "clients", "releases", "rps", "p50_ms", "server_us/release",
            "ratio", "failures");
     for (int i = 0; i < 3; i++) {
-        run_phase(identity, k_clients[i], seconds, &ph[i]);
+        run_phase(one_release, identity, k_clients[i], seconds, &ph[i]);
         printf("%8u %10zu %9.1f %9.2f %16.1f %8.2f %9lu\n", ph[i].clients, ph[i].releases,
                ph[i].rps, ph[i].p50_ms, ph[i].server_us, ph[i].server_us / crypto,
                ph[i].failures);
         fflush(stdout);
     }
+    run_phase(one_health, identity, 64, seconds, &floor);
+    printf("floor: GET /v1/health at 64 clients (keep-alive TLS, no work): %.1f us of server "
+           "CPU per request (%.2f x the cryptography; a release is two requests), %.0f rps, "
+           "%lu failures\n",
+           floor.server_us, floor.server_us / crypto, floor.rps, floor.failures);
     aecs_p256_pub_free(identity);
     kill(g_pid, SIGTERM);
     waitpid(g_pid, NULL, 0);

@@ -3,6 +3,7 @@
  */
 #include "base/codec.h"
 
+#include <pthread.h>
 #include <string.h>
 
 static const char k_hex[] = "0123456789abcdef";
@@ -86,11 +87,20 @@ void aecs_base64_encode(const uint8_t *data, size_t size, char *out)
     out[o] = '\0';
 }
 
+/* The value of each byte as a base64 digit, or -1; filled once from k_b64. */
+static signed char g_b64_values[256];
+static pthread_once_t g_b64_once = PTHREAD_ONCE_INIT;
+
+static void b64_values_init(void)
+{
+    memset(g_b64_values, -1, sizeof(g_b64_values));
+    for (int i = 0; k_b64[i] != '\0'; i++)
+        g_b64_values[(unsigned char)k_b64[i]] = (signed char)i;
+}
+
 static int b64_value(char c)
 {
-    const char *p = c ? strchr(k_b64, c) : NULL;
-
-    return p ? (int)(p - k_b64) : -1;
+    return g_b64_values[(unsigned char)c];
 }
 
 int aecs_base64_decode(const char *b64, size_t len, uint8_t *out, size_t out_cap, size_t *out_size)
@@ -98,6 +108,7 @@ int aecs_base64_decode(const char *b64, size_t len, uint8_t *out, size_t out_cap
     size_t o = 0;
 
     ENSURE(len % 4 == 0, AECS_E_FORMAT, "base64 length %zu is not a multiple of 4", len);
+    pthread_once(&g_b64_once, b64_values_init);
     for (size_t i = 0; i < len; i += 4) {
         int last = (i + 4 == len);
         int pad = 0;

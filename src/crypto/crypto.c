@@ -62,6 +62,50 @@ const EVP_CIPHER *aecs_ossl_aes256gcm(void)
     return g_aes256gcm;
 }
 
+static EVP_PKEY *g_p256_template;
+static pthread_once_t g_p256_once = PTHREAD_ONCE_INIT;
+
+static void p256_template_init(void)
+{
+    static const uint8_t generator[65] = {
+        0x04, 0x6b, 0x17, 0xd1, 0xf2, 0xe1, 0x2c, 0x42, 0x47, 0xf8, 0xbc, 0xe6, 0xe5,
+        0x63, 0xa4, 0x40, 0xf2, 0x77, 0x03, 0x7d, 0x81, 0x2d, 0xeb, 0x33, 0xa0, 0xf4,
+        0xa1, 0x39, 0x45, 0xd8, 0x98, 0xc2, 0x96, 0x4f, 0xe3, 0x42, 0xe2, 0xfe, 0x1a,
+        0x7f, 0x9b, 0x8e, 0xe7, 0xeb, 0x4a, 0x7c, 0x0f, 0x9e, 0x16, 0x2b, 0xce, 0x33,
+        0x57, 0x6b, 0x31, 0x5e, 0xce, 0xcb, 0xb6, 0x40, 0x68, 0x37, 0xbf, 0x51, 0xf5};
+    uint8_t point[sizeof(generator)];
+    OSSL_PARAM params[3];
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+
+    memcpy(point, generator, sizeof(point)); /* OSSL_PARAM wants a non-const pointer */
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)"P-256", 0);
+    params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point));
+    params[2] = OSSL_PARAM_construct_end();
+    if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||
+        EVP_PKEY_fromdata(ctx, &g_p256_template, EVP_PKEY_PUBLIC_KEY, params) != 1)
+        g_p256_template = NULL;
+    EVP_PKEY_CTX_free(ctx);
+    ERR_clear_error();
+}
+
+EVP_PKEY *aecs_ossl_p256_template(void)
+{
+    pthread_once(&g_p256_once, p256_template_init);
+    return g_p256_template;
+}
+
+EVP_PKEY *aecs_ossl_p256_from_point(const uint8_t point[65])
+{
+    EVP_PKEY *t = aecs_ossl_p256_template();
+    EVP_PKEY *pkey = t != NULL ? EVP_PKEY_dup(t) : NULL;
+
+    if (pkey != NULL && EVP_PKEY_set1_encoded_public_key(pkey, point, 65) != 1) {
+        EVP_PKEY_free(pkey);
+        pkey = NULL;
+    }
+    return pkey;
+}
+
 static void digest(const char *name, const void *data, size_t size, uint8_t *out)
 {
     unsigned int len = 0;
@@ -124,35 +168,24 @@ int aecs_random_bytes(void *out, size_t size)
 
 int aecs_pubkey_from_p256_xy(const uint8_t xy[64], struct aecs_pubkey **out)
 {
-    int rc = AECS_OK;
     uint8_t point[65];
-    EVP_PKEY_CTX *ctx = NULL;
-    EVP_PKEY *pkey = NULL;
-    OSSL_PARAM params[3];
-    struct aecs_pubkey *key = NULL;
+    EVP_PKEY *pkey;
+    struct aecs_pubkey *key;
 
     *out = NULL;
     point[0] = 0x04;
     memcpy(point + 1, xy, 64);
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)"P-256", 0);
-    params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point));
-    params[2] = OSSL_PARAM_construct_end();
-    ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-    ENSURE_OUT(ctx != NULL, AECS_E_CRYPTO, "cannot create an EC key context");
-    OSSL_GUARD_OUT(EVP_PKEY_fromdata_init(ctx), AECS_E_CRYPTO, "EVP_PKEY_fromdata_init");
-    if (EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1) {
-        rc = OSSL_FAIL(AECS_E_FORMAT, "P-256 public key import (point not on the curve?)");
-        goto out;
-    }
+    pkey = aecs_ossl_p256_from_point(point);
+    if (pkey == NULL)
+        return OSSL_FAIL(AECS_E_FORMAT, "P-256 public key import (point not on the curve?)");
     key = calloc(1, sizeof(*key));
-    ENSURE_OUT(key != NULL, AECS_E_NO_MEMORY, "out of memory");
+    if (key == NULL) {
+        EVP_PKEY_free(pkey);
+        return AECS_ERR(AECS_E_NO_MEMORY, "out of memory");
+    }
     key->pkey = pkey;
-    pkey = NULL;
     *out = key;
-out:
-    EVP_PKEY_free(pkey);
-    EVP_PKEY_CTX_free(ctx);
-    return rc;
+    return AECS_OK;
 }
 
 int aecs_pubkey_parse(const uint8_t *data, size_t size, struct aecs_pubkey **out)

@@ -15,7 +15,6 @@
 #include "crypto/envelope.h"
 
 #include <limits.h>
-#include <pthread.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -75,11 +74,20 @@ static int key_wrap(EVP_PKEY *pkey, struct aecs_p256_key **out)
 
 int aecs_p256_key_generate(struct aecs_p256_key **out)
 {
-    EVP_PKEY *pkey;
+    EVP_PKEY *pkey = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
     int rc;
 
     *out = NULL;
-    pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    if (aecs_ossl_p256_template() != NULL) {
+        /* Generating from a ready key's parameters reuses its curve, as imports do. */
+        ctx = EVP_PKEY_CTX_new_from_pkey(NULL, aecs_ossl_p256_template(), NULL);
+        if (ctx == NULL || EVP_PKEY_keygen_init(ctx) != 1 || EVP_PKEY_keygen(ctx, &pkey) != 1)
+            pkey = NULL;
+        EVP_PKEY_CTX_free(ctx);
+    } else {
+        pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    }
     if (pkey == NULL)
         return OSSL_FAIL(AECS_E_CRYPTO, "P-256 key generation");
     rc = key_wrap(pkey, out);
@@ -182,31 +190,6 @@ void aecs_p256_key_public(const struct aecs_p256_key *key, uint8_t pub[AECS_P256
     memcpy(pub, key->pub, AECS_P256_PUB_SIZE);
 }
 
-/* A public-only P-256 key (the generator) that imports copy; NULL if it cannot be made. */
-static EVP_PKEY *g_template;
-static pthread_once_t g_template_once = PTHREAD_ONCE_INIT;
-
-static void template_init(void)
-{
-    static const uint8_t generator[AECS_P256_PUB_SIZE] = {
-        0x04, 0x6b, 0x17, 0xd1, 0xf2, 0xe1, 0x2c, 0x42, 0x47, 0xf8, 0xbc, 0xe6, 0xe5,
-        0x63, 0xa4, 0x40, 0xf2, 0x77, 0x03, 0x7d, 0x81, 0x2d, 0xeb, 0x33, 0xa0, 0xf4,
-        0xa1, 0x39, 0x45, 0xd8, 0x98, 0xc2, 0x96, 0x4f, 0xe3, 0x42, 0xe2, 0xfe, 0x1a,
-        0x7f, 0x9b, 0x8e, 0xe7, 0xeb, 0x4a, 0x7c, 0x0f, 0x9e, 0x16, 0x2b, 0xce, 0x33,
-        0x57, 0x6b, 0x31, 0x5e, 0xce, 0xcb, 0xb6, 0x40, 0x68, 0x37, 0xbf, 0x51, 0xf5};
-    uint8_t point[AECS_P256_PUB_SIZE];
-    OSSL_PARAM params[3];
-
-    memcpy(point, generator, sizeof(point));
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)"P-256", 0);
-    params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point));
-    params[2] = OSSL_PARAM_construct_end();
-    if (pkey_from(params, EVP_PKEY_PUBLIC_KEY, &g_template) != AECS_OK) {
-        aecs_err_clear();
-        g_template = NULL;
-    }
-}
-
 int aecs_p256_pub_import(const uint8_t *data, size_t size, struct aecs_p256_pub **out)
 {
     int rc = AECS_OK;
@@ -218,13 +201,9 @@ int aecs_p256_pub_import(const uint8_t *data, size_t size, struct aecs_p256_pub 
     *out = NULL;
     GUARD(check_point_form(data, size));
     memcpy(point, data, sizeof(point)); /* OSSL_PARAM wants a non-const pointer */
-    pthread_once(&g_template_once, template_init);
-    if (g_template != NULL) {
-        /* Copying a ready key reuses its curve; building one from the curve's name
-           costs about as much as the ECDH the key is for. */
-        pkey = EVP_PKEY_dup(g_template);
-        ENSURE_OUT(pkey != NULL, AECS_E_NO_MEMORY, "out of memory");
-        if (EVP_PKEY_set1_encoded_public_key(pkey, point, sizeof(point)) != 1) {
+    if (aecs_ossl_p256_template() != NULL) {
+        pkey = aecs_ossl_p256_from_point(point);
+        if (pkey == NULL) {
             ERR_clear_error();
             BAIL_OUT(AECS_E_FORMAT, "public key: not a point of P-256 (off the curve, or a "
                                     "coordinate not below the field prime)");
@@ -273,7 +252,10 @@ int aecs_p256_ecdh(const struct aecs_p256_key *key, const struct aecs_p256_pub *
     ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL);
     ENSURE(ctx != NULL, AECS_E_NO_MEMORY, "out of memory");
     OSSL_GUARD_OUT(EVP_PKEY_derive_init(ctx), AECS_E_CRYPTO, "ECDH init");
-    OSSL_GUARD_OUT(EVP_PKEY_derive_set_peer_ex(ctx, peer->pkey, 1), AECS_E_CRYPTO, "ECDH peer");
+    /* No second check of the peer: aecs_p256_pub_import checked the point, and the full
+       check OpenSSL would run here adds an n*P multiplication that proves nothing more on
+       P-256 (see the top of this file). */
+    OSSL_GUARD_OUT(EVP_PKEY_derive_set_peer_ex(ctx, peer->pkey, 0), AECS_E_CRYPTO, "ECDH peer");
     OSSL_GUARD_OUT(EVP_PKEY_derive(ctx, z, &len), AECS_E_CRYPTO, "ECDH derive");
     ENSURE_OUT(len == AECS_P256_ECDH_SIZE, AECS_E_CRYPTO, "ECDH: %zu bytes of shared secret", len);
 out:

@@ -6,6 +6,7 @@
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <stdint.h>
 
 #include "base/err.h"
 
@@ -23,6 +24,16 @@ int aecs_ossl_fail(int code, const char *file, int line, const char *op);
  */
 EVP_KDF *aecs_ossl_hkdf(void);
 const EVP_CIPHER *aecs_ossl_aes256gcm(void);
+
+/*
+ * A public-only P-256 key at the generator, made once per process (NULL when
+ * the provider cannot make one), and a new key at `point` (uncompressed, 65
+ * bytes) copied from it; NULL when the point is not on the curve or memory
+ * runs out. Building a key from the curve's name constructs the curve again,
+ * which costs about as much as the ECDH the key is for; copying reuses it.
+ */
+EVP_PKEY *aecs_ossl_p256_template(void);
+EVP_PKEY *aecs_ossl_p256_from_point(const uint8_t point[65]);
 
 #define OSSL_FAIL(code, op) aecs_ossl_fail((code), __FILE__, __LINE__, (op))
 
