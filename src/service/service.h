@@ -116,7 +116,12 @@ AECS_MUST_CHECK int aecs_service_open(const struct aecs_service_config *cfg,
 void aecs_service_free(struct aecs_service *svc);
 
 enum aecs_service_state aecs_service_state(struct aecs_service *svc);
-/* The service id (32 lowercase hex digits). */
+/*
+ * The service id: 32 lowercase hex digits derived from the root key
+ * (aecs_kek_service_id), or "" before the init (an uninitialized service has
+ * none). An init sets it under the state lock: read it with the state in
+ * hand, or before requests are served.
+ */
 const char *aecs_service_id(const struct aecs_service *svc);
 /*
  * The insecure options in effect, as a JSON array of names (new reference),
