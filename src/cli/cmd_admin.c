@@ -202,7 +202,8 @@ static int admin_init(int argc, char **argv)
     const char *config = NULL, *join_policy_file = NULL;
     uint8_t *join_policy = NULL;
     size_t join_policy_size = 0;
-    const char *shares_text = NULL, *threshold_text = NULL, *service_id = NULL;
+    const char *shares_text = NULL, *threshold_text = NULL;
+    char service_id[AECS_SERVICE_ID_HEX + 1];
     long n = 0, k = 0;
     int json = 0, insecure = 0, c, rc;
     struct cli_client cl;
@@ -280,20 +281,14 @@ static int admin_init(int argc, char **argv)
     rc = admin_identity(&cl, insecure, "init", &adm, &verifier);
     if (rc != EXIT_OK)
         goto out;
-    if (aecs_conn_service_id(cl.conn, &service_id) != AECS_OK) {
-        cli_report_error(NULL);
-        rc = EXIT_USAGE;
-        goto out;
-    }
     memset(&params, 0, sizeof(params));
     params.pubkey_pem = pem;
     params.key_id = key_id;
-    params.service_id = service_id;
     params.shares = (unsigned)n;
     params.threshold = (unsigned)k;
     params.join_policy = (const char *)join_policy;
     params.join_policy_size = join_policy_size;
-    if (aecs_admin_init(&adm, &params, &r, &shares) != AECS_OK) {
+    if (aecs_admin_init(&adm, &params, &r, &shares, service_id) != AECS_OK) {
         if (r.status < 200 || r.status >= 300) {
             rc = report_raw(&r);
             goto out;
@@ -485,6 +480,12 @@ static int admin_unseal(int argc, char **argv)
         rc = EXIT_USAGE;
         goto out;
     }
+    if (service_id[0] == '\0') {
+        fprintf(stderr, "aecs: %s is not initialized (it has no service id yet): run `aecs admin "
+                        "init`\n", aecs_conn_server(cl.conn));
+        rc = EXIT_USAGE;
+        goto out;
+    }
     if ((reset ? aecs_admin_unseal_reset(&adm, service_id, text, &r)
                : aecs_admin_unseal(&adm, service_id, text, &r)) != AECS_OK) {
         rc = report_raw(&r);
@@ -544,7 +545,10 @@ static void print_status(struct cli_client *cl, const json_t *st)
     printf("server:      %s\n", aecs_conn_server(cl->conn));
     printf("state:       %s\n", cli_json_str(st, "state", "?"));
     printf("version:     %s\n", cli_json_str(st, "version", "?"));
-    printf("service id:  %s\n", cli_json_str(st, "id", "?"));
+    /* Empty before the init: the id is derived from the root key the init makes. */
+    printf("service id:  %s\n", strcmp(cli_json_str(st, "id", "?"), "") != 0
+                                     ? cli_json_str(st, "id", "?")
+                                     : "none (not initialized)");
     printf("store:       %s\n", cli_json_str(st, "store", "?"));
     if (json_is_object(unseal))
         printf("unseal:      %lld of %lld shares in%s\n",

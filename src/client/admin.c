@@ -194,7 +194,7 @@ static int open_share(const struct aecs_admin *a, const struct aecs_p256_key *ke
 
     *out = NULL;
     memset(&sh, 0, sizeof(sh));
-    GUARD(aecs_init_share_binding(p->service_id, (unsigned)(i + 1), nonce, &b));
+    GUARD(aecs_init_share_binding(ans->id, (unsigned)(i + 1), nonce, &b));
     rc = aecs_envelope_open(key, &b.b, &ans->shares[i], &plain, &size);
     if (rc != AECS_OK) {
         aecs_err_prefix("%.200s: init answer: share %zu: ", a->url, i + 1);
@@ -224,7 +224,7 @@ out:
 static int open_answer(const struct aecs_admin *a, const struct aecs_p256_key *key,
                        const uint8_t share_key[65], const uint8_t nonce[32],
                        const struct aecs_admin_init_params *p, const struct aecs_raw_reply *reply,
-                       char **shares)
+                       char **shares, char service_id[AECS_SERVICE_ID_HEX + 1])
 {
     int rc = AECS_OK;
     struct aecs_init_answer *ans = NULL;
@@ -247,8 +247,6 @@ static int open_answer(const struct aecs_admin *a, const struct aecs_p256_key *k
         aecs_err_prefix("%.200s: ", a->url);
         return rc;
     }
-    ENSURE_OUT(strcmp(ans->id, p->service_id) == 0, AECS_E_FORMAT,
-               "%.200s: the init answer names service %s, not %s", a->url, ans->id, p->service_id);
     ENSURE_OUT(strcmp(ans->admin, p->key_id) == 0, AECS_E_FORMAT,
                "%.200s: the init answer names admin key %.16s..., not this one (%.16s...)", a->url,
                ans->admin, p->key_id);
@@ -268,13 +266,16 @@ static int open_answer(const struct aecs_admin *a, const struct aecs_p256_key *k
     }
     aecs_cleanse(&first, sizeof(first));
     aecs_cleanse(&sh, sizeof(sh));
+    if (rc == AECS_OK)
+        memcpy(service_id, ans->id, AECS_SERVICE_ID_HEX + 1);
 out:
     aecs_init_answer_free(ans);
     return rc;
 }
 
 int aecs_admin_init(struct aecs_admin *a, const struct aecs_admin_init_params *p,
-                    struct aecs_raw_reply *reply, char ***shares)
+                    struct aecs_raw_reply *reply, char ***shares,
+                    char service_id[AECS_SERVICE_ID_HEX + 1])
 {
     int rc = AECS_OK;
     struct aecs_p256_key *key = NULL;
@@ -283,6 +284,7 @@ int aecs_admin_init(struct aecs_admin *a, const struct aecs_admin_init_params *p
     size_t body_size = 0;
 
     *shares = NULL;
+    service_id[0] = '\0';
     ENSURE(a->identity != NULL, AECS_E_INVALID_ARGUMENT, "init: no identity key checked");
     ENSURE(p->shares >= AECS_SHARES_MIN_THRESHOLD && p->shares <= AECS_SHARES_MAX &&
                p->threshold >= AECS_SHARES_MIN_THRESHOLD && p->threshold <= p->shares,
@@ -295,7 +297,7 @@ int aecs_admin_init(struct aecs_admin *a, const struct aecs_admin_init_params *p
                            AECS_HDR_ANSWER_SIGNATURE, reply));
     out = calloc(p->shares, sizeof(*out));
     ENSURE_OUT(out != NULL, AECS_E_NO_MEMORY, "out of memory");
-    GUARD_OUT(open_answer(a, key, share_key, nonce, p, reply, out));
+    GUARD_OUT(open_answer(a, key, share_key, nonce, p, reply, out, service_id));
     *shares = out;
     out = NULL;
 out:

@@ -29,6 +29,7 @@
 #include "client/conn.h"
 #include "crypto/envelope.h"
 #include "policy/policy.h"
+#include "proto/release.h"
 
 struct aecs_verifier;
 
@@ -101,7 +102,6 @@ AECS_MUST_CHECK int aecs_admin_unseal_reset(struct aecs_admin *a, const char *se
 struct aecs_admin_init_params {
     const char *pubkey_pem;  /* the signing key's public key: the first cluster admin */
     const char *key_id;      /* its key id (64 hex) */
-    const char *service_id;  /* from GET /v1/status, which the signature binds too */
     unsigned shares;         /* N */
     unsigned threshold;      /* K */
     const char *join_policy; /* YAML text, or NULL */
@@ -112,13 +112,17 @@ struct aecs_admin_init_params {
  * POST /v1/admin/init, signed, naming a fresh key of this call and a nonce
  * (aecs_admin_identity first). The answer is refused unless its signature
  * verifies with the identity key over the nonce, that key and the body
- * (AECS_E_BAD_SIGNATURE), it names this service, this admin key, N shares
- * and K (AECS_E_FORMAT), and each share opens and is share i of that split
- * (AECS_E_BAD_SIGNATURE, AECS_E_FORMAT). On success *shares holds the N
- * share texts in index order on the secure heap; free them with
- * aecs_shares_free(*shares, N). The key is wiped before returning.
+ * (AECS_E_BAD_SIGNATURE), it names this admin key, N shares and K
+ * (AECS_E_FORMAT), and each share opens, bound to the service id the answer
+ * names, and is share i of that split (AECS_E_BAD_SIGNATURE, AECS_E_FORMAT).
+ * The request is signed over an empty service id: a service has none before
+ * its init, which derives it from the root key it makes. On success *shares
+ * holds the N share texts in index order on the secure heap (free them with
+ * aecs_shares_free(*shares, N)) and service_id the new service's id. The key
+ * is wiped before returning.
  */
 AECS_MUST_CHECK int aecs_admin_init(struct aecs_admin *a, const struct aecs_admin_init_params *p,
-                                    struct aecs_raw_reply *reply, char ***shares);
+                                    struct aecs_raw_reply *reply, char ***shares,
+                                    char service_id[AECS_SERVICE_ID_HEX + 1]);
 
 #endif

@@ -39,6 +39,7 @@ struct aecs_conn {
     size_t server;           /* index into cred->servers */
     struct aecs_tls_pin tls; /* the pin, and the last certificate seen */
     char service_id[AECS_REQSIG_SERVICE_ID_HEX + 1];
+    int service_id_known; /* service_id was read ("" for an uninitialized service) */
     struct aecs_sigkey *key; /* loaded on first use */
     char key_id[AECS_SIGKEY_ID_HEX + 1];
     char errbuf[CURL_ERROR_SIZE];
@@ -674,17 +675,20 @@ int aecs_conn_service_id(struct aecs_conn *c, const char **id)
 
     *id = NULL;
     memset(&r, 0, sizeof(r));
-    if (c->service_id[0] == '\0') {
+    if (!c->service_id_known) {
         GUARD_OUT(aecs_conn_request(c, "GET", "/v1/status", NULL, 0, 0, &r));
         got = json_string_value(json_object_get(r.body, "id"));
         ENSURE_OUT(got != NULL, AECS_E_FORMAT, "%.200s: GET /v1/status has no service `id`",
                    aecs_conn_server(c));
-        if (aecs_reqsig_check_hex(got, AECS_REQSIG_SERVICE_ID_HEX, "service id") != AECS_OK)
+        /* "" before the init: the service has no id until its root key is made. */
+        if (got[0] != '\0' &&
+            aecs_reqsig_check_hex(got, AECS_REQSIG_SERVICE_ID_HEX, "service id") != AECS_OK)
             BAIL_OUT(AECS_E_FORMAT,
                      "%.200s: GET /v1/status gave a service `id` that is not 32 lowercase hex "
-                     "digits",
+                     "digits, nor empty",
                      aecs_conn_server(c));
-        memcpy(c->service_id, got, AECS_REQSIG_SERVICE_ID_HEX + 1);
+        snprintf(c->service_id, sizeof(c->service_id), "%s", got);
+        c->service_id_known = 1;
     }
     *id = c->service_id;
 out:

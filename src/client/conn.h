@@ -147,7 +147,9 @@ void aecs_reply_clear(struct aecs_reply *reply);
 
 /*
  * The service id from GET /v1/status (fetched on first use, then kept):
- * points into the connection, 32 lowercase hex digits.
+ * points into the connection, 32 lowercase hex digits, or "" when the
+ * service is not initialized (it has no id before its init; an init request
+ * is signed over the empty id).
  */
 AECS_MUST_CHECK int aecs_conn_service_id(struct aecs_conn *c, const char **id);
 

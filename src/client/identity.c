@@ -66,12 +66,19 @@ static int failed(struct aecs_identity_result *out, const char *check, int rc)
 /*
  * Step 4: the answer names the pinned service id, if one is. The message says
  * what a different id means; both ids are public (GET /v1/status shows one).
+ * The id is derived from the root key, so a store given another /meta/init
+ * (another key) shows another id; an uninitialized server names none.
  */
 static int check_service_id(const struct aecs_identity_check *chk,
                             const struct aecs_identity_answer *ans)
 {
     if (chk->service_id == NULL || chk->service_id[0] == '\0')
         return AECS_OK;
+    ENSURE(ans->service_id[0] != '\0', AECS_E_UNTRUSTED,
+           "%.200s: the server serves no service id (it is not initialized), but %.200s pins "
+           "service_id %.32s: its store was wiped, or this is not the configured server; nothing "
+           "was sent",
+           chk->url, chk->source, chk->service_id);
     ENSURE(strcmp(chk->service_id, ans->service_id) == 0, AECS_E_UNTRUSTED,
            "%.200s: the server serves service id %s, but %.200s pins service_id %.32s: its store "
            "was initialized again (new secrets, perhaps chosen by whoever wiped it) or this is "

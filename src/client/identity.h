@@ -20,7 +20,12 @@
  *   4. when the caller pins a service id: the answer names that id
  *      (server-service-id), so a store wiped and initialized again, which
  *      the same enclave would serve with secrets of the wiper's choice, is
- *      refused.
+ *      refused. The id is derived from the root key (aecs_kek_service_id)
+ *      and a service checks its store's id against the key it unseals with,
+ *      so keeping the old /meta/id beside a /meta/init of another key does
+ *      not keep the id: that store stays sealed, and one given the id of the
+ *      new key names another id. An uninitialized server names none
+ *      (refused too).
  *
  * The insecure options are fixed when the server starts, as its identity key
  * is made: a cached key passed step 3 with them, so it is not run again.

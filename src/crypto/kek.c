@@ -18,6 +18,7 @@
 #include <openssl/rand.h>
 #include <string.h>
 
+#include "base/codec.h"
 #include "crypto/ossl.h"
 #include "crypto/secmem.h"
 
@@ -123,6 +124,20 @@ out:
     if (rc != AECS_OK)
         OPENSSL_cleanse(out, out_size);
     EVP_KDF_CTX_free(ctx); /* clears the copy of the key it holds */
+    return rc;
+}
+
+int aecs_kek_service_id(const struct aecs_kek *kek, char out[AECS_KEK_SERVICE_ID_HEX + 1])
+{
+    uint8_t raw[AECS_KEK_SERVICE_ID_HEX / 2];
+    int rc;
+
+    out[0] = '\0';
+    rc = aecs_kek_derive(kek, AECS_KEK_SERVICE_ID_INFO, strlen(AECS_KEK_SERVICE_ID_INFO), raw,
+                         sizeof(raw));
+    if (rc == AECS_OK)
+        aecs_hex_encode(raw, sizeof(raw), out);
+    OPENSSL_cleanse(raw, sizeof(raw));
     return rc;
 }
 

@@ -7,6 +7,8 @@
  *
  *   record key  = HKDF-SHA256(IKM = KEK, salt = none, info = label || path)
  *   check value = HMAC-SHA256(KEK, "aecs kek check")
+ *   service id  = hex of HKDF-SHA256(IKM = KEK, salt = none,
+ *                                    info = "aecs-service-id-v1")[0..16]
  *
  * The check value is stored in clear beside the data: it tells whether a key
  * put together from Shamir shares (or unsealed from the TEE) is the right one
@@ -62,6 +64,18 @@ AECS_MUST_CHECK int aecs_kek_verify(const struct aecs_kek *kek,
  */
 AECS_MUST_CHECK int aecs_kek_derive(const struct aecs_kek *kek, const void *info, size_t info_size,
                                     uint8_t *out, size_t out_size);
+
+/*
+ * The service id of this root key: the 32 lowercase hex characters of the
+ * first 16 bytes of aecs_kek_derive(kek, AECS_KEK_SERVICE_ID_INFO), and a
+ * NUL. Stored in clear at /meta/id at init and checked whenever a service
+ * gets its KEK, so a store whose /meta/init was replaced by another key's
+ * shows another id (docs/design-service.md). Not secret.
+ */
+#define AECS_KEK_SERVICE_ID_INFO "aecs-service-id-v1"
+#define AECS_KEK_SERVICE_ID_HEX 32
+AECS_MUST_CHECK int aecs_kek_service_id(const struct aecs_kek *kek,
+                                        char out[AECS_KEK_SERVICE_ID_HEX + 1]);
 
 /*
  * AES-256-GCM under the key aecs_kek_derive(kek, info) (derived here and wiped

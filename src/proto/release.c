@@ -949,7 +949,12 @@ int aecs_identity_answer_parse(const char *body, size_t size, struct aecs_identi
     GUARD_OUT(get_pubkey(doc, W, "pubkey", a->pubkey));
     GUARD_OUT(get_base64(doc, W, "evidence", 1, AECS_RELEASE_EVIDENCE_MAX, &a->evidence,
                          &a->evidence_size));
-    GUARD_OUT(get_hex_text(doc, W, "service_id", AECS_SERVICE_ID_HEX, a->service_id));
+    /* Empty before the init: an uninitialized service has no id yet. */
+    GUARD_OUT(get_string(doc, W, "service_id", &s, &len));
+    ENSURE_OUT(len == 0 || (len == AECS_SERVICE_ID_HEX && is_lower_hex(s, len)), AECS_E_FORMAT,
+               "%s: \"service_id\" must be %d lowercase hex characters, or empty (not "
+               "initialized)", W, AECS_SERVICE_ID_HEX);
+    memcpy(a->service_id, s, len + 1);
     /* Required, even empty: an answer without it would hide what a client must see. */
     GUARD_OUT(get_array(doc, W, "insecure", 0, AECS_IDENTITY_INSECURE_MAX, &arr));
     json_array_foreach(arr, i, e)
@@ -987,9 +992,11 @@ int aecs_identity_answer_serialize(const struct aecs_identity_answer *answer, ch
            AECS_RELEASE_EVIDENCE_MAX);
     ENSURE(valid_point(answer->pubkey), AECS_E_INVALID_ARGUMENT,
            "identity answer: pubkey is not a valid P-256 point");
-    ENSURE(strnlen(answer->service_id, sizeof(answer->service_id)) == AECS_SERVICE_ID_HEX &&
-               is_lower_hex(answer->service_id, AECS_SERVICE_ID_HEX),
-           AECS_E_INVALID_ARGUMENT, "identity answer: service_id must be %d lowercase hex",
+    ENSURE(answer->service_id[0] == '\0' ||
+               (strnlen(answer->service_id, sizeof(answer->service_id)) == AECS_SERVICE_ID_HEX &&
+                is_lower_hex(answer->service_id, AECS_SERVICE_ID_HEX)),
+           AECS_E_INVALID_ARGUMENT,
+           "identity answer: service_id must be %d lowercase hex, or empty (not initialized)",
            AECS_SERVICE_ID_HEX);
     ENSURE(answer->insecure_count <= AECS_IDENTITY_INSECURE_MAX, AECS_E_INVALID_ARGUMENT,
            "identity answer: at most %d insecure options", AECS_IDENTITY_INSECURE_MAX);

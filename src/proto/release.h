@@ -245,7 +245,7 @@ struct aecs_identity_answer {
     uint8_t pubkey[AECS_P256_PUB_SIZE]; /* a valid point (checked by the parser) */
     uint8_t *evidence;                  /* 1..AECS_RELEASE_EVIDENCE_MAX bytes */
     size_t evidence_size;
-    char service_id[AECS_SERVICE_ID_HEX + 1]; /* lowercase hex */
+    char service_id[AECS_SERVICE_ID_HEX + 1]; /* lowercase hex; "" before the init */
     size_t insecure_count;                    /* 0..AECS_IDENTITY_INSECURE_MAX */
     char insecure[AECS_IDENTITY_INSECURE_MAX][AECS_IDENTITY_INSECURE_NAME_MAX + 1];
 };

@@ -83,7 +83,10 @@ int aecs_reqsig_canonical(const struct aecs_reqsig_fields *f, char **out, size_t
     ENSURE(f != NULL, AECS_E_INVALID_ARGUMENT, "reqsig: no fields given");
     GUARD(check_method(f->method));
     GUARD(check_target(f->target));
-    GUARD(aecs_reqsig_check_hex(f->service_id, AECS_REQSIG_SERVICE_ID_HEX, "service id"));
+    /* An init is signed before the service has an id: the line is empty then. */
+    ENSURE(f->service_id != NULL, AECS_E_INVALID_ARGUMENT, "reqsig: no service id given");
+    if (f->service_id[0] != '\0')
+        GUARD(aecs_reqsig_check_hex(f->service_id, AECS_REQSIG_SERVICE_ID_HEX, "service id"));
     ENSURE(f->body != NULL || f->body_size == 0, AECS_E_INVALID_ARGUMENT,
            "reqsig: body of %zu bytes given without its bytes", f->body_size);
     ENSURE(f->timestamp >= 0, AECS_E_INVALID_ARGUMENT, "reqsig: timestamp is negative");

@@ -27,7 +27,7 @@
 struct aecs_reqsig_fields {
     const char *method;     /* "GET", "POST", "DELETE" (upper case) */
     const char *target;     /* path and query as sent: "/v1/admin/services?force=1" */
-    const char *service_id; /* 32 lowercase hex */
+    const char *service_id; /* 32 lowercase hex; "" for an init (no id before it) */
     const uint8_t *body;    /* may be NULL when body_size is 0 */
     size_t body_size;
     int64_t timestamp;      /* Unix seconds */

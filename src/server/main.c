@@ -588,7 +588,7 @@ int main(int argc, char **argv)
     struct aecs_attester_config att_cfg;
     struct aecs_sim_quote_params att_ident;
     struct aecsd_options hopts;
-    char store_spec[PATH_MAX + 16], host[256] = "", fp[65];
+    char store_spec[PATH_MAX + 16], host[256] = "", fp[65], service_id[40];
     sigset_t sigs;
     int c, sig = 0, exit_code = 1, level, joining = 0;
     FILE *access = stderr;
@@ -752,6 +752,9 @@ int main(int argc, char **argv)
     hopts.threads = s.threads;
     hopts.max_connections = s.max_connections;
     hopts.access_log = access;
+    /* Before serving: an init sets it (an uninitialized service has none). */
+    snprintf(service_id, sizeof(service_id), "%s",
+             aecs_service_id(svc)[0] != '\0' ? aecs_service_id(svc) : "none (not initialized)");
     if (aecsd_start(&hopts, svc, tls, &d) != AECS_OK) {
         fail("");
         goto out;
@@ -761,7 +764,7 @@ int main(int argc, char **argv)
     log_info("aecsd %s listening on %s (port %d), %u threads, store %.*s, state %s, service "
              "id %s",
              AECSD_VERSION, s.listen, aecsd_port(d), s.threads, (int)strcspn(s.store, ":"),
-             s.store, aecs_service_state_name(aecs_service_state(svc)), aecs_service_id(svc));
+             s.store, aecs_service_state_name(aecs_service_state(svc)), service_id);
     log_info("TLS certificate %s, SHA-256 fingerprint %s", s.tls_cert, fp);
     if (s.join_count > 0) {
         /* Serving (sealed) meanwhile; the join takes the state lock to become working. */

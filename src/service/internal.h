@@ -271,6 +271,25 @@ struct aecs_service {
     (*(apip) = (apicode), AECS_ERR((code), __VA_ARGS__))
 
 /*
+ * The refusal of a root key whose service id is not the store's /meta/id:
+ * the shares, the sealed copy or the peer gave the key /meta/init checks,
+ * but /meta/init is not the one the id was made with (someone wrote their
+ * own, or put another service's in).
+ */
+#define SVC_ID_MISMATCH                                                                            \
+    "the store's service id (" SVC_META_ID ") does not belong to this root key: the store was "  \
+    "changed, or mixed with another service's; the service stays sealed"
+
+/*
+ * AECS_OK when svc->id (the store's /meta/id) is the service id of kek
+ * (aecs_kek_service_id, compared in constant time); otherwise API_STORE_DAMAGED
+ * and AECS_E_BAD_SIGNATURE with SVC_ID_MISMATCH. Every way a service gets its
+ * root key calls it before the service is working.
+ */
+AECS_MUST_CHECK int svc_check_id(const struct aecs_service *svc, const struct aecs_kek *kek,
+                                 enum aecs_api_code *api);
+
+/*
  * Checks the state for a request that needs a working service: API_SEALED or
  * API_NOT_INITIALIZED otherwise. Call with state_lock held.
  */

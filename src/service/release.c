@@ -501,8 +501,9 @@ static int caller_nonce(const char *hex, uint8_t nonce[AECS_RELEASE_NONCE_SIZE],
 }
 
 /*
- * The service id and the insecure options into a: the same list as GET
- * /v1/status, from the one function that makes it, so the two never differ.
+ * The service id (empty before the init) and the insecure options into a:
+ * the same list as GET /v1/status, from the one function that makes it, so
+ * the two never differ.
  */
 static int identity_options(const struct aecs_service *svc, struct aecs_identity_answer *a)
 {
@@ -546,7 +547,11 @@ int aecs_service_identity(struct aecs_service *svc, const char *nonce_hex,
     memcpy(a.pubkey, svc->identity_pub, sizeof(a.pubkey));
     a.evidence = svc->identity_evidence;
     a.evidence_size = svc->identity_evidence_size;
-    GUARD(identity_options(svc, &a));
+    /* Under the state lock: an init sets the service id (none before it). */
+    pthread_rwlock_rdlock(&svc->state_lock);
+    rc = identity_options(svc, &a);
+    pthread_rwlock_unlock(&svc->state_lock);
+    GUARD(rc);
     GUARD(aecs_identity_answer_serialize(&a, &out->body, &out->size));
     rc = aecs_answer_sign(svc->identity, AECS_ANSWER_IDENTITY, nonce, NULL, out->body, out->size,
                           out->signature);

@@ -251,6 +251,7 @@ static int seal_root_key(struct aecs_service *svc)
 static int auto_unseal(struct aecs_service *svc)
 {
     int rc;
+    enum aecs_api_code api = API_OK;
     struct aecs_kek *wrapping = NULL, *kek = NULL;
     uint8_t *blob = NULL;
     size_t size = 0;
@@ -269,6 +270,8 @@ static int auto_unseal(struct aecs_service *svc)
         rc = aecs_kek_unwrap(wrapping, WRAP_INFO, strlen(WRAP_INFO), svc->id, 32, blob, &kek);
     if (rc == AECS_OK)
         rc = aecs_kek_verify(kek, svc->check);
+    if (rc == AECS_OK)
+        rc = svc_check_id(svc, kek, &api);
     free(blob);
     aecs_kek_free(wrapping);
     if (rc != AECS_OK) {
@@ -285,38 +288,53 @@ static int auto_unseal(struct aecs_service *svc)
 
 /* ---- open ---- */
 
-static int load_id(struct aecs_service *svc)
+/*
+ * Reads the service id of an initialized store (/meta/id, written with
+ * /meta/init by the init). Only an initialized store has one, and it must:
+ * without it no share, mailbox or signed request can name the service.
+ * Whether it belongs to the root key is checked once the key is in
+ * (svc_check_id).
+ */
+static int load_id(struct aecs_service *svc, char id[AECS_KEK_SERVICE_ID_HEX + 1])
 {
-    int rc;
+    int rc, ok;
     struct aecs_store_value v = {0};
-    uint8_t raw[16];
-    char hex[33];
 
-    for (int attempt = 0; attempt < 2; attempt++) {
-        rc = aecs_store_get(svc->store, SVC_META_ID, &v);
-        if (rc == AECS_OK) {
-            /* The value has no NUL after it: check a terminated copy. */
-            int ok = v.size == 32;
-            if (ok) {
-                memcpy(svc->id, v.data, 32);
-                svc->id[32] = '\0';
-                ok = aecs_reqsig_check_hex(svc->id, 32, "id") == AECS_OK;
-            }
-            aecs_store_value_free(&v);
-            if (!ok)
-                memset(svc->id, 0, sizeof(svc->id));
-            ENSURE(ok, AECS_E_FORMAT, "store: %s is not a service id", SVC_META_ID);
-            return AECS_OK;
-        }
-        if (rc != AECS_E_NOT_FOUND)
-            return rc;
-        GUARD(aecs_random_bytes(raw, sizeof(raw)));
-        aecs_hex_encode(raw, sizeof(raw), hex);
-        rc = aecs_store_put(svc->store, SVC_META_ID, hex, 32, 0, NULL);
-        if (rc != AECS_OK && rc != AECS_E_MISMATCH)
-            return rc; /* a mismatch: another replica made it first; read theirs */
+    id[0] = '\0';
+    rc = aecs_store_get(svc->store, SVC_META_ID, &v);
+    if (rc == AECS_E_NOT_FOUND)
+        return AECS_ERR(AECS_E_FORMAT, "store: %s is there but %s is not: the store was changed",
+                        SVC_META_INIT, SVC_META_ID);
+    GUARD(rc);
+    /* The value has no NUL after it: check a terminated copy. */
+    ok = v.size == AECS_KEK_SERVICE_ID_HEX;
+    if (ok) {
+        memcpy(id, v.data, AECS_KEK_SERVICE_ID_HEX);
+        id[AECS_KEK_SERVICE_ID_HEX] = '\0';
+        ok = aecs_reqsig_check_hex(id, AECS_KEK_SERVICE_ID_HEX, "id") == AECS_OK;
     }
-    return AECS_ERR(AECS_E_INTERNAL, "store: cannot make the service id");
+    aecs_store_value_free(&v);
+    if (!ok)
+        id[0] = '\0';
+    ENSURE(ok, AECS_E_FORMAT, "store: %s is not a service id", SVC_META_ID);
+    return AECS_OK;
+}
+
+int svc_check_id(const struct aecs_service *svc, const struct aecs_kek *kek,
+                 enum aecs_api_code *api)
+{
+    char id[AECS_KEK_SERVICE_ID_HEX + 1];
+    int rc;
+
+    rc = aecs_kek_service_id(kek, id);
+    if (rc != AECS_OK) {
+        *api = API_INTERNAL;
+        return rc;
+    }
+    if (strlen(svc->id) != AECS_KEK_SERVICE_ID_HEX ||
+        aecs_ct_memcmp(id, svc->id, AECS_KEK_SERVICE_ID_HEX) != 0)
+        return REFUSE(api, API_STORE_DAMAGED, AECS_E_BAD_SIGNATURE, "%s", SVC_ID_MISMATCH);
+    return AECS_OK;
 }
 
 static int load_init(struct aecs_service *svc)
@@ -327,6 +345,7 @@ static int load_init(struct aecs_service *svc)
     const char *check, *set;
     json_t *commitments;
     json_int_t k, n;
+    char id[AECS_KEK_SERVICE_ID_HEX + 1];
 
     rc = aecs_store_get(svc->store, SVC_META_INIT, &v);
     if (rc == AECS_E_NOT_FOUND) {
@@ -357,9 +376,12 @@ static int load_init(struct aecs_service *svc)
                                    aecs_hex_decode_exact(hex, 64, svc->commitments[i], 32) ==
                                        AECS_OK;
         }
-        svc->state = AECS_STATE_SEALED;
         aecs_err_clear();
-        rc = AECS_OK;
+        rc = load_id(svc, id);
+        if (rc == AECS_OK) {
+            memcpy(svc->id, id, sizeof(svc->id));
+            svc->state = AECS_STATE_SEALED;
+        }
     }
     json_decref(j);
     return rc;
@@ -407,7 +429,6 @@ int aecs_service_open(const struct aecs_service_config *cfg, struct aecs_service
         }
     }
     GUARD_OUT(aecs_store_open(cfg->store_spec, &svc->store));
-    GUARD_OUT(load_id(svc));
     GUARD_OUT(load_init(svc));
     if (svc->state == AECS_STATE_SEALED && svc->auto_unseal != AECS_AUTO_UNSEAL_NONE)
         GUARD_OUT(auto_unseal(svc));
@@ -833,6 +854,7 @@ int aecs_service_init(struct aecs_service *svc, const struct aecs_request *req,
     char detail[64];
     struct aecs_share first;
     char set[sizeof(first.set)];
+    char id[AECS_KEK_SERVICE_ID_HEX + 1];
 
     memset(out, 0, sizeof(*out));
     memset(&a, 0, sizeof(a));
@@ -898,6 +920,8 @@ int aecs_service_init(struct aecs_service *svc, const struct aecs_request *req,
 
     GUARD_OUT(aecs_kek_generate(&kek));
     GUARD_OUT(aecs_kek_check_value(kek, svc->check));
+    /* The service id is the root key's: written with /meta/init, checked at every unseal. */
+    GUARD_OUT(aecs_kek_service_id(kek, id));
     GUARD_OUT(aecs_shares_split(kek, k, n, &shares));
     /* The split's set id (not secret: every share shows it), so unseal knows its shares. */
     GUARD_OUT(aecs_share_parse(shares[0], 1, &first));
@@ -936,6 +960,7 @@ int aecs_service_init(struct aecs_service *svc, const struct aecs_request *req,
         json_decref(jp);
         GUARD_OUT(rc);
     }
+    GUARD_OUT(svc_txn_create_clear(&t, SVC_META_ID, id));
     GUARD_OUT(svc_txn_create_clear(&t, SVC_META_INIT, meta_text));
     ev.actor = key_id;
     ev.role = "cluster-admin";
@@ -952,10 +977,15 @@ int aecs_service_init(struct aecs_service *svc, const struct aecs_request *req,
             log_error("init: cannot read the other replica's init: %s",
                       aecs_err_last()->message);
         *api = API_CONFLICT;
+        if (svc->state == AECS_STATE_UNINITIALIZED)
+            BAIL_OUT(AECS_E_MISMATCH, "init: the store holds a service id (" SVC_META_ID ") but "
+                                      "no " SVC_META_INIT ": it is left from another service or "
+                                      "was changed; init an empty store");
         BAIL_OUT(AECS_E_MISMATCH, "the service was initialized at the same time by another "
                                   "request or replica");
     }
     GUARD_OUT(rc);
+    memcpy(svc->id, id, sizeof(svc->id));
     svc->threshold = k;
     svc->share_count = n;
     memcpy(svc->share_set, set, sizeof(svc->share_set));
@@ -1153,6 +1183,14 @@ int svc_pending_add(struct aecs_service *svc, const struct aecs_share *share, in
                       "service's root key: it is wrong, or one given before is (start again "
                       "with `aecs admin unseal --reset`)", svc->pending_count);
     }
+    rc = svc_check_id(svc, kek, api);
+    if (rc != AECS_OK) {
+        /* The shares are /meta/init's, but the store is not the one they were made for. */
+        aecs_kek_free(kek);
+        svc_pending_wipe(svc);
+        log_error("unseal: %s (the shares given are dropped)", aecs_err_last()->message);
+        return rc;
+    }
     unsealed(svc, kek, remote);
     return AECS_OK;
 }
@@ -1342,6 +1380,7 @@ out:
 int aecs_service_join_apply(struct aecs_service *svc, struct aecs_kek *kek, const char *peer)
 {
     int rc = AECS_OK;
+    enum aecs_api_code api = API_OK;
     struct svc_audit_event ev = {0};
     char detail[320];
 
@@ -1354,6 +1393,12 @@ int aecs_service_join_apply(struct aecs_service *svc, struct aecs_kek *kek, cons
     if (rc != AECS_OK)
         BAIL_OUT(AECS_E_BAD_SIGNATURE, "join: the key the peer sent does not match this store's "
                                        "check value: refused (a rogue or misconfigured peer)");
+    rc = svc_check_id(svc, kek, &api);
+    if (rc != AECS_OK) {
+        aecs_err_prefix("join: ");
+        log_error("%s", aecs_err_last()->message);
+        goto out;
+    }
     svc->kek = kek;
     kek = NULL;
     svc->state = AECS_STATE_WORKING;

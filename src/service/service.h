@@ -108,15 +108,22 @@ struct aecs_service;
 
 /*
  * Opens the store and finds the state: not initialized (no /meta/init),
- * sealed, or working after an automatic unseal. Makes the service id at the
- * store's first use. The caller frees *out with aecs_service_free.
+ * sealed, or working after an automatic unseal. An initialized store must
+ * hold its service id (/meta/id, written by the init; AECS_E_FORMAT
+ * otherwise); an uninitialized one has none. The caller frees *out with
+ * aecs_service_free.
  */
 AECS_MUST_CHECK int aecs_service_open(const struct aecs_service_config *cfg,
                                       struct aecs_service **out);
 void aecs_service_free(struct aecs_service *svc);
 
 enum aecs_service_state aecs_service_state(struct aecs_service *svc);
-/* The service id (32 lowercase hex digits). */
+/*
+ * The service id: 32 lowercase hex digits derived from the root key
+ * (aecs_kek_service_id), or "" before the init (an uninitialized service has
+ * none). An init sets it under the state lock: read it with the state in
+ * hand, or before requests are served.
+ */
 const char *aecs_service_id(const struct aecs_service *svc);
 /*
  * The insecure options in effect, as a JSON array of names (new reference),
@@ -204,7 +211,9 @@ AECS_MUST_CHECK int aecs_service_secret_public(struct aecs_service *svc, const c
 
 /*
  * POST /v1/admin/init: signed by the key in the body, which becomes the first
- * cluster admin. The body names the admin's share key and a nonce; the answer
+ * cluster admin (over an empty service id: the service has none yet). Makes
+ * the root key, derives the service id from it (aecs_kek_service_id) and
+ * writes /meta/id with /meta/init in one transaction. The body names the admin's share key and a nonce; the answer
  * (*out, released with aecs_answer_clear) holds the shares each sealed to
  * that key and is signed by the identity key (docs/protocol-release.md
  * section 7). API_SHARE_NOT_SEALED for a body without a share key, and
@@ -349,7 +358,8 @@ AECS_MUST_CHECK int aecs_service_join(struct aecs_service *svc, const struct aec
 /*
  * The end of a join (join_client.c): a sealed service becomes working with
  * kek, which it takes over (freed on failure too), once kek matches the
- * store's check value (AECS_E_BAD_SIGNATURE otherwise: it stays sealed).
+ * store's check value and /meta/id is kek's service id (AECS_E_BAD_SIGNATURE
+ * otherwise, logged: it stays sealed).
  * Seals a copy for auto-unseal when configured and audits `cluster.joined`
  * naming peer (a URL). A service already working keeps its key (AECS_OK).
  */

@@ -115,7 +115,7 @@ def unseal(url, ca, share, sid, tamper):
 
 def init(url, ca, key_file, n, k):
     pub, key = identity(url, ca)
-    sid = service_id(url, ca)
+    sid = service_id(url, ca)  # "" before the init: the init makes the id (signed over "")
     admin = serialization.load_pem_private_key(open(key_file, "rb").read(), None)
     spki = admin.public_key().public_bytes(serialization.Encoding.DER,
                                            serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -141,8 +141,12 @@ def init(url, ca, key_file, n, k):
     key.verify(base64.b64decode(headers["X-Aecs-Answer-Signature"]), signed,
                ec.ECDSA(hashes.SHA256()))
     a = json.loads(answer)
-    if a["id"] != sid or a["admin"] != key_id or a["threshold"] != k or len(a["shares"]) != n:
-        die("init: the answer names another service, admin or split")
+    if sid != "" or a["admin"] != key_id or a["threshold"] != k or len(a["shares"]) != n:
+        die("init: the server had an id before its init, or the answer names another admin "
+            "or split")
+    sid = a["id"]  # the new service's id, derived from its root key; the shares are bound to it
+    if len(sid) != 32 or any(c not in "0123456789abcdef" for c in sid):
+        die("init: the answer's id is not 32 lowercase hex digits")
     shares = []
     for i, entry in enumerate(a["shares"], start=1):
         if entry["index"] != i:

@@ -300,7 +300,7 @@ static int identity(struct fx *f)
 static int init(struct fx *f, char ***shares, struct aecs_raw_reply *reply)
 {
     struct aecs_admin_init_params p;
-    char key_id[AECS_SIGKEY_ID_HEX + 1], *pem = NULL;
+    char key_id[AECS_SIGKEY_ID_HEX + 1], id[AECS_SERVICE_ID_HEX + 1], *pem = NULL;
     int rc;
 
     assert_int_equal(aecs_sigkey_id(f->admin, key_id), AECS_OK);
@@ -308,11 +308,12 @@ static int init(struct fx *f, char ***shares, struct aecs_raw_reply *reply)
     memset(&p, 0, sizeof(p));
     p.pubkey_pem = pem;
     p.key_id = key_id;
-    p.service_id = aecs_service_id(f->svc);
     p.shares = 3;
     p.threshold = 2;
     memset(reply, 0, sizeof(*reply));
-    rc = aecs_admin_init(&f->a, &p, reply, shares);
+    rc = aecs_admin_init(&f->a, &p, reply, shares, id);
+    if (rc == AECS_OK)
+        assert_string_equal(id, aecs_service_id(f->svc));
     free(pem);
     return rc;
 }
@@ -363,12 +364,34 @@ static void test_identity(void **state)
 /*
  * service_id pinned: the service's signed answer names its id, so this
  * service passes and any other (a store initialized again) is refused with
- * nothing but the identity request sent; unchecked keys too.
+ * nothing but the identity request sent; unchecked keys too. Before its
+ * init a service names no id, and a pin refuses it.
  */
 static void test_identity_service_id(void **state)
 {
     struct fx *f = *state;
-    char extra[400];
+    struct aecs_raw_reply reply;
+    char extra[400], **shares = NULL;
+
+    snprintf(extra, sizeof(extra),
+             "verifier: {insecure_trust_sim: %s}\nservice_id: 0123456789abcdef0123456789abcdef\n",
+             f->sim);
+    use_cred(f, "{mrenclave: " SERVER_MR ", allow_sim: true}", extra);
+    identity_refused(f, "server-service-id",
+                     "https://aecs.test:1: the server serves no service id (it is not "
+                     "initialized), but admin.yaml pins service_id "
+                     "0123456789abcdef0123456789abcdef: its store was wiped, or this is not the "
+                     "configured server; nothing was sent");
+    use_cred(f, NULL, "service_id: 0123456789abcdef0123456789abcdef\n");
+    identity_refused(f, "server-service-id", "the server serves no service id (it is not "
+                                             "initialized), but admin.yaml pins service_id");
+
+    use_good_cred(f);
+    assert_int_equal(identity(f), AECS_OK);
+    assert_int_equal(init(f, &shares, &reply), AECS_OK);
+    aecs_raw_reply_clear(&reply);
+    aecs_shares_free(shares, 3);
+    assert_int_equal(strlen(aecs_service_id(f->svc)), 32);
 
     snprintf(extra, sizeof(extra), "verifier: {insecure_trust_sim: %s}\nservice_id: %s\n", f->sim,
              aecs_service_id(f->svc));
@@ -380,9 +403,13 @@ static void test_identity_service_id(void **state)
              "verifier: {insecure_trust_sim: %s}\nservice_id: 0123456789abcdef0123456789abcdef\n",
              f->sim);
     use_cred(f, "{mrenclave: " SERVER_MR ", allow_sim: true}", extra);
-    identity_refused(f, "server-service-id",
-                     ", but admin.yaml pins service_id 0123456789abcdef0123456789abcdef: its store "
-                     "was initialized again");
+    snprintf(extra, sizeof(extra),
+             "https://aecs.test:1: the server serves service id %s, but admin.yaml pins "
+             "service_id 0123456789abcdef0123456789abcdef: its store was initialized again (new "
+             "secrets, perhaps chosen by whoever wiped it) or this is not the configured server; "
+             "nothing was sent",
+             aecs_service_id(f->svc));
+    identity_refused(f, "server-service-id", extra);
     use_cred(f, NULL, "service_id: 0123456789abcdef0123456789abcdef\n");
     identity_refused(f, "server-service-id", "pins service_id 0123456789abcdef0123456789abcdef");
 }

@@ -605,7 +605,9 @@ static void test_signed_refusals(void **state)
                      AECS_E_FORMAT);
     char want[300];
     snprintf(want, sizeof(want),
-             "%s: GET /v1/status gave a service `id` that is not 32 lowercase hex digits", bad.url);
+             "%s: GET /v1/status gave a service `id` that is not 32 lowercase hex digits, nor "
+             "empty",
+             bad.url);
     assert_msg_is(want);
     assert_int_equal(aecs_conn_service_id(c, &id), AECS_E_FORMAT);
     assert_null(id);

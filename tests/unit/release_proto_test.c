@@ -857,6 +857,19 @@ static void test_identity_answer(void **state)
     strcpy(a->insecure[1], "Sim");
     expect_rc(aecs_identity_answer_serialize(a, &s, &size), AECS_E_INVALID_ARGUMENT);
     strcpy(a->insecure[1], "sim-attester");
+    /* before the init a service has no id: "", written and read back */
+    {
+        struct aecs_identity_answer *back = NULL;
+        a->service_id[0] = '\0';
+        expect_rc(aecs_identity_answer_serialize(a, &s, &size), AECS_OK);
+        assert_non_null(strstr(s, "\"service_id\":\"\","));
+        expect_rc(aecs_identity_answer_parse(s, size, &back), AECS_OK);
+        assert_string_equal(back->service_id, "");
+        aecs_identity_answer_free(back);
+        free(s);
+        s = NULL;
+        memcpy(a->service_id, V_SID, sizeof(V_SID));
+    }
     a->service_id[0] = 'A';
     expect_rc(aecs_identity_answer_serialize(a, &s, &size), AECS_E_INVALID_ARGUMENT);
     a->service_id[0] = '0';

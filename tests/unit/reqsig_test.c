@@ -114,6 +114,18 @@ static void test_no_body(void **state)
 }
 
 /* The body is hashed as bytes: a NUL inside counts. */
+/* An init is signed before the service has an id (it is made from the root key): an empty line. */
+static void test_init_no_service_id(void **state)
+{
+    struct aecs_reqsig_fields f = base_fields();
+
+    (void)state;
+    f.target = "/v1/admin/init";
+    f.service_id = "";
+    assert_canonical(&f, "aecs-request-v1\nPOST\n/v1/admin/init\n\n" BODY_SHA256
+                         "\n1763812800\n" NONCE "\n" KEY_ID);
+}
+
 static void test_body_bytes(void **state)
 {
     struct aecs_reqsig_fields f = base_fields();
@@ -241,7 +253,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_post_with_body), cmocka_unit_test(test_no_body),
         cmocka_unit_test(test_body_bytes),     cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_check_hex),
+        cmocka_unit_test(test_check_hex),      cmocka_unit_test(test_init_no_service_id),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,6 +37,7 @@
 
 #include "base/codec.h"
 #include "base/err.h"
+#include "base/file.h"
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "crypto/crypto.h"
@@ -795,6 +796,41 @@ static struct aecs_store_value store_copy(struct fx *f, const char *key)
     return out;
 }
 
+/* Whether the store holds key. */
+static int store_has(struct fx *f, const char *key)
+{
+    struct aecs_store *st = store_open(f);
+    struct aecs_store_value v = {0};
+    int rc = aecs_store_get(st, key, &v);
+
+    assert_true(rc == AECS_OK || rc == AECS_E_NOT_FOUND);
+    aecs_store_value_free(&v);
+    aecs_store_free(st);
+    aecs_err_clear();
+    return rc == AECS_OK;
+}
+
+/* The text at key (a service id, /meta/init), NUL-terminated; the caller frees it. */
+static char *store_text(struct fx *f, const char *key)
+{
+    struct aecs_store_value v = store_copy(f, key);
+    char *text = malloc(v.size + 1);
+
+    assert_non_null(text);
+    memcpy(text, v.data, v.size);
+    text[v.size] = '\0';
+    free(v.data);
+    return text;
+}
+
+static void store_set_text(struct fx *f, const char *key, const char *text)
+{
+    struct aecs_store *st = store_open(f);
+
+    assert_int_equal(aecs_store_put(st, key, text, strlen(text), AECS_STORE_ANY, NULL), AECS_OK);
+    aecs_store_free(st);
+}
+
 static void store_set(struct fx *f, const char *key, const struct aecs_store_value *v)
 {
     struct aecs_store *st = store_open(f);
@@ -905,18 +941,20 @@ static void test_names(void **state)
     assert_false(aecs_service_name_valid("caf\xc3\xa9"));
 }
 
+static int fx_unseal_body(struct fx *f, const char *body);
+
 static void test_status_uninitialized(void **state)
 {
     struct fx *f = *state;
     json_t *st = fx_status(f);
-    char id[33];
+    char *body;
 
     assert_string_equal(tu_json_str(st, "state"), "uninitialized");
     assert_string_equal(tu_json_str(st, "version"), VERSION);
     assert_string_equal(tu_json_str(st, "store"), "sqlite");
-    assert_string_equal(tu_json_str(st, "id"), aecs_service_id(f->svc));
-    assert_int_equal(strlen(aecs_service_id(f->svc)), 32);
-    assert_int_equal(aecs_reqsig_check_hex(aecs_service_id(f->svc), 32, "id"), AECS_OK);
+    /* No id before the init: it is derived from the root key the init makes. */
+    assert_string_equal(tu_json_str(st, "id"), "");
+    assert_string_equal(aecs_service_id(f->svc), "");
     assert_true(json_is_array(json_object_get(st, "insecure")));
     assert_int_equal(json_array_size(json_object_get(st, "insecure")), 0);
     assert_null(json_object_get(st, "unseal"));
@@ -924,14 +962,16 @@ static void test_status_uninitialized(void **state)
     assert_null(json_object_get(st, "generation"));
     assert_int_equal(aecs_service_state(f->svc), AECS_STATE_UNINITIALIZED);
 
-    /* The id is made once and kept in the store. */
-    memcpy(id, aecs_service_id(f->svc), sizeof(id));
+    /* Nor is one written at open. */
     fx_reopen(f);
-    assert_string_equal(aecs_service_id(f->svc), id);
+    assert_string_equal(aecs_service_id(f->svc), "");
+    assert_int_equal(store_has(f, "/meta/id"), 0);
 
     expect_admin_calls_refused(f, API_NOT_INITIALIZED, "not initialized");
-    EXPECT_REFUSED(fx_unseal_text(f, "aecs-share-v1:x"), AECS_E_USAGE, API_NOT_INITIALIZED,
-                   "not initialized");
+    body = body_share_to(f->svc->identity_pub, "0123456789abcdef0123456789abcdef",
+                         "aecs-share-v1:x");
+    EXPECT_REFUSED(fx_unseal_body(f, body), AECS_E_USAGE, API_NOT_INITIALIZED, "not initialized");
+    free(body);
 }
 
 static void test_status_sealed_and_working(void **state)
@@ -1595,8 +1635,9 @@ static void test_unseal_reset(void **state)
     struct fx *g = fx_new();
     char *body, *good, *wrong;
 
-    /* Uninitialized: nothing to reset, whatever the body. */
-    body = body_reset(f->svc, "hello");
+    /* Uninitialized: nothing to reset, whatever the body (and no id to seal it for). */
+    body = body_sealed(f->svc->identity_pub, "0123456789abcdef0123456789abcdef", "hello", T_NONE,
+                       AECS_UNSEAL_REQUEST_RESET);
     EXPECT_REFUSED(fx_unseal_body(f, body), AECS_E_USAGE, API_NOT_INITIALIZED,
                    "the service is not initialized");
     free(body);
@@ -1770,6 +1811,238 @@ static void test_auto_unseal_sim(void **state)
     /* Unsealing sealed it again. */
     fx_reopen(f);
     assert_int_equal(aecs_service_state(f->svc), AECS_STATE_WORKING);
+}
+
+/* ---- the service id, bound to the root key ---- */
+
+/* The exact refusal of a root key whose service id is not the store's. */
+#define ID_MISMATCH                                                                                \
+    "the store's service id (/meta/id) does not belong to this root key: the store was changed, " \
+    "or mixed with another service's; the service stays sealed"
+
+/* The root key f's first k shares give (checked against f's stored check value). */
+static struct aecs_kek *fx_kek(struct fx *f, size_t k)
+{
+    struct aecs_kek *kek = NULL;
+
+    assert_int_equal(aecs_shares_combine((const char *const *)f->shares, k, f->svc->check, &kek),
+                     AECS_OK);
+    return kek;
+}
+
+/*
+ * The derivation against a vector made outside the code under test:
+ *   openssl kdf -keylen 16 -kdfopt digest:SHA256 -kdfopt info:aecs-service-id-v1 \
+ *     -kdfopt hexkey:000102...1f HKDF
+ * (OpenSSL 3.0's command; Python's hmac module gives the same RFC 5869 bytes).
+ */
+static void test_service_id_vector(void **state)
+{
+    uint8_t raw[AECS_KEK_SIZE];
+    struct aecs_kek *kek = NULL;
+    char id[AECS_KEK_SERVICE_ID_HEX + 1];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(raw); i++)
+        raw[i] = (uint8_t)i;
+    assert_int_equal(aecs_kek_from_bytes(raw, &kek), AECS_OK);
+    assert_int_equal(aecs_kek_service_id(kek, id), AECS_OK);
+    assert_string_equal(id, "498e7130cf4bbfedd952167b9dc2b9d8");
+    aecs_kek_free(kek);
+}
+
+/*
+ * The id is made at init from the root key, written with /meta/init, and the
+ * same after a restart, an unseal, and on another replica of the store.
+ */
+static void test_service_id_of_root_key(void **state)
+{
+    struct fx *f = *state;
+    struct aecs_service *other = NULL;
+    struct aecs_service_config cfg;
+    struct aecs_kek *kek;
+    char id[33], derived[33], other_data[160], *stored;
+
+    assert_int_equal(store_has(f, "/meta/id"), 0);
+    fx_init(f, 3, 2);
+    snprintf(id, sizeof(id), "%s", aecs_service_id(f->svc));
+    assert_int_equal(strlen(id), 32);
+    assert_string_equal(tu_json_str(fx_status(f), "id"), id);
+    stored = store_text(f, "/meta/id");
+    assert_string_equal(stored, id);
+    free(stored);
+    kek = fx_kek(f, 2);
+    assert_int_equal(aecs_kek_service_id(kek, derived), AECS_OK);
+    aecs_kek_free(kek);
+    assert_string_equal(derived, id);
+
+    fx_reopen(f);
+    assert_int_equal(aecs_service_state(f->svc), AECS_STATE_SEALED);
+    assert_string_equal(aecs_service_id(f->svc), id);
+    EXPECT_OK(fx_unseal(f, 2));
+    EXPECT_OK(fx_unseal(f, 0));
+    assert_int_equal(aecs_service_state(f->svc), AECS_STATE_WORKING);
+    assert_string_equal(aecs_service_id(f->svc), id);
+
+    /* Another replica of the store: the same id, and it joins with the same key. */
+    snprintf(other_data, sizeof(other_data), "%s/data2", f->dir);
+    make_dir(other_data);
+    cfg = f->cfg;
+    cfg.data_dir = other_data;
+    svc_open(&cfg, &other);
+    assert_int_equal(aecs_service_state(other), AECS_STATE_SEALED);
+    assert_string_equal(aecs_service_id(other), id);
+    assert_int_equal(aecs_service_join_apply(other, fx_kek(f, 3), "peer"), AECS_OK);
+    assert_int_equal(aecs_service_state(other), AECS_STATE_WORKING);
+    assert_string_equal(aecs_service_id(other), id);
+    aecs_service_free(other);
+}
+
+/*
+ * The attack: the host keeps /meta/id, puts in a /meta/init of a key of its
+ * own (here another service's, made by the real init code) and gives that
+ * key's shares. The shares pass their commitments and combine into the key
+ * /meta/init checks, but its id is not /meta/id: refused, still sealed, and
+ * the shares given are dropped. With its own key's id written as well, the
+ * service unseals, under another id, which pinned clients refuse.
+ */
+static void test_service_id_attack_init_replaced(void **state)
+{
+    struct fx *f = *state;
+    struct fx *g = fx_new();
+    char id[33], *other_init, *g_id;
+
+    fx_init(f, 3, 2);
+    fx_init(g, 3, 2);
+    snprintf(id, sizeof(id), "%s", aecs_service_id(f->svc));
+    g_id = strdup(aecs_service_id(g->svc));
+    assert_non_null(g_id);
+    assert_string_not_equal(id, g_id);
+    other_init = store_text(g, "/meta/init");
+    fx_close(f);
+    store_set_text(f, "/meta/init", other_init);
+    fx_open(f);
+    assert_int_equal(aecs_service_state(f->svc), AECS_STATE_SEALED);
+    assert_string_equal(aecs_service_id(f->svc), id);
+
+    EXPECT_OK(fx_unseal_text(f, g->shares[0]));
+    expect_received(f, 1);
+    EXPECT_REFUSED(fx_unseal_text(f, g->shares[1]), AECS_E_BAD_SIGNATURE, API_STORE_DAMAGED,
+                   ID_MISMATCH);
+    assert_string_equal(MSG(), ID_MISMATCH);
+    assert_int_equal(aecs_service_state(f->svc), AECS_STATE_SEALED);
+    expect_received(f, 0);
+    assert_string_equal(tu_json_str(fx_status(f), "state"), "sealed");
+    assert_string_equal(tu_json_str(fx_status(f), "id"), id);
+    expect_admin_calls_refused(f, API_SEALED, "the service is sealed");
+
+    /* The same key by join (a peer that serves the other store): refused the same way. */
+    {
+        struct aecs_kek *kek = NULL;
+        assert_int_equal(aecs_shares_combine((const char *const *)g->shares, 2, g->svc->check,
+                                             &kek),
+                         AECS_OK);
+        assert_int_equal(aecs_service_join_apply(f->svc, kek, "peer"), AECS_E_BAD_SIGNATURE);
+        assert_string_equal(MSG(), "join: " ID_MISMATCH);
+        assert_int_equal(aecs_service_state(f->svc), AECS_STATE_SEALED);
+    }
+
+    /* With the other key's id too, it is that other service: not the id pinned. */
+    fx_close(f);
+    store_set_text(f, "/meta/id", g_id);
+    fx_open(f);
+    assert_string_equal(aecs_service_id(f->svc), g_id);
+    EXPECT_OK(fx_unseal_text(f, g->shares[0]));
+    EXPECT_OK(fx_unseal_text(f, g->shares[2]));
+    assert_int_equal(aecs_service_state(f->svc), AECS_STATE_WORKING);
+    assert_string_equal(aecs_service_id(f->svc), g_id);
+
+    free(other_init);
+    free(g_id);
+    fx_delete(g);
+}
+
+/* An initialized store without /meta/id does not open; init refuses a store with only one. */
+static void test_service_id_missing_or_alone(void **state)
+{
+    struct fx *f = *state;
+    struct fx *g = fx_new();
+    struct aecs_store *st;
+    struct aecs_service *svc = NULL;
+    char *g_id;
+
+    fx_init(f, 3, 2);
+    fx_close(f);
+    st = store_open(f);
+    assert_int_equal(aecs_store_delete(st, "/meta/id", AECS_STORE_ANY), AECS_OK);
+    aecs_store_free(st);
+    assert_int_equal(aecs_service_open(&f->cfg, &svc), AECS_E_FORMAT);
+    assert_null(svc);
+    assert_string_equal(MSG(), "store: /meta/init is there but /meta/id is not: the store was "
+                               "changed");
+
+    /* A /meta/id without /meta/init (left over, or put there): init refuses to write over it. */
+    fx_close(g);
+    g_id = strdup("0123456789abcdef0123456789abcdef");
+    store_set_text(g, "/meta/id", g_id);
+    fx_open(g);
+    assert_int_equal(aecs_service_state(g->svc), AECS_STATE_UNINITIALIZED);
+    assert_string_equal(aecs_service_id(g->svc), "");
+    {
+        struct treq q;
+        char *body = body_init(g->admin.pem, 3, 2);
+        fx_sign(g, &q, &g->admin, "POST", "/v1/admin/init", body);
+        EXPECT_REFUSED(aecs_service_init(g->svc, &q.r, &g_raw, &g_api), AECS_E_MISMATCH,
+                       API_CONFLICT,
+                       "init: the store holds a service id (/meta/id) but no /meta/init: it is "
+                       "left from another service or was changed; init an empty store");
+        req_free(&q);
+        free(body);
+    }
+    assert_int_equal(aecs_service_state(g->svc), AECS_STATE_UNINITIALIZED);
+    assert_int_equal(store_has(g, "/meta/init"), 0);
+    free(g_id);
+    fx_delete(g);
+}
+
+/*
+ * Auto-unseal: a sealed copy of the real root key, wrapped with another id
+ * as associated data (whoever holds the sealing key can make one), beside a
+ * /meta/id of that other id: it unwraps and matches the check value, but the
+ * id is not the key's, so the service stays sealed; so do its shares.
+ */
+static void test_service_id_auto_unseal(void **state)
+{
+    struct fx *f = *state;
+    char path[256];
+    const char *other = "0123456789abcdef0123456789abcdef";
+    uint8_t *key_bytes = NULL, blob[AECS_KEK_WRAPPED_SIZE];
+    size_t size = 0;
+    struct aecs_kek *wrapping = NULL, *kek;
+
+    f->cfg.auto_unseal = AECS_AUTO_UNSEAL_SIM_INSECURE;
+    fx_reopen(f);
+    fx_init(f, 3, 2);
+    kek = fx_kek(f, 2);
+    snprintf(path, sizeof(path), "%s/sim-sealing.key", f->data);
+    assert_int_equal(aecs_file_read(path, 64, &key_bytes, &size), AECS_OK);
+    assert_int_equal(size, AECS_KEK_SIZE);
+    assert_int_equal(aecs_kek_from_bytes(key_bytes, &wrapping), AECS_OK);
+    free(key_bytes);
+    assert_int_equal(aecs_kek_wrap(wrapping, kek, "aecs sealed root key v1", 23, other, 32, blob),
+                     AECS_OK);
+    aecs_kek_free(wrapping);
+    aecs_kek_free(kek);
+    fx_close(f);
+    snprintf(path, sizeof(path), "%s/sealed-root-key", f->data);
+    assert_int_equal(aecs_file_write_atomic(path, blob, sizeof(blob), 0600), AECS_OK);
+    store_set_text(f, "/meta/id", other);
+    fx_open(f);
+    assert_int_equal(aecs_service_state(f->svc), AECS_STATE_SEALED);
+    assert_string_equal(aecs_service_id(f->svc), other);
+    EXPECT_OK(fx_unseal(f, 0));
+    EXPECT_REFUSED(fx_unseal(f, 1), AECS_E_BAD_SIGNATURE, API_STORE_DAMAGED, ID_MISMATCH);
+    assert_int_equal(aecs_service_state(f->svc), AECS_STATE_SEALED);
 }
 
 static void write_gramine_key(struct fx *f, uint8_t fill)
@@ -3099,6 +3372,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names),
         T(test_status_uninitialized),
+        T(test_service_id_vector),
+        T(test_service_id_of_root_key),
+        T(test_service_id_attack_init_replaced),
+        T(test_service_id_missing_or_alone),
+        T(test_service_id_auto_unseal),
         T(test_status_sealed_and_working),
         T(test_init),
         T(test_init_needs_share_key),

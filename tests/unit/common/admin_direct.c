@@ -209,7 +209,7 @@ int tu_admin_try_init(struct tu_admin *d, unsigned n, unsigned k, const char *jo
     struct aecs_admin a;
     struct aecs_admin_init_params p;
     struct aecs_raw_reply reply;
-    char key_id[AECS_SIGKEY_ID_HEX + 1];
+    char key_id[AECS_SIGKEY_ID_HEX + 1], id[AECS_SERVICE_ID_HEX + 1];
     char *pem = NULL;
     int rc;
 
@@ -221,14 +221,15 @@ int tu_admin_try_init(struct tu_admin *d, unsigned n, unsigned k, const char *jo
     memset(&p, 0, sizeof(p));
     p.pubkey_pem = pem;
     p.key_id = key_id;
-    p.service_id = aecs_service_id(d->svc);
     p.shares = n;
     p.threshold = k;
     p.join_policy = join_policy;
     p.join_policy_size = join_policy != NULL ? strlen(join_policy) : 0;
-    rc = aecs_admin_init(&a, &p, &reply, shares);
+    rc = aecs_admin_init(&a, &p, &reply, shares, id);
     if (rc != AECS_OK)
         *api = reply_api(&reply);
+    else /* the id the answer names, the shares are bound to, and the service now has */
+        assert_string_equal(id, aecs_service_id(d->svc));
     aecs_raw_reply_clear(&reply);
     aecs_admin_clear(&a);
     free(pem);
