@@ -4,8 +4,8 @@
  *
  * Setup (in a temporary folder): a simulated TEE (aecs_sim_init), aecsd
  * started as a child process with the sim as its attester and trusted root,
- * auto-unseal from the sim key file, and no rate limit; then `aecs admin
- * init`, a service and one AES secret whose policy names the sim
+ * auto-unseal from the sim key file, and a rate limit it never reaches; then
+ * `aecs admin init`, a service and one AES secret whose policy names the sim
  * application's MRENCLAVE (all through the real aecs command).
  *
  * A release is what a TEE application does: POST /v1/challenge, evidence
@@ -26,17 +26,33 @@
  *   release_ratio=X rps_64=Y p99_ms_64=Z
  * with X = server CPU per release at 64 clients / that cryptography.
  *
+ * The store is SQLite by default. AECS_BENCH_STORE=etcd starts one etcd
+ * member on free loopback ports in the temporary folder (data dir and log
+ * there; `etcd` from PATH, exit 2 when it is not installed) and aecsd on it
+ * with --store etcd:URL, as an operator starts a first replica: it is then
+ * initialized the same way, and every challenge and release also writes the
+ * client address's rate-limit bucket, the nonce and (for a release) the
+ * audit entry in etcd. Every client comes from 127.0.0.1, so with etcd they
+ * all take from one stored bucket (one key, compare-and-swap). The table
+ * then has a column with the etcd member's CPU per release too;
+ * release_ratio stays aecsd's CPU alone (docs/development.md says where the
+ * time goes).
+ *
  * The binaries are found as $AECS_BIN / $AECSD_BIN, else next to this
- * program's build folder (build/aecs, build/aecsd).
+ * program's build folder (build/aecs, build/aecsd). Everything started here
+ * (aecsd, etcd) is stopped and the folder removed at the end and on failure
+ * (then the end of the logs is printed first).
  */
 #include <curl/curl.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
@@ -62,13 +78,70 @@ static char g_aecsd[PATH_MAX];
 static char g_threads[8] = "8"; /* aecsd --threads; AECS_BENCH_THREADS */
 static pid_t g_pid = -1;
 static const uint8_t g_mrenclave[32] = {0xa5, 0xa5, 0xa5, 0xa5};
+/* AECS_BENCH_STORE=etcd: the etcd program, and the member started here */
+static int g_etcd;
+static char g_etcd_bin[PATH_MAX];
+static pid_t g_etcd_pid = -1;
+static char g_store[128]; /* aecsd --store */
+
+/*
+ * Stops aecsd, then etcd (aecsd is etcd's client: stopped first, it logs no
+ * store errors), waits for both, and removes the folder.
+ */
+static void stop_all(int sig)
+{
+    char cmd[PATH_MAX + 16];
+
+    if (g_pid > 0) {
+        kill(g_pid, sig);
+        waitpid(g_pid, NULL, 0);
+        g_pid = -1;
+    }
+    if (g_etcd_pid > 0) {
+        kill(g_etcd_pid, sig);
+        waitpid(g_etcd_pid, NULL, 0);
+        g_etcd_pid = -1;
+    }
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", g_dir);
+    if (g_dir[0] != '\0' && system(cmd) != 0)
+        fprintf(stderr, "bench/release: could not remove %s\n", g_dir);
+}
+
+/* The last lines of a log in the folder, to stderr, when it is there. */
+static void print_log_end(const char *name)
+{
+    char path[PATH_MAX], cmd[PATH_MAX + 32];
+
+    snprintf(path, sizeof(path), "%s/%s", g_dir, name);
+    if (g_dir[0] == '\0' || access(path, R_OK) != 0)
+        return;
+    fprintf(stderr, "---- end of %s:\n", path);
+    fflush(stderr);
+    snprintf(cmd, sizeof(cmd), "tail -n 15 %s 1>&2", path);
+    if (system(cmd) != 0)
+        fprintf(stderr, "(unreadable)\n");
+}
+
+/* Says what failed, prints the end of the logs (their folder goes), stops everything, exits 1. */
+static void fail(const char *fmt, ...) AECS_PRINTF(1, 2);
+static void fail(const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "bench/release: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n");
+    print_log_end("aecsd.log");
+    print_log_end("etcd.log");
+    stop_all(SIGKILL);
+    exit(1);
+}
 
 static void die(const char *what)
 {
-    fprintf(stderr, "bench/release: %s: %s\n", what, aecs_err_last()->message);
-    if (g_pid > 0)
-        kill(g_pid, SIGKILL);
-    exit(1);
+    fail("%s: %s", what, aecs_err_last()->message);
 }
 
 static double now_s(void)
@@ -87,15 +160,17 @@ static double thread_cpu_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* utime + stime of the server, in seconds. */
-static double server_cpu_s(void)
+/* utime + stime of a child (aecsd, etcd), in seconds; 0 when there is none. */
+static double cpu_s(pid_t pid)
 {
     char path[64], buf[2048];
     FILE *f;
     unsigned long ut = 0, st = 0;
     char *p;
 
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)g_pid);
+    if (pid <= 0)
+        return 0;
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
     f = fopen(path, "r");
     if (f == NULL || fgets(buf, sizeof(buf), f) == NULL) {
         if (f != NULL)
@@ -155,12 +230,8 @@ static int free_port(void)
 
 static void run(const char *cmd)
 {
-    if (system(cmd) != 0) {
-        fprintf(stderr, "bench/release: failed: %s\n", cmd);
-        if (g_pid > 0)
-            kill(g_pid, SIGKILL);
-        exit(1);
-    }
+    if (system(cmd) != 0)
+        fail("failed: %s", cmd);
 }
 
 /* ---- HTTP ---- */
@@ -364,6 +435,7 @@ static int cmp_double(const void *a, const void *b)
 struct phase {
     unsigned clients;
     double rps, p50_ms, p99_ms, server_us;
+    double etcd_us; /* the etcd member's CPU per release (0 on SQLite) */
     size_t releases;
     unsigned long failures;
 };
@@ -373,14 +445,15 @@ static void run_phase(action_fn action, const struct aecs_p256_pub *identity, un
 {
     struct load l;
     pthread_t th[64];
-    double t0, cpu0, wall;
+    double t0, cpu0, etcd0, wall;
 
     memset(&l, 0, sizeof(l));
     l.action = action;
     l.identity = identity;
     l.samples = malloc(MAX_SAMPLES * sizeof(double));
     pthread_mutex_init(&l.lock, NULL);
-    cpu0 = server_cpu_s();
+    cpu0 = cpu_s(g_pid);
+    etcd0 = cpu_s(g_etcd_pid);
     t0 = now_s();
     l.until = t0 + seconds;
     for (unsigned i = 0; i < clients; i++)
@@ -395,7 +468,8 @@ static void run_phase(action_fn action, const struct aecs_p256_pub *identity, un
     qsort(l.samples, l.count, sizeof(double), cmp_double);
     ph->p50_ms = l.count > 0 ? l.samples[l.count / 2] * 1e3 : 0;
     ph->p99_ms = l.count > 0 ? l.samples[(size_t)((double)l.count * 0.99)] * 1e3 : 0;
-    ph->server_us = l.count > 0 ? (server_cpu_s() - cpu0) * 1e6 / (double)l.count : 0;
+    ph->server_us = l.count > 0 ? (cpu_s(g_pid) - cpu0) * 1e6 / (double)l.count : 0;
+    ph->etcd_us = l.count > 0 ? (cpu_s(g_etcd_pid) - etcd0) * 1e6 / (double)l.count : 0;
     free(l.samples);
     pthread_mutex_destroy(&l.lock);
 }
@@ -468,6 +542,83 @@ static void write_text(const char *path, const char *text)
 /* The MRENCLAVE of aecsd's sim identity, which the admin's server_policy names. */
 #define BENCH_SERVER_MR "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e"
 
+/* The full path of a program in PATH into buf; 0 when it is not there. */
+static int find_program(const char *name, char *buf, size_t size)
+{
+    const char *path = getenv("PATH");
+    char dirs[4096];
+
+    snprintf(dirs, sizeof(dirs), "%s", path != NULL && path[0] ? path : "/usr/bin:/bin");
+    for (char *save = NULL, *d = strtok_r(dirs, ":", &save); d != NULL;
+         d = strtok_r(NULL, ":", &save)) {
+        snprintf(buf, size, "%s/%s", d, name);
+        if (access(buf, X_OK) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/*
+ * One etcd member on free loopback ports, its data dir and log in the
+ * folder: the single-member cluster an operator would start to try aecs on
+ * etcd (plain HTTP on loopback, etcd's default raft timings and fsync), so
+ * that a release pays what it would pay there. Sets g_store to its spec and
+ * waits until it has a leader (its /health says true).
+ */
+static void start_etcd(void)
+{
+    char client[64], peer[64], cluster[96], data[PATH_MAX + 8], log[PATH_MAX + 16];
+    char probe[256];
+    int client_port = free_port(), peer_port = free_port();
+
+    /* both were free, but the kernel may hand out the same port twice once it is closed */
+    while (peer_port > 0 && peer_port == client_port)
+        peer_port = free_port();
+    if (client_port <= 0 || peer_port <= 0)
+        fail("no free port for etcd");
+    snprintf(client, sizeof(client), "http://127.0.0.1:%d", client_port);
+    snprintf(peer, sizeof(peer), "http://127.0.0.1:%d", peer_port);
+    snprintf(cluster, sizeof(cluster), "bench=%s", peer);
+    snprintf(data, sizeof(data), "%s/etcd", g_dir);
+    snprintf(log, sizeof(log), "%s/etcd.log", g_dir);
+    fflush(NULL); /* nothing buffered may be written twice */
+    g_etcd_pid = fork();
+    if (g_etcd_pid < 0)
+        fail("fork: %s", strerror(errno));
+    if (g_etcd_pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* a bench killed by a signal leaves no etcd behind */
+        if (freopen(log, "a", stdout) == NULL || freopen(log, "a", stderr) == NULL)
+            _exit(126);
+        execl(g_etcd_bin, "etcd", "--name", "bench", "--data-dir", data, "--listen-client-urls",
+              client, "--advertise-client-urls", client, "--listen-peer-urls", peer,
+              "--initial-advertise-peer-urls", peer, "--initial-cluster", cluster,
+              "--initial-cluster-state", "new", "--logger", "zap", "--log-level", "warn",
+              (char *)NULL);
+        _exit(127);
+    }
+    snprintf(g_store, sizeof(g_store), "etcd:%s", client);
+    snprintf(probe, sizeof(probe),
+             "curl -sf --max-time 1 %s/health 2>/dev/null | grep -q '\"health\":\"true\"'",
+             client);
+    for (int i = 0; i < 200; i++) {
+        if (system(probe) == 0)
+            return;
+        if (waitpid(g_etcd_pid, NULL, WNOHANG) == g_etcd_pid) {
+            g_etcd_pid = -1;
+            fail("etcd exited at start (a port taken meanwhile? run again)");
+        }
+        usleep(100000);
+    }
+    fail("etcd has no leader after 20 s");
+}
+
+/*
+ * aecsd on g_store with the sim TEE as attester and trusted root, auto-unseal
+ * from the sim key file, and a rate limit it never reaches (1000000 a
+ * second, for a burst of as many): the phases measure releases, not
+ * refusals, while each limited request still takes a token (with etcd: one
+ * bucket write).
+ */
 static void start_server(void)
 {
     char listen[64], data[PATH_MAX + 8], log[PATH_MAX + 16], probe[512];
@@ -480,13 +631,19 @@ static void start_server(void)
     snprintf(data, sizeof(data), "%s/data", g_dir);
     snprintf(g_ca, sizeof(g_ca), "%s/tls/cert.pem", data);
     snprintf(log, sizeof(log), "%s/aecsd.log", g_dir);
+    if (!g_etcd) /* aecsd's default, said out loud */
+        snprintf(g_store, sizeof(g_store), "sqlite:%.100s/store.db", data);
+    fflush(NULL);
     g_pid = fork();
+    if (g_pid < 0)
+        fail("fork: %s", strerror(errno));
     if (g_pid == 0) {
         FILE *f = freopen(log, "w", stderr);
         (void)f;
-        execl(g_aecsd, g_aecsd, "--data", data, "--listen", listen, "--threads", g_threads,
-              "--attester", "sim", "--sim-dir", g_sim, "--sim-mrenclave", BENCH_SERVER_MR,
-              "--insecure-trust-sim", g_sim,
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* as etcd: a killed bench leaves no aecsd behind */
+        execl(g_aecsd, g_aecsd, "--data", data, "--store", g_store, "--listen", listen,
+              "--threads", g_threads, "--attester", "sim", "--sim-dir", g_sim,
+              "--sim-mrenclave", BENCH_SERVER_MR, "--insecure-trust-sim", g_sim,
               "--insecure-sim-auto-unseal", "--rate-burst", "1000000", "--rate-per-second",
               "1000000", "--access-log", "none", "--log-level", "warn", (char *)NULL);
         _exit(127);
@@ -495,9 +652,13 @@ static void start_server(void)
     for (int i = 0; i < 200; i++) {
         if (system(probe) == 0)
             return;
+        if (waitpid(g_pid, NULL, WNOHANG) == g_pid) {
+            g_pid = -1;
+            fail("aecsd exited at start");
+        }
         usleep(100000);
     }
-    die("aecsd did not start");
+    fail("aecsd did not answer after 20 s");
 }
 
 static void setup(void)
@@ -508,6 +669,8 @@ static void setup(void)
     memset(&so, 0, sizeof(so));
     if (aecs_sim_init(g_sim, &so) != AECS_OK)
         die("sim init");
+    if (g_etcd)
+        start_etcd();
     start_server();
     snprintf(path, sizeof(path), "%s/admin.yaml", g_dir);
     /* init checks the server's identity first: the sim aecsd's enclave, the sim trusted */
@@ -565,6 +728,32 @@ static struct aecs_p256_pub *fetch_identity(void)
     return pub;
 }
 
+/*
+ * AECS_BENCH_STORE: "sqlite" (the default) or "etcd", which needs the etcd
+ * program in PATH. Returns 0, or 2 after saying on stderr what is wrong
+ * (before anything is started).
+ */
+static int choose_store(void)
+{
+    const char *store = getenv("AECS_BENCH_STORE");
+
+    if (store == NULL || store[0] == '\0' || strcmp(store, "sqlite") == 0)
+        return 0;
+    if (strcmp(store, "etcd") != 0) {
+        fprintf(stderr, "bench/release: AECS_BENCH_STORE=%.32s: sqlite (the default) or etcd\n",
+                store);
+        return 2;
+    }
+    if (!find_program("etcd", g_etcd_bin, sizeof(g_etcd_bin))) {
+        fprintf(stderr, "bench/release: AECS_BENCH_STORE=etcd needs the etcd program, which is "
+                        "not in PATH (Debian: apt-get install etcd-server, which "
+                        "scripts/deps.sh does)\n");
+        return 2;
+    }
+    g_etcd = 1;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *env = getenv("AECS_BENCH_SECONDS");
@@ -574,9 +763,12 @@ int main(int argc, char **argv)
     struct phase ph[3], floor;
     struct aecs_p256_pub *identity;
     double crypto;
-    char cmd[PATH_MAX + 16];
+    int rc;
 
     (void)argc;
+    rc = choose_store();
+    if (rc != 0)
+        return rc;
     if (seconds <= 0)
         seconds = 3.0;
     if (threads != NULL && atoi(threads) >= 1 && atoi(threads) <= 256)
@@ -592,17 +784,20 @@ int main(int argc, char **argv)
     setup();
     identity = fetch_identity();
     crypto = crypto_us(1.0);
-    printf("bench/release: aecsd (%s threads, SQLite, sim TEE) on loopback, %.1f s per phase\n",
-           g_threads, seconds);
+    printf("bench/release: aecsd (%s threads, %s store, sim TEE) on loopback, %.1f s per phase\n",
+           g_threads, g_etcd ? "one-member etcd" : "SQLite", seconds);
     printf("cryptography of one release (warm verify + envelope + signature): %.1f us\n",
            crypto);
-    printf("%8s %10s %9s %9s %16s %8s %9s\n", "clients", "releases", "rps", "p50_ms", "server_us/release",
-           "ratio", "failures");
+    printf("%8s %10s %9s %9s %16s %8s %9s%s\n", "clients", "releases", "rps", "p50_ms",
+           "server_us/release", "ratio", "failures", g_etcd ? "  etcd_us/release" : "");
     for (int i = 0; i < 3; i++) {
         run_phase(one_release, identity, k_clients[i], seconds, &ph[i]);
-        printf("%8u %10zu %9.1f %9.2f %16.1f %8.2f %9lu\n", ph[i].clients, ph[i].releases,
+        printf("%8u %10zu %9.1f %9.2f %16.1f %8.2f %9lu", ph[i].clients, ph[i].releases,
                ph[i].rps, ph[i].p50_ms, ph[i].server_us, ph[i].server_us / crypto,
                ph[i].failures);
+        if (g_etcd) /* the store's own CPU, beside aecsd's (which the ratio stays) */
+            printf(" %16.1f", ph[i].etcd_us);
+        printf("\n");
         fflush(stdout);
     }
     run_phase(one_health, identity, 64, seconds, &floor);
@@ -611,11 +806,7 @@ int main(int argc, char **argv)
            "%lu failures\n",
            floor.server_us, floor.server_us / crypto, floor.rps, floor.failures);
     aecs_p256_pub_free(identity);
-    kill(g_pid, SIGTERM);
-    waitpid(g_pid, NULL, 0);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", g_dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "bench/release: could not remove %s\n", g_dir);
+    stop_all(SIGTERM);
     printf("release_ratio=%.2f rps_64=%.1f p99_ms_64=%.2f\n", ph[2].server_us / crypto, ph[2].rps,
            ph[2].p99_ms);
     return ph[2].releases > 0 ? 0 : 1;
