@@ -276,7 +276,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
     return len;
 }
 
-static long post(CURL *c, const char *path, const char *body, size_t size, struct buf *out)
+/* A request on c's keep-alive connection: a POST of body, or a GET when body is NULL. */
+static long request(CURL *c, const char *path, const char *body, size_t size, struct buf *out)
 {
     char url[256];
     long status = 0;
@@ -285,8 +286,12 @@ static long post(CURL *c, const char *path, const char *body, size_t size, struc
     memset(out, 0, sizeof(*out));
     snprintf(url, sizeof(url), "%s%s", g_url, path);
     curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)size);
+    if (body != NULL) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)size);
+    } else {
+        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    }
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
@@ -297,26 +302,11 @@ static long post(CURL *c, const char *path, const char *body, size_t size, struc
     return status;
 }
 
-/* One GET /v1/health on c's keep-alive connection: the least a request costs the server. */
+/* One GET /v1/health: the least a request costs the server. */
 static int one_health(CURL *c, const struct aecs_p256_pub *identity, struct buf *b)
 {
-    char url[256];
-    long status = 0;
-
     (void)identity;
-    free(b->data);
-    memset(b, 0, sizeof(*b));
-    snprintf(url, sizeof(url), "%s/v1/health", g_url);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, b);
-    if (curl_easy_perform(c) != CURLE_OK)
-        return 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    return status == 200;
+    return request(c, "/v1/health", NULL, 0, b) == 200;
 }
 
 static CURL *client_handle(void)
@@ -348,7 +338,7 @@ static int one_release(CURL *c, const struct aecs_p256_pub *identity, struct buf
     struct aecs_envelope_binding eb;
     int ok = 0;
 
-    if (post(c, "/v1/challenge", "", 0, b) != 200 ||
+    if (request(c, "/v1/challenge", "", 0, b) != 200 ||
         aecs_challenge_answer_parse(b->data, b->size, nonce, &expires) != AECS_OK)
         return 0;
     if (aecs_p256_key_generate(&key) != AECS_OK)
@@ -367,7 +357,7 @@ static int one_release(CURL *c, const struct aecs_p256_pub *identity, struct buf
     strcpy(rq.secrets[0].name, "key");
     if (aecs_release_request_serialize(&rq, &json, &json_size) != AECS_OK)
         goto out;
-    if (post(c, "/v1/release", json, json_size, b) != 200)
+    if (request(c, "/v1/release", json, json_size, b) != 200)
         goto out;
     if (aecs_answer_verify(identity, AECS_ANSWER_RELEASE, nonce, pub, b->data, b->size, b->sig,
                            strlen(b->sig)) != AECS_OK ||
