@@ -532,22 +532,6 @@ static void write_text(const char *path, const char *text)
 /* The MRENCLAVE of aecsd's sim identity, which the admin's server_policy names. */
 #define BENCH_SERVER_MR "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e"
 
-/* The full path of a program in PATH into buf; 0 when it is not there. */
-static int find_program(const char *name, char *buf, size_t size)
-{
-    const char *path = getenv("PATH");
-    char dirs[4096];
-
-    snprintf(dirs, sizeof(dirs), "%s", path != NULL && path[0] ? path : "/usr/bin:/bin");
-    for (char *save = NULL, *d = strtok_r(dirs, ":", &save); d != NULL;
-         d = strtok_r(NULL, ":", &save)) {
-        snprintf(buf, size, "%s/%s", d, name);
-        if (access(buf, X_OK) == 0)
-            return 1;
-    }
-    return 0;
-}
-
 /*
  * One etcd member on free loopback ports, its data dir and log in the
  * folder: the single-member cluster an operator would start to try aecs on
@@ -734,7 +718,7 @@ static int choose_store(void)
                 store);
         return 2;
     }
-    if (!find_program("etcd", g_etcd_bin, sizeof(g_etcd_bin))) {
+    if (!aecs_file_find_program("etcd", g_etcd_bin, sizeof(g_etcd_bin))) {
         fprintf(stderr, "bench/release: AECS_BENCH_STORE=etcd needs the etcd program, which is "
                         "not in PATH (Debian: apt-get install etcd-server, which "
                         "scripts/deps.sh does)\n");

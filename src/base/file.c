@@ -62,6 +62,21 @@ int aecs_file_exists(const char *path)
     return stat(path, &st) == 0;
 }
 
+int aecs_file_find_program(const char *name, char *buf, size_t size)
+{
+    const char *path = getenv("PATH");
+    char dirs[4096];
+
+    snprintf(dirs, sizeof(dirs), "%s", path != NULL && path[0] ? path : "/usr/bin:/bin");
+    for (char *save = NULL, *d = strtok_r(dirs, ":", &save); d != NULL;
+         d = strtok_r(NULL, ":", &save)) {
+        snprintf(buf, size, "%s/%s", d, name);
+        if (access(buf, X_OK) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 int aecs_file_write_atomic(const char *path, const void *data, size_t size, unsigned mode)
 {
     int rc = AECS_OK;

@@ -21,6 +21,13 @@ AECS_MUST_CHECK int aecs_file_read(const char *path, size_t max_size, uint8_t **
 int aecs_file_exists(const char *path);
 
 /*
+ * The full path of the program `name` found in $PATH (or /usr/bin:/bin when
+ * PATH is unset or empty), the first executable one, into buf: 1, or 0 when
+ * there is none.
+ */
+int aecs_file_find_program(const char *name, char *buf, size_t size);
+
+/*
  * Writes data to path atomically: a temporary file in the same folder with
  * mode `mode` (0600 for anything private), fsync, rename, fsync of the folder.
  * A crash leaves either the old file or the new one, never half of it.

@@ -27,6 +27,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "base/file.h"
+
 #include "testutil.h"
 
 #define WAIT_MS 20000
@@ -86,29 +88,13 @@ static void track(struct tu_etcd *c, int on)
     assert_false(on); /* more than MAX_LIVE clusters at once */
 }
 
-/* The full path of a program in PATH, or 0. */
-static int find_program(const char *name, char *buf, size_t size)
-{
-    const char *path = getenv("PATH");
-    char dirs[4096];
-
-    snprintf(dirs, sizeof(dirs), "%s", path != NULL && path[0] ? path : "/usr/bin:/bin");
-    for (char *save = NULL, *d = strtok_r(dirs, ":", &save); d != NULL;
-         d = strtok_r(NULL, ":", &save)) {
-        snprintf(buf, size, "%s/%s", d, name);
-        if (access(buf, X_OK) == 0)
-            return 1;
-    }
-    return 0;
-}
-
 /* Runs argv (argv[0] found in PATH) with output to log (or /dev/null); returns its exit status. */
 static int run(const char *const *argv, const char *log)
 {
     char prog[512];
     int status = 0;
 
-    if (!find_program(argv[0], prog, sizeof(prog)))
+    if (!aecs_file_find_program(argv[0], prog, sizeof(prog)))
         fail_msg("%s is not installed (Debian: scripts/deps.sh installs it)", argv[0]);
     pid_t pid = fork();
     assert_true(pid >= 0);
@@ -172,7 +158,7 @@ static void spawn(struct tu_etcd *c, size_t i)
     const char *argv[64];
     size_t n = 0;
 
-    if (!find_program("etcd", prog, sizeof(prog)))
+    if (!aecs_file_find_program("etcd", prog, sizeof(prog)))
         fail_msg("etcd is not installed: the etcd store tests need a real etcd (Debian: "
                  "apt-get install etcd-server etcd-client, which scripts/deps.sh does)");
     snprintf(name, sizeof(name), "m%zu", i);
