@@ -89,7 +89,8 @@ AECS_MUST_CHECK int svc_nonce_remember(struct aecs_service *svc, const char *non
                                        int64_t expires);
 /*
  * A nonce's value as read back from the store (which the host controls): its
- * expiry in Unix seconds. AECS_E_FORMAT when it is not one. Exposed for
+ * expiry in Unix seconds, as the issuing replica wrote it ("%lld" of a
+ * positive number). AECS_E_FORMAT for anything else. Exposed for
  * fuzz/service_store.c.
  */
 AECS_MUST_CHECK int svc_nonce_expiry_parse(const uint8_t *data, size_t size, int64_t *expires);

@@ -42,15 +42,16 @@
 
 int svc_nonce_expiry_parse(const uint8_t *data, size_t size, int64_t *expires)
 {
-    char text[24];
-    char *end = NULL;
-    long long n;
+    uint64_t n = 0;
 
-    ENSURE(size >= 1 && size < sizeof(text), AECS_E_FORMAT, "store: a nonce is malformed");
-    memcpy(text, data, size);
-    text[size] = '\0';
-    n = strtoll(text, &end, 10);
-    ENSURE(end != NULL && *end == '\0' && n > 0, AECS_E_FORMAT, "store: a nonce is malformed");
+    /* Only what put_new writes: 1 to 19 digits, no sign, blank or leading zero, <= INT64_MAX. */
+    *expires = 0;
+    ENSURE(size >= 1 && size <= 19 && data[0] != '0', AECS_E_FORMAT, "store: a nonce is malformed");
+    for (size_t i = 0; i < size; i++) {
+        ENSURE(data[i] >= '0' && data[i] <= '9', AECS_E_FORMAT, "store: a nonce is malformed");
+        n = n * 10 + (uint64_t)(data[i] - '0'); /* 19 digits stay below UINT64_MAX */
+    }
+    ENSURE(n <= (uint64_t)INT64_MAX, AECS_E_FORMAT, "store: a nonce is malformed");
     *expires = (int64_t)n;
     return AECS_OK;
 }
