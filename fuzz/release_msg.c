@@ -3,8 +3,9 @@
  * (src/proto/release.c): the release request and answer, the identity and
  * public-part answers, the challenge answer and request, the nonce and
  * public-key texts, the records of shared unseal progress (a mailbox, a
- * forwarded share), and the sealed admin messages (an unseal request, an init
- * answer).
+ * forwarded share), the sealed admin messages (an unseal request, an init
+ * answer), a cluster join's request and answer, and an answer's signature
+ * header (which must never verify: the key is the target's own).
  * Every parser sees every input. Whatever the bytes: no crash, no leak. What
  * a parser accepts, its serializer must write (the two sides agree on the
  * rules), and parsing that output must give the same output again, so every
@@ -105,6 +106,15 @@ static void free_mailbox(void *m)
     aecs_unseal_mailbox_free(m);
 }
 
+static int ser_join_request(const void *m, char **o, size_t *s)
+{
+    return aecs_join_request_serialize(m, o, s);
+}
+static int parse_join_request(const char *b, size_t n, void **o)
+{
+    return aecs_join_request_parse(b, n, (struct aecs_release_request **)o);
+}
+
 static int ser_init(const void *m, char **o, size_t *s)
 {
     return aecs_init_answer_serialize(m, o, s);
@@ -166,6 +176,32 @@ static void box_round_trip(const char *text, size_t size)
     if (aecs_unseal_box_serialize(from, &env, &a, &na) != AECS_OK ||
         aecs_unseal_box_parse(a, na, from2, &again) != AECS_OK ||
         aecs_unseal_box_serialize(from2, &again, &b, &nb) != AECS_OK || na != nb ||
+        memcmp(a, b, na) != 0)
+        abort();
+    aecs_envelope_clear(&env);
+    aecs_envelope_clear(&again);
+    free(a);
+    free(b);
+}
+
+/* A join answer: parse, serialize, parse again; the two texts must be equal. */
+static void join_answer_round_trip(const char *text, size_t size)
+{
+    struct aecs_envelope env, again;
+    char id[33], id2[33];
+    char *a = NULL, *b = NULL;
+    size_t na = 0, nb = 0;
+
+    if (aecs_join_answer_parse(text, size, id, &env) != AECS_OK) {
+        if (env.ciphertext != NULL || id[0] != '\0')
+            abort();
+        return;
+    }
+    if (strlen(id) != 32 || env.size < 1 || env.size > AECS_ENVELOPE_PLAIN_MAX)
+        abort();
+    if (aecs_join_answer_serialize(id, &env, &a, &na) != AECS_OK ||
+        aecs_join_answer_parse(a, na, id2, &again) != AECS_OK ||
+        aecs_join_answer_serialize(id2, &again, &b, &nb) != AECS_OK || na != nb ||
         memcmp(a, b, na) != 0)
         abort();
     aecs_envelope_clear(&env);
@@ -237,6 +273,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             round_trip(m, ser_mailbox, parse_mailbox, free_mailbox);
             aecs_unseal_mailbox_free(m);
         }
+    }
+    if (aecs_join_request_parse(text, size, &req) == AECS_OK) {
+        if (req->count != 0 || req->evidence_size < 1 ||
+            req->evidence_size > AECS_RELEASE_EVIDENCE_MAX || req->pubkey[0] != 0x04)
+            abort();
+        round_trip(req, ser_join_request, parse_join_request, free_request);
+        aecs_release_request_free(req);
+        req = NULL;
+    } else if (req != NULL) {
+        abort();
+    }
+    join_answer_round_trip(text, size);
+    {
+        /* the input as an X-Aecs-Answer-Signature: nobody but the key's holder signs */
+        static struct aecs_p256_pub *pub;
+        static const uint8_t zero[AECS_RELEASE_NONCE_SIZE];
+        if (pub == NULL) {
+            struct aecs_p256_key *key = NULL;
+            uint8_t point[AECS_P256_PUB_SIZE];
+            if (aecs_p256_key_generate(&key) != AECS_OK)
+                abort();
+            aecs_p256_key_public(key, point);
+            aecs_p256_key_free(key);
+            if (aecs_p256_pub_import(point, sizeof(point), &pub) != AECS_OK)
+                abort();
+        }
+        if (aecs_answer_verify(pub, AECS_ANSWER_IDENTITY, zero, NULL, "{}", 2, text, size) ==
+            AECS_OK)
+            abort();
     }
     box_round_trip(text, size);
     unseal_round_trip(text, size);

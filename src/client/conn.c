@@ -26,6 +26,7 @@
 #include "base/timeutil.h"
 #include "crypto/crypto.h"
 #include "crypto/tls_pin.h"
+#include "net/http.h"
 #include "proto/reqsig.h"
 
 #define TARGET_MAX 2048
@@ -117,24 +118,17 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *arg)
 {
     struct answer *a = arg;
     size_t n = size * nmemb;
-    size_t name_len = strlen(a->hdr_name);
+    const char *v = NULL;
+    size_t len = 0;
+    enum aecs_http_line kind = aecs_http_header_line(p, n, a->hdr_name, &v, &len);
 
-    if (n >= 5 && memcmp(p, "HTTP/", 5) == 0) {
+    if (kind == AECS_HTTP_LINE_STATUS) {
         a->hdr_count = 0;
         a->hdr[0] = '\0';
         return n;
     }
-    if (n <= name_len || p[name_len] != ':' || strncasecmp(p, a->hdr_name, name_len) != 0)
+    if (kind != AECS_HTTP_LINE_MATCH)
         return n;
-    const char *v = p + name_len + 1;
-    size_t len = n - name_len - 1;
-    while (len > 0 && (v[0] == ' ' || v[0] == '\t')) {
-        v++;
-        len--;
-    }
-    while (len > 0 &&
-           (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' ' || v[len - 1] == '\t'))
-        len--;
     a->hdr_count++;
     if (len > AECS_CONN_HEADER_MAX)
         len = 0;

@@ -277,6 +277,33 @@ int aecs_http_header(const struct aecs_http_response *resp, const char *name, ch
     return AECS_ERR(AECS_E_NOT_FOUND, "no %.60s header in the response", name);
 }
 
+enum aecs_http_line aecs_http_header_line(const char *line, size_t n, const char *name,
+                                          const char **value, size_t *value_len)
+{
+    size_t name_len = strlen(name);
+    const char *v;
+    size_t len;
+
+    *value = NULL;
+    *value_len = 0;
+    if (n >= 5 && memcmp(line, "HTTP/", 5) == 0)
+        return AECS_HTTP_LINE_STATUS;
+    if (n <= name_len || line[name_len] != ':' || strncasecmp(line, name, name_len) != 0)
+        return AECS_HTTP_LINE_OTHER;
+    v = line + name_len + 1;
+    len = n - name_len - 1;
+    while (len > 0 && (v[0] == ' ' || v[0] == '\t')) {
+        v++;
+        len--;
+    }
+    while (len > 0 &&
+           (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' ' || v[len - 1] == '\t'))
+        len--;
+    *value = v;
+    *value_len = len;
+    return AECS_HTTP_LINE_MATCH;
+}
+
 int aecs_url_decode(const char *in, size_t len, char **out, size_t *out_size)
 {
     char *buf = malloc(len + 1);

@@ -84,6 +84,24 @@ void aecs_http_response_free(struct aecs_http_response *resp);
 AECS_MUST_CHECK int aecs_http_header(const struct aecs_http_response *resp, const char *name,
                                      char **value);
 
+/* What one raw header line is (aecs_http_header_line). */
+enum aecs_http_line {
+    AECS_HTTP_LINE_OTHER = 0, /* another header, or anything else */
+    AECS_HTTP_LINE_STATUS,    /* a status line: a new response starts (an interim 1xx came first) */
+    AECS_HTTP_LINE_MATCH,     /* the header asked for */
+};
+
+/*
+ * Reads one raw header line as libcurl hands it to a header callback: n
+ * bytes, with its line end, not NUL-terminated, from the server. A line that
+ * starts with "HTTP/" is a status line; one that starts with name
+ * (case-insensitive) and ':' is the header asked for, and *value (pointing
+ * into line) and *value_len are its value without the blanks and line end
+ * around it. *value is NULL and *value_len 0 for any other line.
+ */
+enum aecs_http_line aecs_http_header_line(const char *line, size_t n, const char *name,
+                                          const char **value, size_t *value_len);
+
 /*
  * Decodes %XX escapes (how Intel's PCS and PCCS put PEM into headers) into a
  * fresh NUL-terminated string. '+' stays '+' (base64 uses it), as in Intel's

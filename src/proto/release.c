@@ -1186,6 +1186,8 @@ int aecs_join_answer_parse(const char *body, size_t size, char id[33], struct ae
     e = json_object_get(doc, "envelope");
     ENSURE_OUT(json_is_object(e), AECS_E_FORMAT, "%s: envelope is not an object", W);
     GUARD_OUT(parse_envelope(e, "join answer: envelope", env));
+    /* what aecs_join_answer_serialize writes: the root key's envelope is never empty */
+    ENSURE_OUT(env->size >= 1, AECS_E_FORMAT, "%s: the envelope's ciphertext is empty", W);
     memcpy(id, s, 33);
 out:
     if (rc != AECS_OK)

@@ -9,7 +9,6 @@
 #include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "net/http.h"
 #include "proto/release.h"
@@ -53,25 +52,22 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
 {
     struct sink *s = arg;
     struct aecs_join_reply *r = s->reply;
-    size_t len = size * n, name = strlen(AECS_HDR_ANSWER_SIGNATURE);
+    size_t len = size * n, value_len = 0;
+    const char *v = NULL;
+    enum aecs_http_line kind =
+        aecs_http_header_line(data, len, AECS_HDR_ANSWER_SIGNATURE, &v, &value_len);
 
     /* a new response (after 100 Continue): forget what came before */
-    if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+    if (kind == AECS_HTTP_LINE_STATUS) {
         r->signature[0] = '\0';
         r->signature_count = 0;
         return len;
     }
-    if (len > name && strncasecmp(data, AECS_HDR_ANSWER_SIGNATURE, name) == 0 &&
-        data[name] == ':') {
-        const char *v = data + name + 1, *end = data + len;
-        while (v < end && (*v == ' ' || *v == '\t'))
-            v++;
-        while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
-            end--;
+    if (kind == AECS_HTTP_LINE_MATCH) {
         r->signature_count++;
-        if ((size_t)(end - v) < sizeof(r->signature)) {
-            memcpy(r->signature, v, (size_t)(end - v));
-            r->signature[end - v] = '\0';
+        if (value_len < sizeof(r->signature)) {
+            memcpy(r->signature, v, value_len);
+            r->signature[value_len] = '\0';
         } else {
             r->signature[0] = '\0'; /* unusable: the signature check refuses it */
         }

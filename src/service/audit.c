@@ -44,16 +44,33 @@ struct audit_head {
     uint64_t store_version;
 };
 
+int svc_audit_head_parse(const uint8_t *plain, size_t size, uint64_t version, uint64_t *seq,
+                         char hash[65])
+{
+    json_t *j = json_loadb((const char *)plain, size, 0, NULL);
+    json_int_t n = json_integer_value(json_object_get(j, "seq"));
+    const char *h = json_string_value(json_object_get(j, "hash"));
+    int ok = j != NULL && n >= 1 && (uint64_t)n == version && h != NULL && strlen(h) == 64;
+
+    *seq = 0;
+    hash[0] = '\0';
+    if (ok) {
+        *seq = (uint64_t)n;
+        memcpy(hash, h, 65);
+    }
+    json_decref(j);
+    ENSURE(ok, AECS_E_FORMAT, "audit: the head is malformed");
+    return AECS_OK;
+}
+
 static int head_load(struct aecs_service *svc, struct audit_head *h)
 {
     int rc = AECS_OK;
     struct aecs_store_value v = {0};
     uint8_t *plain = NULL;
     size_t plain_size = 0;
-    uint64_t version = 0;
-    json_t *j = NULL;
-    const char *hash;
-    json_int_t seq;
+    uint64_t version = 0, seq = 0;
+    char hash[65];
     /* Read before the store, as in svc_index_load: a later append is no rollback. */
     uint64_t seen = __atomic_load_n(&svc->max_audit_seq, __ATOMIC_SEQ_CST);
 
@@ -74,21 +91,15 @@ static int head_load(struct aecs_service *svc, struct audit_head *h)
         log_error("audit: the head does not open: %s", aecs_err_last()->message);
         goto out;
     }
-    j = json_loadb((const char *)plain, plain_size, 0, NULL);
-    seq = json_integer_value(json_object_get(j, "seq"));
-    hash = json_string_value(json_object_get(j, "hash"));
-    ENSURE_OUT(j != NULL && seq >= 1 && (uint64_t)seq == version && hash != NULL &&
-                   strlen(hash) == 64,
-               AECS_E_FORMAT, "audit: the head is malformed");
-    ENSURE_OUT((uint64_t)seq >= seen, AECS_E_BAD_SIGNATURE,
-               "audit: the head is at entry %lld, before entry %" PRIu64
+    GUARD_OUT(svc_audit_head_parse(plain, plain_size, version, &seq, hash));
+    ENSURE_OUT(seq >= seen, AECS_E_BAD_SIGNATURE,
+               "audit: the head is at entry %" PRIu64 ", before entry %" PRIu64
                " seen earlier (rolled back)",
-               (long long)seq, seen);
-    h->seq = (uint64_t)seq;
+               seq, seen);
+    h->seq = seq;
     memcpy(h->hash, hash, 65);
     h->store_version = v.version;
 out:
-    json_decref(j);
     aecs_record_value_free(plain, plain_size);
     aecs_store_value_free(&v);
     return rc;
@@ -496,15 +507,35 @@ out:
     return rc;
 }
 
+int svc_audit_entry_check(const char *text, size_t size, uint64_t seq, const char *prev, char *why,
+                          size_t why_size)
+{
+    json_t *e = json_loadb(text, size, 0, NULL);
+    json_int_t eseq = json_integer_value(json_object_get(e, "seq"));
+    const char *eprev = json_string_value(json_object_get(e, "prev"));
+    int rc = AECS_OK;
+
+    if (e == NULL || eseq < 0 || (uint64_t)eseq != seq) {
+        snprintf(why, why_size, "entry %" PRIu64 " is out of place (it says entry %lld)", seq,
+                 (long long)eseq);
+        rc = AECS_E_BAD_SIGNATURE;
+    } else if (eprev == NULL || strcmp(eprev, prev) != 0) {
+        snprintf(why, why_size,
+                 "entry %" PRIu64 " does not follow entry %" PRIu64
+                 ": its prev hash is not that entry's hash",
+                 seq, seq - 1);
+        rc = AECS_E_BAD_SIGNATURE;
+    }
+    json_decref(e);
+    return rc;
+}
+
 /* Checks entry seq against the running hash; fills why on a break. */
 static int verify_entry(struct aecs_service *svc, uint64_t seq, char prev[65], char *why,
                         size_t why_size)
 {
     char *text = NULL;
     size_t size = 0;
-    json_t *e;
-    json_int_t eseq;
-    const char *eprev;
     uint8_t hash[32];
     int rc = entry_read(svc, seq, &text, &size);
 
@@ -517,22 +548,11 @@ static int verify_entry(struct aecs_service *svc, uint64_t seq, char prev[65], c
                  "the store (%.200s)", seq, aecs_err_last()->message);
         return AECS_E_BAD_SIGNATURE;
     }
-    e = json_loadb(text, size, 0, NULL);
-    eseq = json_integer_value(json_object_get(e, "seq"));
-    eprev = json_string_value(json_object_get(e, "prev"));
-    if (e == NULL || eseq < 0 || (uint64_t)eseq != seq) {
-        snprintf(why, why_size, "entry %" PRIu64 " is out of place (it says entry %lld)", seq,
-                 (long long)eseq);
-        rc = AECS_E_BAD_SIGNATURE;
-    } else if (eprev == NULL || strcmp(eprev, prev) != 0) {
-        snprintf(why, why_size, "entry %" PRIu64 " does not follow entry %" PRIu64
-                 ": its prev hash is not that entry's hash", seq, seq - 1);
-        rc = AECS_E_BAD_SIGNATURE;
-    } else {
+    rc = svc_audit_entry_check(text, size, seq, prev, why, why_size);
+    if (rc == AECS_OK) {
         aecs_sha256(text, size, hash);
         aecs_hex_encode(hash, sizeof(hash), prev);
     }
-    json_decref(e);
     free(text);
     return rc;
 }

@@ -102,14 +102,31 @@ static int cached_index(struct aecs_service *svc, struct svc_index *ix)
     return hit ? AECS_OK : AECS_E_NOT_FOUND;
 }
 
+int svc_index_parse(const json_t *j, uint64_t version, json_t **records, uint64_t *generation,
+                    uint64_t *audit_seq)
+{
+    json_int_t gen = json_integer_value(json_object_get(j, "generation"));
+    json_int_t seq = json_integer_value(json_object_get(j, "audit_seq"));
+    json_t *r = json_object_get(j, "records");
+
+    *records = NULL;
+    *generation = 0;
+    *audit_seq = 0;
+    ENSURE(gen >= 1 && (uint64_t)gen == version && seq >= 0 && json_is_object(r), AECS_E_FORMAT,
+           "store: the index is malformed");
+    *records = r;
+    *generation = (uint64_t)gen;
+    *audit_seq = (uint64_t)seq;
+    return AECS_OK;
+}
+
 int svc_index_load(struct aecs_service *svc, struct svc_index *ix)
 {
     int rc = AECS_OK;
     struct aecs_store_value v = {0};
     json_t *j = NULL;
     json_t *records;
-    uint64_t version = 0, seen;
-    json_int_t gen, seq;
+    uint64_t version = 0, seen, gen = 0, seq = 0;
 
     memset(ix, 0, sizeof(*ix));
     /*
@@ -137,23 +154,19 @@ int svc_index_load(struct aecs_service *svc, struct svc_index *ix)
     }
     GUARD_OUT(aecs_record_peek_version(v.data, v.size, &version));
     GUARD_OUT(open_json(svc, SVC_INDEX, SVC_T_INDEX, version, &v, &j));
-    gen = json_integer_value(json_object_get(j, "generation"));
-    seq = json_integer_value(json_object_get(j, "audit_seq"));
-    records = json_object_get(j, "records");
-    ENSURE_OUT(gen >= 1 && (uint64_t)gen == version && seq >= 0 && json_is_object(records),
-               AECS_E_FORMAT, "store: the index is malformed");
-    if ((uint64_t)gen < seen) {
-        log_error("store: the index is at generation %lld, older than generation %llu seen "
+    GUARD_OUT(svc_index_parse(j, version, &records, &gen, &seq));
+    if (gen < seen) {
+        log_error("store: the index is at generation %llu, older than generation %llu seen "
                   "before: the store was rolled back",
-                  (long long)gen, (unsigned long long)seen);
+                  (unsigned long long)gen, (unsigned long long)seen);
         BAIL_OUT(AECS_E_BAD_SIGNATURE,
-                 "store: generation %lld is older than %llu seen before (rolled back)",
-                 (long long)gen, (unsigned long long)seen);
+                 "store: generation %llu is older than %llu seen before (rolled back)",
+                 (unsigned long long)gen, (unsigned long long)seen);
     }
-    raise_max(&svc->max_generation, (uint64_t)gen);
+    raise_max(&svc->max_generation, gen);
     ix->records = json_incref(records);
-    ix->generation = (uint64_t)gen;
-    ix->audit_seq = (uint64_t)seq;
+    ix->generation = gen;
+    ix->audit_seq = seq;
     ix->store_version = v.version;
     pthread_mutex_lock(&svc->index_lock);
     json_decref(svc->index_records);

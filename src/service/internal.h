@@ -87,6 +87,13 @@ AECS_MUST_CHECK int svc_nonce_consume(struct aecs_service *svc, const uint8_t no
 /* Remembers an admin request's nonce until expires: AECS_E_MISMATCH when seen already. */
 AECS_MUST_CHECK int svc_nonce_remember(struct aecs_service *svc, const char *nonce,
                                        int64_t expires);
+/*
+ * A nonce's value as read back from the store (which the host controls): its
+ * expiry in Unix seconds, as the issuing replica wrote it ("%lld" of a
+ * positive number). AECS_E_FORMAT for anything else. Exposed for
+ * fuzz/service_store.c.
+ */
+AECS_MUST_CHECK int svc_nonce_expiry_parse(const uint8_t *data, size_t size, int64_t *expires);
 
 /* ---- unseal progress shared by replicas (unseal.c) ---- */
 
@@ -148,6 +155,22 @@ void svc_unseal_sync_throttled(struct aecs_service *svc);
 void svc_unseal_forward(struct aecs_service *svc);
 /* A cluster-wide reset: a new epoch, every forwarded share deleted; local progress dropped. */
 AECS_MUST_CHECK int svc_unseal_reset(struct aecs_service *svc);
+
+/*
+ * What unseal.c reads back from the store, exposed for fuzz/share_text.c and
+ * fuzz/service_store.c. A forwarded share's plaintext is SVC_UNSEAL_SHARE_PLAIN_SIZE
+ * bytes: index, threshold, set id (8 lowercase hex characters), data. Anyone
+ * who can write the store can seal one to a mailbox's public key, so the
+ * decoder checks every field: AECS_E_FORMAT otherwise. A box key ends in the
+ * share's index, "1".."16" with no sign or leading zero: svc_unseal_box_index
+ * returns 1 and sets *index for one, 0 otherwise. The reset epoch's value is
+ * 1 to 19 decimal digits without a leading zero: AECS_E_FORMAT otherwise.
+ */
+#define SVC_UNSEAL_SHARE_PLAIN_SIZE (1 + 1 + 8 + AECS_KEK_SIZE)
+void svc_unseal_share_encode(const struct aecs_share *sh, uint8_t out[SVC_UNSEAL_SHARE_PLAIN_SIZE]);
+AECS_MUST_CHECK int svc_unseal_share_decode(const uint8_t *p, size_t size, struct aecs_share *out);
+int svc_unseal_box_index(const char *s, unsigned *index);
+AECS_MUST_CHECK int svc_unseal_epoch_parse(const uint8_t *data, size_t size, uint64_t *epoch);
 /* The replica is working: its mailbox and forwarded shares are deleted, the key freed. */
 void svc_unseal_done(struct aecs_service *svc);
 /* Frees what the state holds (the mailbox is deleted first when still published). */
@@ -302,6 +325,49 @@ AECS_MUST_CHECK int svc_require_working(struct aecs_service *svc, enum aecs_api_
 AECS_MUST_CHECK int svc_body_object(const struct aecs_request *req, json_t **out,
                                     enum aecs_api_code *api);
 
+/*
+ * The X-Aecs-Key, -Timestamp and -Nonce headers of a signed request, read
+ * before any key or signature is looked at (service.c): the key id and nonce
+ * lowercase hex of their lengths, the timestamp Unix seconds (decimal digits).
+ * API_UNAUTHENTICATED otherwise. Exposed for fuzz/admin_request.c.
+ */
+AECS_MUST_CHECK int svc_sig_headers_parse(const struct aecs_request *req, int64_t *timestamp,
+                                          enum aecs_api_code *api);
+
+/* What an init request names (POST /v1/admin/init), as svc_init_args_parse reads it. */
+struct svc_init_args {
+    const char *pem;         /* the first cluster admin's public key (borrowed from the body) */
+    unsigned n, k;           /* shares, threshold: 2 <= k <= n <= 16 */
+    const char *join_policy; /* or NULL (borrowed from the body) */
+    uint8_t share_key[65];   /* the admin's P-256 key the shares are sealed to */
+    uint8_t nonce[32];
+};
+/*
+ * Reads an init request's body (unauthenticated: its signature is checked
+ * with the key it names, after this). API_BAD_REQUEST or
+ * API_SHARE_NOT_SEALED with the reason otherwise. Exposed for
+ * fuzz/admin_request.c.
+ */
+AECS_MUST_CHECK int svc_init_args_parse(const json_t *body, struct svc_init_args *a,
+                                        enum aecs_api_code *api);
+
+/* What /meta/init holds: the store's init metadata, in clear (service.c). */
+struct svc_meta_init {
+    uint8_t check[AECS_KEK_CHECK_SIZE];
+    unsigned threshold;
+    unsigned share_count;
+    char set[9];         /* "" in stores older than share sets */
+    int has_commitments; /* 0 in stores older than commitments */
+    uint8_t commitments[16][32];
+};
+/*
+ * Reads /meta/init's value as the store (which the host controls) gives it
+ * back. AECS_E_FORMAT when it is not what init writes. Exposed for
+ * fuzz/service_store.c.
+ */
+AECS_MUST_CHECK int svc_meta_init_parse(const uint8_t *data, size_t size,
+                                        struct svc_meta_init *out);
+
 struct aecs_claims;
 /*
  * A release's or a join's first steps (release.c): consume the nonce, verify
@@ -330,6 +396,13 @@ struct svc_index {
  * copy to change).
  */
 AECS_MUST_CHECK int svc_index_load(struct aecs_service *svc, struct svc_index *ix);
+/*
+ * The opened index's JSON (j, an object) at record version `version`: its
+ * records (borrowed from j), generation (== version) and audit_seq.
+ * AECS_E_FORMAT otherwise. Exposed for fuzz/service_store.c.
+ */
+AECS_MUST_CHECK int svc_index_parse(const json_t *j, uint64_t version, json_t **records,
+                                    uint64_t *generation, uint64_t *audit_seq);
 void svc_index_clear(struct svc_index *ix);
 /* A record's version in the index, 0 when it has none. */
 uint64_t svc_index_version(const struct svc_index *ix, const char *path);
@@ -468,5 +541,18 @@ AECS_MUST_CHECK int svc_audit_append_announced(struct aecs_service *svc,
 /* Initializes audit_cond on the monotonic clock (the linger's deadline). */
 AECS_MUST_CHECK int svc_audit_cond_init(pthread_cond_t *cond);
 
+/*
+ * The audit log's text as read back (opened) from the store, exposed for
+ * fuzz/service_store.c. The head's plaintext, at record version `version`:
+ * {"hash": 64 characters, "seq": version}; AECS_E_FORMAT otherwise (*seq 0,
+ * hash ""). An entry's text checked as entry seq following prev (the hex
+ * hash of the entry before it, or 64 zeros): AECS_OK when it is a JSON
+ * object whose "seq" is seq and whose "prev" is prev; AECS_E_BAD_SIGNATURE
+ * with the reason in why otherwise.
+ */
+AECS_MUST_CHECK int svc_audit_head_parse(const uint8_t *plain, size_t size, uint64_t version,
+                                         uint64_t *seq, char hash[65]);
+AECS_MUST_CHECK int svc_audit_entry_check(const char *text, size_t size, uint64_t seq,
+                                          const char *prev, char *why, size_t why_size);
 
 #endif

@@ -40,17 +40,18 @@
 #define SWEEP_EVERY 64
 #define SWEEP_PAGE 100
 
-static int expiry_parse(const struct aecs_store_value *v, int64_t *expires)
+int svc_nonce_expiry_parse(const uint8_t *data, size_t size, int64_t *expires)
 {
-    char text[24];
-    char *end = NULL;
-    long long n;
+    uint64_t n = 0;
 
-    ENSURE(v->size >= 1 && v->size < sizeof(text), AECS_E_FORMAT, "store: a nonce is malformed");
-    memcpy(text, v->data, v->size);
-    text[v->size] = '\0';
-    n = strtoll(text, &end, 10);
-    ENSURE(end != NULL && *end == '\0' && n > 0, AECS_E_FORMAT, "store: a nonce is malformed");
+    /* Only what put_new writes: 1 to 19 digits, no sign, blank or leading zero, <= INT64_MAX. */
+    *expires = 0;
+    ENSURE(size >= 1 && size <= 19 && data[0] != '0', AECS_E_FORMAT, "store: a nonce is malformed");
+    for (size_t i = 0; i < size; i++) {
+        ENSURE(data[i] >= '0' && data[i] <= '9', AECS_E_FORMAT, "store: a nonce is malformed");
+        n = n * 10 + (uint64_t)(data[i] - '0'); /* 19 digits stay below UINT64_MAX */
+    }
+    ENSURE(n <= (uint64_t)INT64_MAX, AECS_E_FORMAT, "store: a nonce is malformed");
     *expires = (int64_t)n;
     return AECS_OK;
 }
@@ -88,9 +89,9 @@ static void sweep(struct aecs_service *svc)
     else
         svc->nonce_sweep_after[0] = '\0';
     for (size_t i = 0; i < l.count && n < SWEEP_PAGE; i++) {
-        struct aecs_store_value v = {l.items[i].value, l.items[i].value_size, l.items[i].version};
         int64_t expires = 0;
-        if (expiry_parse(&v, &expires) == AECS_OK && expires > now)
+        if (svc_nonce_expiry_parse(l.items[i].value, l.items[i].value_size, &expires) == AECS_OK &&
+            expires > now)
             continue;
         aecs_err_clear();
         /* Expired (or junk): delete it unless someone changed it meanwhile. */
@@ -157,7 +158,7 @@ int svc_nonce_consume(struct aecs_service *svc, const uint8_t nonce[32])
     if (rc == AECS_E_NOT_FOUND)
         return AECS_ERR(AECS_E_NOT_FOUND, "unknown or used nonce");
     GUARD(rc);
-    rc = expiry_parse(&v, &expires);
+    rc = svc_nonce_expiry_parse(v.data, v.size, &expires);
     cmp = (struct aecs_store_compare){key, v.version};
     op = (struct aecs_store_op){AECS_STORE_OP_DELETE, key, NULL, 0};
     aecs_store_value_free(&v);

@@ -337,14 +337,45 @@ int svc_check_id(const struct aecs_service *svc, const struct aecs_kek *kek,
     return AECS_OK;
 }
 
+int svc_meta_init_parse(const uint8_t *data, size_t size, struct svc_meta_init *out)
+{
+    int rc;
+    json_t *j = json_loadb((const char *)data, size, 0, NULL);
+    const char *check = json_string_value(json_object_get(j, "check"));
+    json_int_t k = json_integer_value(json_object_get(j, "threshold"));
+    json_int_t n = json_integer_value(json_object_get(j, "shares"));
+    const char *set = json_string_value(json_object_get(j, "set")); /* absent in older stores */
+    json_t *commitments;
+
+    memset(out, 0, sizeof(*out));
+    rc = AECS_ERR(AECS_E_FORMAT, "store: %s is malformed", SVC_META_INIT);
+    if (check != NULL && strlen(check) == 64 && k >= 2 && n >= k && n <= AECS_SHARES_MAX &&
+        aecs_hex_decode_exact(check, 64, out->check, sizeof(out->check)) == AECS_OK &&
+        (set == NULL || aecs_reqsig_check_hex(set, 8, "set") == AECS_OK)) {
+        out->threshold = (unsigned)k;
+        out->share_count = (unsigned)n;
+        snprintf(out->set, sizeof(out->set), "%s", set != NULL ? set : "");
+        commitments = json_object_get(j, "commitments"); /* absent in older stores */
+        out->has_commitments =
+            json_is_array(commitments) && json_array_size(commitments) == (size_t)n;
+        for (size_t i = 0; out->has_commitments && i < (size_t)n; i++) {
+            const char *hex = json_string_value(json_array_get(commitments, i));
+            out->has_commitments =
+                hex != NULL && strlen(hex) == 64 &&
+                aecs_hex_decode_exact(hex, 64, out->commitments[i], 32) == AECS_OK;
+        }
+        aecs_err_clear();
+        rc = AECS_OK;
+    }
+    json_decref(j);
+    return rc;
+}
+
 static int load_init(struct aecs_service *svc)
 {
     int rc;
     struct aecs_store_value v = {0};
-    json_t *j = NULL;
-    const char *check, *set;
-    json_t *commitments;
-    json_int_t k, n;
+    struct svc_meta_init m;
     char id[AECS_KEK_SERVICE_ID_HEX + 1];
 
     rc = aecs_store_get(svc->store, SVC_META_INIT, &v);
@@ -354,37 +385,20 @@ static int load_init(struct aecs_service *svc)
         return AECS_OK;
     }
     GUARD(rc);
-    j = json_loadb((const char *)v.data, v.size, 0, NULL);
+    rc = svc_meta_init_parse(v.data, v.size, &m);
     aecs_store_value_free(&v);
-    check = json_string_value(json_object_get(j, "check"));
-    k = json_integer_value(json_object_get(j, "threshold"));
-    n = json_integer_value(json_object_get(j, "shares"));
-    set = json_string_value(json_object_get(j, "set")); /* absent in older stores */
-    rc = AECS_ERR(AECS_E_FORMAT, "store: %s is malformed", SVC_META_INIT);
-    if (check != NULL && strlen(check) == 64 && k >= 2 && n >= k && n <= AECS_SHARES_MAX &&
-        aecs_hex_decode_exact(check, 64, svc->check, sizeof(svc->check)) == AECS_OK &&
-        (set == NULL || aecs_reqsig_check_hex(set, 8, "set") == AECS_OK)) {
-        svc->threshold = (unsigned)k;
-        svc->share_count = (unsigned)n;
-        snprintf(svc->share_set, sizeof(svc->share_set), "%s", set != NULL ? set : "");
-        commitments = json_object_get(j, "commitments"); /* absent in older stores */
-        svc->has_commitments = json_is_array(commitments) &&
-                               json_array_size(commitments) == (size_t)n;
-        for (size_t i = 0; svc->has_commitments && i < (size_t)n; i++) {
-            const char *hex = json_string_value(json_array_get(commitments, i));
-            svc->has_commitments = hex != NULL && strlen(hex) == 64 &&
-                                   aecs_hex_decode_exact(hex, 64, svc->commitments[i], 32) ==
-                                       AECS_OK;
-        }
-        aecs_err_clear();
-        rc = load_id(svc, id);
-        if (rc == AECS_OK) {
-            memcpy(svc->id, id, sizeof(svc->id));
-            svc->state = AECS_STATE_SEALED;
-        }
-    }
-    json_decref(j);
-    return rc;
+    GUARD(rc);
+    GUARD(load_id(svc, id));
+    memcpy(svc->id, id, sizeof(svc->id));
+    memcpy(svc->check, m.check, sizeof(svc->check));
+    svc->threshold = m.threshold;
+    svc->share_count = m.share_count;
+    memcpy(svc->share_set, m.set, sizeof(svc->share_set));
+    svc->has_commitments = m.has_commitments;
+    if (m.has_commitments)
+        memcpy(svc->commitments, m.commitments, sizeof(svc->commitments));
+    svc->state = AECS_STATE_SEALED;
+    return AECS_OK;
 }
 
 int aecs_service_open(const struct aecs_service_config *cfg, struct aecs_service **out)
@@ -606,9 +620,8 @@ int svc_body_object(const struct aecs_request *req, json_t **out, enum aecs_api_
     return AECS_OK;
 }
 
-/* Reads the signature header fields; no signature or key check yet. */
-static int parse_sig_headers(const struct aecs_request *req, int64_t *timestamp,
-                             enum aecs_api_code *api)
+int svc_sig_headers_parse(const struct aecs_request *req, int64_t *timestamp,
+                          enum aecs_api_code *api)
 {
     char *end = NULL;
     long long ts;
@@ -698,7 +711,7 @@ int aecs_service_authenticate(struct aecs_service *svc, const struct aecs_reques
     memset(caller, 0, sizeof(*caller));
     pthread_rwlock_rdlock(&svc->state_lock);
     GUARD_OUT(svc_require_working(svc, api));
-    GUARD_OUT(parse_sig_headers(req, &ts, api));
+    GUARD_OUT(svc_sig_headers_parse(req, &ts, api));
     GUARD_OUT(check_skew(ts, now, api));
     GUARD_OUT(svc_index_load(svc, &ix));
     snprintf(path, sizeof(path), SVC_KEYS "%s", req->key_id);
@@ -737,22 +750,14 @@ out:
 
 /* ---- init ---- */
 
-/* What an init request names, as parsed by init_args. */
-struct init_args {
-    const char *pem;                       /* the first cluster admin's public key */
-    unsigned n, k;                         /* shares, threshold */
-    const char *join_policy;               /* or NULL */
-    uint8_t share_key[AECS_P256_PUB_SIZE]; /* the admin's key the shares are sealed to */
-    uint8_t nonce[AECS_RELEASE_NONCE_SIZE];
-};
-
-static int init_args(const json_t *body, struct init_args *a, enum aecs_api_code *api)
+int svc_init_args_parse(const json_t *body, struct svc_init_args *a, enum aecs_api_code *api)
 {
     json_t *jn = json_object_get(body, "shares");
     json_t *jk = json_object_get(body, "threshold");
     const char *key, *hex;
     json_t *value;
 
+    memset(a, 0, sizeof(*a));
     json_object_foreach((json_t *)body, key, value)
     {
         if (strcmp(key, "pubkey") != 0 && strcmp(key, "shares") != 0 &&
@@ -806,7 +811,7 @@ static int init_args(const json_t *body, struct init_args *a, enum aecs_api_code
  * identity key over the nonce and the share key. The shares leave this
  * process in no other form.
  */
-static int init_answer(struct aecs_service *svc, const struct init_args *a,
+static int init_answer(struct aecs_service *svc, const struct svc_init_args *a,
                        const struct aecs_p256_pub *share_key, const char *key_id,
                        char *const *shares, struct aecs_answer *out)
 {
@@ -844,7 +849,7 @@ int aecs_service_init(struct aecs_service *svc, const struct aecs_request *req,
     struct aecs_kek *kek = NULL;
     char **shares = NULL;
     char *meta_text = NULL;
-    struct init_args a;
+    struct svc_init_args a;
     unsigned n = 0, k = 0;
     int64_t ts = 0, now = aecs_time_now();
     char key_id[AECS_SIGKEY_ID_HEX + 1], check_hex[65], created[32], path[128];
@@ -876,10 +881,10 @@ int aecs_service_init(struct aecs_service *svc, const struct aecs_request *req,
         BAIL_OUT(AECS_E_USAGE, "init: this aecsd has no identity key (its release setup was not "
                                "done), so it cannot seal and sign the shares");
     }
-    GUARD_OUT(parse_sig_headers(req, &ts, api));
+    GUARD_OUT(svc_sig_headers_parse(req, &ts, api));
     GUARD_OUT(check_skew(ts, now, api));
     GUARD_OUT(svc_body_object(req, &body, api));
-    GUARD_OUT(init_args(body, &a, api));
+    GUARD_OUT(svc_init_args_parse(body, &a, api));
     n = a.n;
     k = a.k;
     if (a.join_policy != NULL) {
@@ -915,7 +920,7 @@ int aecs_service_init(struct aecs_service *svc, const struct aecs_request *req,
         }
     }
     GUARD_OUT(check_signature(svc, req, key, ts, now, api));
-    /* Checked by init_args already: importing it again cannot fail but for memory. */
+    /* Checked by svc_init_args_parse already: importing it again cannot fail but for memory. */
     GUARD_OUT(aecs_p256_pub_import(a.share_key, sizeof(a.share_key), &share_key));
 
     GUARD_OUT(aecs_kek_generate(&kek));

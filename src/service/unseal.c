@@ -75,8 +75,6 @@
 #define REFUSED_RETRY_S 60     /* a refused mailbox is verified again after this */
 #define SWEEP_INTERVAL_S 600   /* how often a replica sweeps stale mailboxes */
 #define BOX_PAGE 64            /* forwarded shares read per sync */
-/* A forwarded share's plaintext: index, threshold, set id (8 characters), data. */
-#define SHARE_PLAIN_SIZE (1 + 1 + 8 + AECS_KEK_SIZE)
 
 enum peer_state { PEER_UNPARSED = 0, PEER_OTHER_SET, PEER_REFUSED, PEER_TRUSTED };
 
@@ -103,7 +101,7 @@ static int is_hex_id(const char *s)
 
 /* ---- the plaintext of a forwarded share ---- */
 
-static void share_encode(const struct aecs_share *sh, uint8_t out[SHARE_PLAIN_SIZE])
+void svc_unseal_share_encode(const struct aecs_share *sh, uint8_t out[SVC_UNSEAL_SHARE_PLAIN_SIZE])
 {
     out[0] = (uint8_t)sh->index;
     out[1] = (uint8_t)sh->threshold;
@@ -111,11 +109,11 @@ static void share_encode(const struct aecs_share *sh, uint8_t out[SHARE_PLAIN_SI
     memcpy(out + 10, sh->data, AECS_KEK_SIZE);
 }
 
-static int share_decode(const uint8_t *p, size_t size, struct aecs_share *out)
+int svc_unseal_share_decode(const uint8_t *p, size_t size, struct aecs_share *out)
 {
     memset(out, 0, sizeof(*out));
-    ENSURE(size == SHARE_PLAIN_SIZE, AECS_E_FORMAT,
-           "the envelope holds %zu bytes, not a share's %d", size, SHARE_PLAIN_SIZE);
+    ENSURE(size == SVC_UNSEAL_SHARE_PLAIN_SIZE, AECS_E_FORMAT,
+           "the envelope holds %zu bytes, not a share's %d", size, SVC_UNSEAL_SHARE_PLAIN_SIZE);
     ENSURE(p[0] >= 1 && p[0] <= AECS_SHARES_MAX && p[1] >= AECS_SHARES_MIN_THRESHOLD &&
                p[1] <= AECS_SHARES_MAX,
            AECS_E_FORMAT, "the envelope's share has an impossible index or threshold");
@@ -142,6 +140,22 @@ static void box_prefix(const char *id, char out[64])
     snprintf(out, 64, SVC_UNSEAL_BOXES "%.32s/", id);
 }
 
+int svc_unseal_epoch_parse(const uint8_t *data, size_t size, uint64_t *epoch)
+{
+    uint64_t e = 0;
+
+    *epoch = 0;
+    ENSURE(size >= 1 && size <= 19 && (data[0] != '0' || size == 1), AECS_E_FORMAT,
+           "store: %s is not a decimal number", SVC_UNSEAL_EPOCH);
+    for (size_t i = 0; i < size; i++) {
+        ENSURE(data[i] >= '0' && data[i] <= '9', AECS_E_FORMAT, "store: %s is not a decimal number",
+               SVC_UNSEAL_EPOCH);
+        e = e * 10 + (uint64_t)(data[i] - '0');
+    }
+    *epoch = e;
+    return AECS_OK;
+}
+
 /* The reset epoch (0 when none was ever made) and its store version (0: absent). */
 static int epoch_read(struct aecs_service *svc, uint64_t *epoch, uint64_t *version)
 {
@@ -157,17 +171,10 @@ static int epoch_read(struct aecs_service *svc, uint64_t *epoch, uint64_t *versi
         return AECS_OK;
     }
     GUARD(rc);
-    rc = v.size >= 1 && v.size <= 19 && (v.data[0] != '0' || v.size == 1) ? AECS_OK
-                                                                           : AECS_E_FORMAT;
-    for (size_t i = 0; rc == AECS_OK && i < v.size; i++) {
-        if (v.data[i] < '0' || v.data[i] > '9')
-            rc = AECS_E_FORMAT;
-        else
-            e = e * 10 + (uint64_t)(v.data[i] - '0');
-    }
+    rc = svc_unseal_epoch_parse(v.data, v.size, &e);
     *version = v.version;
     aecs_store_value_free(&v);
-    ENSURE(rc == AECS_OK, AECS_E_FORMAT, "store: %s is not a decimal number", SVC_UNSEAL_EPOCH);
+    GUARD(rc);
     *epoch = e;
     return AECS_OK;
 }
@@ -454,7 +461,7 @@ static int forward_one(struct aecs_service *svc, const struct svc_unseal_peer *p
     struct aecs_unseal_share_binding sb;
     struct aecs_p256_pub *to = NULL;
     struct aecs_envelope env;
-    uint8_t plain[SHARE_PLAIN_SIZE];
+    uint8_t plain[SVC_UNSEAL_SHARE_PLAIN_SIZE];
     char path[80], *text = NULL;
     size_t size = 0;
 
@@ -462,7 +469,7 @@ static int forward_one(struct aecs_service *svc, const struct svc_unseal_peer *p
     GUARD(aecs_unseal_share_binding(svc->id, p->id, svc->share_set, share->index, svc->cu.epoch,
                                     &sb));
     GUARD(aecs_p256_pub_import(p->pub, sizeof(p->pub), &to));
-    share_encode(share, plain);
+    svc_unseal_share_encode(share, plain);
     rc = aecs_envelope_seal(to, &sb.b, plain, sizeof(plain), &env);
     aecs_cleanse(plain, sizeof(plain));
     GUARD_OUT(rc);
@@ -529,7 +536,7 @@ void svc_unseal_forward(struct aecs_service *svc)
 /* ---- collecting ---- */
 
 /* "1".."16" (no sign, no leading zero) into *index. */
-static int box_index(const char *s, unsigned *index)
+int svc_unseal_box_index(const char *s, unsigned *index)
 {
     unsigned v = 0;
     size_t n = strlen(s);
@@ -563,7 +570,7 @@ static void box_take(struct aecs_service *svc, const struct aecs_store_item *it)
 
     memset(&env, 0, sizeof(env));
     memset(&share, 0, sizeof(share));
-    if (!box_index(rest, &index)) {
+    if (!svc_unseal_box_index(rest, &index)) {
         snprintf(why, sizeof(why), "not a share index");
     } else if (aecs_unseal_box_parse((const char *)it->value, it->value_size, from, &env) !=
                AECS_OK) {
@@ -575,7 +582,7 @@ static void box_take(struct aecs_service *svc, const struct aecs_store_item *it)
                                    "for this replica, share index %u and reset epoch %llu (sent "
                                    "to another replica or index, from before a reset, or "
                                    "changed)", index, (unsigned long long)svc->cu.epoch);
-    } else if (share_decode(plain, plain_size, &share) != AECS_OK) {
+    } else if (svc_unseal_share_decode(plain, plain_size, &share) != AECS_OK) {
         snprintf(why, sizeof(why), "%s", aecs_err_last()->message);
     } else if (share.index != index) {
         snprintf(why, sizeof(why), "it holds share %u, not share %u", share.index, index);

@@ -98,4 +98,29 @@ AECS_MUST_CHECK int aecs_store_etcd_spec_parse(const char *location,
                                                struct aecs_store_etcd_spec *out);
 AECS_MUST_CHECK int aecs_store_etcd_open(const char *location, struct aecs_store **out);
 
+/*
+ * What the etcd backend reads of etcd's answers (etcd.c), which the host
+ * controls; exposed for fuzz/etcd_answer.c.
+ *
+ * aecs_store_etcd_read_kv reads one kv of a Range answer: its key (base64 of
+ * a key that passes aecs_store_key_check; *key a fresh string), its version
+ * (1..INT64_MAX, a JSON number or a string of 1 to 19 digits) and, when value
+ * is not NULL, its value (base64 of at most AECS_STORE_VALUE_MAX bytes; absent
+ * means empty; *value a fresh buffer of at least one byte, *value_size bytes).
+ * The caller frees both with free(). AECS_E_FORMAT otherwise.
+ *
+ * aecs_store_etcd_txn_answer reads the answer to the Txn made of cmps and ops
+ * (see the top of etcd.c): AECS_OK with versions[i] the version op i left (a
+ * put's prev_kv version + 1, a delete's prev_kvs[0] version or 0);
+ * AECS_E_MISMATCH naming the first compare that did not hold; AECS_E_FORMAT
+ * for anything else (versions zeroed).
+ */
+struct json_t;
+AECS_MUST_CHECK int aecs_store_etcd_read_kv(const struct json_t *kv, char **key, uint64_t *version,
+                                            uint8_t **value, size_t *value_size);
+AECS_MUST_CHECK int aecs_store_etcd_txn_answer(const struct json_t *resp,
+                                               const struct aecs_store_compare *cmps,
+                                               size_t cmp_count, const struct aecs_store_op *ops,
+                                               size_t op_count, uint64_t *versions);
+
 #endif

@@ -296,12 +296,9 @@ static int json_u64(const json_t *obj, const char *name, uint64_t *out)
     return AECS_OK;
 }
 
-/*
- * Reads one kv of etcd's answer: its key (a fresh, valid key string), its
- * version (>= 1) and, when value is not NULL, its value (fresh, <= the limit).
- */
-static int read_kv(const json_t *kv, char **key, uint64_t *version, uint8_t **value,
-                   size_t *value_size)
+/* Reads one kv of etcd's answer (backend.h). */
+int aecs_store_etcd_read_kv(const json_t *kv, char **key, uint64_t *version, uint8_t **value,
+                            size_t *value_size)
 {
     uint8_t *k = NULL;
     size_t klen = 0;
@@ -712,7 +709,8 @@ static int get_locked(struct etcd_store *es, const char *key, struct aecs_store_
     const json_t *kvs = json_object_get(resp, "kvs");
     if (json_array_size(kvs) == 0)
         BAIL_OUT(AECS_E_NOT_FOUND, "store: %.200s: no such key", key);
-    GUARD_OUT(read_kv(json_array_get(kvs, 0), &found, &out->version, &out->data, &out->size));
+    GUARD_OUT(aecs_store_etcd_read_kv(json_array_get(kvs, 0), &found, &out->version, &out->data,
+                                      &out->size));
     ENSURE_OUT(strcmp(found, key) == 0, AECS_E_FORMAT,
                "store: etcd answered a get of %.200s with another key", key);
 out:
@@ -804,8 +802,8 @@ static int list_once(struct etcd_store *es, const char *prefix, const char *pref
         ENSURE_OUT(n <= want, AECS_E_FORMAT, "store: etcd answered with more keys than asked");
         for (size_t i = 0; i < n; i++) {
             struct aecs_store_item it = {0};
-            GUARD_OUT(read_kv(json_array_get(kvs, i), &it.key, &it.version,
-                              values ? &it.value : NULL, &it.value_size));
+            GUARD_OUT(aecs_store_etcd_read_kv(json_array_get(kvs, i), &it.key, &it.version,
+                                              values ? &it.value : NULL, &it.value_size));
             ENSURE_OUT(strncmp(it.key, prefix, strlen(prefix)) == 0 &&
                            (start_after == NULL || strcmp(it.key, start_after) > 0) &&
                            (out->count == 0 || strcmp(it.key, out->items[out->count - 1].key) > 0),
@@ -919,7 +917,7 @@ static int txn_locked(struct etcd_store *es, const struct aecs_store_compare *cm
                       uint64_t *versions)
 {
     json_t *resp = NULL;
-    int rc = AECS_OK;
+    int rc;
     json_t *req = txn_request(cmps, cmp_count, ops, op_count);
 
     ENSURE(req != NULL, AECS_E_NO_MEMORY, "store: out of memory");
@@ -927,7 +925,16 @@ static int txn_locked(struct etcd_store *es, const struct aecs_store_compare *cm
               ANSWER_BASE + op_count * ANSWER_PER_VALUE + cmp_count * ANSWER_PER_KEY, &resp);
     json_free(req);
     GUARD(rc);
+    rc = aecs_store_etcd_txn_answer(resp, cmps, cmp_count, ops, op_count, versions);
+    json_free(resp);
+    return rc;
+}
 
+int aecs_store_etcd_txn_answer(const json_t *resp, const struct aecs_store_compare *cmps,
+                               size_t cmp_count, const struct aecs_store_op *ops, size_t op_count,
+                               uint64_t *versions)
+{
+    int rc = AECS_OK;
     const json_t *responses = json_object_get(resp, "responses");
     int succeeded = json_is_true(json_object_get(resp, "succeeded"));
     size_t want = succeeded ? op_count : cmp_count;
@@ -965,7 +972,6 @@ static int txn_locked(struct etcd_store *es, const struct aecs_store_compare *cm
         }
     }
 out:
-    json_free(resp);
     if (rc != AECS_OK)
         memset(versions, 0, op_count * sizeof(*versions));
     return rc;

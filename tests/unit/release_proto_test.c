@@ -1033,6 +1033,20 @@ static void test_join_messages(void **state)
     expect_rc(aecs_join_answer_serialize("0123456789ABCDEF0123456789abcdef", &env, &s, &size),
               AECS_E_INVALID_ARGUMENT);
     aecs_envelope_clear(&env);
+    /*
+     * An empty ciphertext, which the serializer refuses to write, is refused
+     * when read too (found by fuzz/release_msg).
+     */
+    {
+        static const char empty[] =
+            "{\"id\":\"0123456789abcdef0123456789abcdef\",\"envelope\":{\"epk\":\"" V_CLIENT_PUB
+            "\",\"iv\":\"010101010101010101010101\",\"ciphertext\":\"\","
+            "\"tag\":\"02020202020202020202020202020202\"}}";
+        expect_rc(aecs_join_answer_parse(empty, strlen(empty), id, &back), AECS_E_FORMAT);
+        assert_msg_has("join answer: the envelope's ciphertext is empty");
+        assert_string_equal(id, "");
+        assert_null(back.ciphertext);
+    }
 }
 
 /* ---- unseal progress shared by replicas ---- */

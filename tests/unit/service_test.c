@@ -3287,6 +3287,57 @@ static void test_shared_nonces(void **state)
     aecs_service_free(b);
 }
 
+/*
+ * A nonce's value in the store is its expiry as a replica writes it ("%lld"
+ * of a positive number); one the host changed to anything else is malformed,
+ * not a time. Each value below was taken as an expiry before (found by
+ * fuzz/service_store): a blank or a sign in front, a NUL inside, a leading
+ * zero, a number past INT64_MAX (which became the largest time, so the nonce
+ * never expired and no sweep removed it).
+ */
+static void test_nonce_stored_values(void **state)
+{
+    static const struct {
+        const char *value;
+        size_t size;
+    } bad[] = {
+        {" 4102444800", 11},     {"+4102444800", 11},
+        {"4102444800\0007", 12}, /* a NUL, then 7 */
+        {"04102444800", 11},     {"99999999999999999999", 20},
+    };
+    struct fx *f = *state;
+    int64_t expires = 0;
+
+    f->cfg.shared_nonces = 1;
+    fx_reopen(f);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        uint8_t n[32];
+        char hex[65], key[80];
+
+        assert_int_equal(getrandom(n, sizeof(n), 0), (ssize_t)sizeof(n));
+        EXPECT_OK(svc_nonce_issue(f->svc, n, aecs_time_now() + 60));
+        aecs_hex_encode(n, sizeof(n), hex);
+        snprintf(key, sizeof(key), "/nonce/c/%s", hex);
+        EXPECT_OK(
+            aecs_store_put(f->svc->store, key, bad[i].value, bad[i].size, AECS_STORE_ANY, NULL));
+        assert_int_equal(svc_nonce_consume(f->svc, n), AECS_E_FORMAT);
+        assert_string_equal(MSG(), "store: a nonce is malformed");
+        assert_int_equal(
+            svc_nonce_expiry_parse((const uint8_t *)bad[i].value, bad[i].size, &expires),
+            AECS_E_FORMAT);
+        assert_int_equal(expires, 0);
+    }
+    /* what a replica writes: 1 to 19 digits, at most INT64_MAX */
+    EXPECT_OK(svc_nonce_expiry_parse((const uint8_t *)"9223372036854775807", 19, &expires));
+    assert_true(expires == INT64_MAX);
+    EXPECT_OK(svc_nonce_expiry_parse((const uint8_t *)"1", 1, &expires));
+    assert_true(expires == 1);
+    assert_int_equal(svc_nonce_expiry_parse((const uint8_t *)"9223372036854775808", 19, &expires),
+                     AECS_E_FORMAT);
+    assert_int_equal(svc_nonce_expiry_parse((const uint8_t *)"0", 1, &expires), AECS_E_FORMAT);
+    assert_int_equal(svc_nonce_expiry_parse((const uint8_t *)"", 0, &expires), AECS_E_FORMAT);
+}
+
 /* A file of n AES keys of service1 named <prefix><i> (names padded to 64 characters). */
 static char *yaml_many(const char *prefix, size_t first, size_t n)
 {
@@ -3385,6 +3436,7 @@ int main(void)
         T(test_init_by_another_replica),
         T(test_concurrent_replicas),
         T(test_shared_nonces),
+        T(test_nonce_stored_values),
         T(test_init_admin_key_file),
         T(test_signed_requests_refused),
         T(test_unseal),
