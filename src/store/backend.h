@@ -63,11 +63,13 @@ AECS_MUST_CHECK int aecs_store_sqlite_open(const char *path, struct aecs_store *
 #define AECS_STORE_ETCD_MAX_ENDPOINTS 16
 #define AECS_STORE_ETCD_DEFAULT_TIMEOUT_MS 5000L
 #define AECS_STORE_ETCD_DEFAULT_CONNECT_TIMEOUT_MS 2000L
+#define AECS_STORE_ETCD_DEFAULT_CONNECTIONS 8
+#define AECS_STORE_ETCD_MAX_CONNECTIONS 64
 
 /* What an etcd spec looks like, for messages (see store.h). */
 #define AECS_STORE_ETCD_FORM                                                                       \
     "etcd:http[s]://HOST:PORT[,http[s]://HOST:PORT...][?OPTION=VALUE&...] with OPTION one of "   \
-    "cacert, cert, key, user, password-file, timeout, connect-timeout"
+    "cacert, cert, key, user, password-file, timeout, connect-timeout, connections"
 
 /* A piece of the spec string: len bytes at p, not NUL-terminated; len 0 when not given. */
 struct aecs_store_span {
@@ -87,6 +89,7 @@ struct aecs_store_etcd_spec {
     struct aecs_store_span password_file; /* the file that holds the user's password */
     long timeout_ms;                      /* budget of one store call, all endpoints together */
     long connect_timeout_ms;              /* budget of one connection attempt */
+    size_t connections;                   /* calls of one handle that run at once */
 };
 
 /*
@@ -97,6 +100,11 @@ struct aecs_store_etcd_spec {
 AECS_MUST_CHECK int aecs_store_etcd_spec_parse(const char *location,
                                                struct aecs_store_etcd_spec *out);
 AECS_MUST_CHECK int aecs_store_etcd_open(const char *location, struct aecs_store **out);
+/*
+ * For tests: the most calls of handle s that held a connection at the same
+ * time since it was opened (0 when s is not an etcd store).
+ */
+size_t aecs_store_etcd_peak_calls(struct aecs_store *s);
 
 /*
  * What the etcd backend reads of etcd's answers (etcd.c), which the host

@@ -21,11 +21,21 @@
  *         hold, and the version found, are exact. put and delete are txns
  *         (store.c).
  *
- * Endpoints and failover: a handle keeps one curl handle (so connections
- * stay open between calls) and the endpoint that last answered. A call tries
- * that one first, then the others in order, within one time budget
- * (timeout=, default 5 s; each connection attempt connect-timeout=, default
- * 2 s). What it does after a failure depends on whether etcd may have acted:
+ * Connections: a handle keeps a small pool of curl handles (connections=,
+ * default 8), each with its own connection to etcd that stays open between
+ * calls. A call takes an idle one for its whole length (a list's several
+ * requests included), waiting on a condition variable while all are busy,
+ * and gives it back: so the calls of aecsd's worker threads reach etcd side
+ * by side, and etcd can group their writes into one fsync, where one
+ * connection behind one mutex sent them one after another. Idle handles are
+ * a stack, so a lone caller always gets the same warm connection. There is
+ * no watch or lease: no call holds a connection longer than its time budget.
+ *
+ * Endpoints and failover: the handle remembers the endpoint that last
+ * answered (one for the whole pool, under its lock). A call tries that one
+ * first, then the others in order, within one time budget (timeout=,
+ * default 5 s; each connection attempt connect-timeout=, default 2 s). What
+ * it does after a failure depends on whether etcd may have acted:
  *   - nothing was sent (connection refused, name not resolved, TLS handshake
  *     failed, connect timed out): any request moves on to the next endpoint;
  *   - etcd refused before acting ("no leader" - every request asks etcd to
@@ -55,11 +65,18 @@
  * environment are ignored. user= and password-file=: the password is read
  * at open (a group- or world-readable file gets a warning), exchanged for a
  * token at /v3/auth/authenticate, and the token goes in the Authorization
- * header. Password, token, request and answer bytes are wiped before they
- * are freed (best effort: jansson's own parse buffers are not).
+ * header. The token is the handle's, under its lock, with a generation
+ * number: each connection rebuilds its header list when the token changed,
+ * and a call refused for its token authenticates again only when no other
+ * call did since that token was sent. Password, token, request and answer
+ * bytes are wiped before they are freed (best effort: jansson's own parse
+ * buffers are not).
  *
- * Threads: one mutex per handle, held for the whole of each call, as in
- * sqlite.c; use several handles for parallel calls.
+ * Threads: the lock guards the pool's idle stack and counters, the current
+ * endpoint and the token; everything else of the handle is set at open and
+ * only read afterwards, and a connection (its curl handle, header list,
+ * answer buffer) belongs to the call that took it. Nothing runs while the
+ * lock is held but bookkeeping: no I/O, no logging.
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -128,15 +145,21 @@ struct answer {
     int over;
 };
 
+/* One connection of the pool; it belongs to the call that took it. */
+struct conn {
+    CURL *curl;                   /* its connection stays open between calls */
+    struct curl_slist *hdr_token; /* the headers with the token of generation token_gen */
+    uint64_t token_gen;
+    struct answer ans;
+    char errbuf[CURL_ERROR_SIZE];
+};
+
 struct etcd_store {
     struct aecs_store base; /* first: the handle callers hold */
-    pthread_mutex_t lock;
-    CURL *curl;
+    /* set at open, only read afterwards */
     struct curl_slist *hdr_plain; /* without a token (authenticate, no auth) */
-    struct curl_slist *hdr_token; /* with Authorization: TOKEN */
     char *urls[AECS_STORE_ETCD_MAX_ENDPOINTS];
     size_t url_count;
-    size_t current; /* the endpoint that answered last */
     char *cacert;
     char *cert;
     char *key;
@@ -145,8 +168,18 @@ struct etcd_store {
     size_t password_size;
     long timeout_ms;
     long connect_timeout_ms;
-    struct answer ans;
-    char errbuf[CURL_ERROR_SIZE];
+    struct conn conns[AECS_STORE_ETCD_MAX_CONNECTIONS];
+    size_t conn_count;
+    /* under lock */
+    pthread_mutex_t lock;
+    pthread_cond_t idle_cond; /* signalled when a connection goes back on the stack */
+    struct conn *idle[AECS_STORE_ETCD_MAX_CONNECTIONS];
+    size_t idle_count;
+    size_t peak;    /* the most connections taken at once */
+    size_t current; /* the endpoint that answered last */
+    char *token;    /* NULL before authenticating, or without auth */
+    size_t token_size;
+    uint64_t token_gen; /* incremented with each new token */
 };
 
 /* ------------------------------------------------------------- helpers */
@@ -403,9 +436,115 @@ static size_t on_answer(char *p, size_t size, size_t nmemb, void *arg)
 
 #define SETOPT(opt, val)                                                                           \
     do {                                                                                           \
-        if (curl_easy_setopt(es->curl, (opt), (val)) != CURLE_OK)                                  \
+        if (curl_easy_setopt(c->curl, (opt), (val)) != CURLE_OK)                                   \
             return AECS_ERR(AECS_E_INTERNAL, "store: etcd: libcurl rejected option %s", #opt);     \
     } while (0)
+
+/* ----------------------------------------------------------------- pool */
+
+/* A fresh header list, with "Authorization: token" when token is not NULL. */
+static int build_headers(const char *token, struct curl_slist **out)
+{
+    static const char *const base[] = {
+        "Content-Type: application/json",
+        "Expect:",                       /* no 100-continue round trip for big bodies */
+        "Grpc-Metadata-hasleader: true", /* a member with no leader refuses at once */
+    };
+    struct curl_slist *list = NULL;
+    char auth[TOKEN_MAX + 32];
+
+    *out = NULL;
+    for (size_t i = 0; i < sizeof(base) / sizeof(base[0]); i++) {
+        struct curl_slist *l = curl_slist_append(list, base[i]);
+        if (l == NULL)
+            goto fail;
+        list = l;
+    }
+    if (token != NULL) {
+        snprintf(auth, sizeof(auth), "Authorization: %s", token);
+        struct curl_slist *l = curl_slist_append(list, auth);
+        aecs_cleanse(auth, sizeof(auth));
+        if (l == NULL)
+            goto fail;
+        list = l;
+    }
+    *out = list;
+    return AECS_OK;
+fail:
+    free_slist(list);
+    return AECS_ERR(AECS_E_NO_MEMORY, "store: out of memory");
+}
+
+/*
+ * Takes an idle connection, waiting while every one is busy (each call
+ * holds one for at most its time budget). Give it back with conn_put.
+ */
+static struct conn *conn_take(struct etcd_store *es)
+{
+    struct conn *c;
+
+    pthread_mutex_lock(&es->lock);
+    while (es->idle_count == 0)
+        pthread_cond_wait(&es->idle_cond, &es->lock);
+    c = es->idle[--es->idle_count];
+    if (es->conn_count - es->idle_count > es->peak)
+        es->peak = es->conn_count - es->idle_count;
+    pthread_mutex_unlock(&es->lock);
+    return c;
+}
+
+static void conn_put(struct etcd_store *es, struct conn *c)
+{
+    pthread_mutex_lock(&es->lock);
+    es->idle[es->idle_count++] = c;
+    pthread_cond_signal(&es->idle_cond);
+    pthread_mutex_unlock(&es->lock);
+}
+
+/* Brings c's header list up to the handle's token (another call may have renewed it). */
+static int conn_headers(struct etcd_store *es, struct conn *c)
+{
+    int rc = AECS_OK;
+
+    pthread_mutex_lock(&es->lock);
+    if (c->hdr_token == NULL || c->token_gen != es->token_gen) {
+        struct curl_slist *l = NULL;
+        rc = build_headers(es->token, &l);
+        if (rc == AECS_OK) {
+            free_slist(c->hdr_token);
+            c->hdr_token = l;
+            c->token_gen = es->token_gen;
+        }
+    }
+    pthread_mutex_unlock(&es->lock);
+    return rc;
+}
+
+/* Whether the handle has a newer token than the one c last sent. */
+static int token_changed(struct etcd_store *es, const struct conn *c)
+{
+    pthread_mutex_lock(&es->lock);
+    int changed = c->token_gen != es->token_gen;
+    pthread_mutex_unlock(&es->lock);
+    return changed;
+}
+
+/* Makes a copy of token (len bytes) the handle's token; the old one is wiped. */
+static int set_token(struct etcd_store *es, const char *token, size_t len)
+{
+    char *copy = strndup(token, len);
+
+    ENSURE(copy != NULL, AECS_E_NO_MEMORY, "store: out of memory");
+    pthread_mutex_lock(&es->lock);
+    char *old = es->token;
+    size_t old_size = es->token_size;
+    es->token = copy;
+    es->token_size = len;
+    es->token_gen++;
+    pthread_mutex_unlock(&es->lock);
+    free_secret(old, old_size + 1);
+    return AECS_OK;
+}
 
 /* What etcd's error answer means for the request (see the top of the file). */
 static enum outcome classify(const char *msg, long code)
@@ -431,9 +570,9 @@ static enum outcome classify(const char *msg, long code)
  * json_free), otherwise why (a short text) says what failed. Returns an
  * error only for failures of this process (memory, libcurl options).
  */
-static int attempt(struct etcd_store *es, size_t ep, const char *path, struct body *b,
-                   enum call_kind kind, size_t cap, int64_t left_ms, enum outcome *oc,
-                   json_t **out, char *why, size_t why_size)
+static int attempt(struct etcd_store *es, struct conn *c, size_t ep, const char *path,
+                   struct body *b, enum call_kind kind, size_t cap, int64_t left_ms,
+                   enum outcome *oc, json_t **out, char *why, size_t why_size)
 {
     char url[320];
     long status = 0;
@@ -446,20 +585,22 @@ static int attempt(struct etcd_store *es, size_t ep, const char *path, struct bo
     b->pos = 0;
     b->sent = 0;
     b->rewindable = kind != CALL_WRITE;
-    answer_reset(&es->ans, cap);
-    es->errbuf[0] = '\0';
+    if (kind != CALL_AUTH)
+        GUARD(conn_headers(es, c));
+    answer_reset(&c->ans, cap);
+    c->errbuf[0] = '\0';
     SETOPT(CURLOPT_URL, url);
     SETOPT(CURLOPT_TIMEOUT_MS, (long)left_ms);
     SETOPT(CURLOPT_CONNECTTIMEOUT_MS,
            (long)(es->connect_timeout_ms < left_ms ? es->connect_timeout_ms : left_ms));
-    SETOPT(CURLOPT_HTTPHEADER, kind == CALL_AUTH ? es->hdr_plain : es->hdr_token);
+    SETOPT(CURLOPT_HTTPHEADER, kind == CALL_AUTH ? es->hdr_plain : c->hdr_token);
     SETOPT(CURLOPT_READDATA, b);
     SETOPT(CURLOPT_SEEKDATA, b);
     SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)b->size);
 
-    CURLcode cc = curl_easy_perform(es->curl);
+    CURLcode cc = curl_easy_perform(c->curl);
     if (cc != CURLE_OK) {
-        if (es->ans.over || cc == CURLE_FILESIZE_EXCEEDED) {
+        if (c->ans.over || cc == CURLE_FILESIZE_EXCEEDED) {
             snprintf(why, why_size, "the answer is larger than %zu bytes", cap);
             *oc = OUT_TOO_BIG;
             return AECS_OK;
@@ -467,17 +608,17 @@ static int attempt(struct etcd_store *es, size_t ep, const char *path, struct bo
         if (cc == CURLE_OPERATION_TIMEDOUT && b->sent)
             snprintf(why, why_size, "no answer within %lld ms", (long long)left_ms);
         else
-            snprintf(why, why_size, "%.120s", es->errbuf[0] ? es->errbuf : curl_easy_strerror(cc));
+            snprintf(why, why_size, "%.120s", c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc));
         if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
             cc == CURLE_SSL_CONNECT_ERROR || cc == CURLE_SSL_CERTPROBLEM)
             snprintf(why + strlen(why), why_size - strlen(why), " (TLS: check cacert=, cert=, key=)");
         *oc = b->sent ? OUT_LOST : OUT_UNREACHED;
         return AECS_OK;
     }
-    curl_easy_getinfo(es->curl, CURLINFO_RESPONSE_CODE, &status);
-    json_t *j = json_loadb(es->ans.data != NULL ? es->ans.data : "", es->ans.size,
+    curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+    json_t *j = json_loadb(c->ans.data != NULL ? c->ans.data : "", c->ans.size,
                            JSON_REJECT_DUPLICATES, &jerr);
-    answer_reset(&es->ans, cap);
+    answer_reset(&c->ans, cap);
     if (!json_is_object(j)) {
         json_free(j);
         snprintf(why, why_size,
@@ -505,7 +646,7 @@ static int attempt(struct etcd_store *es, size_t ep, const char *path, struct bo
     return AECS_OK;
 }
 
-static int authenticate(struct etcd_store *es);
+static int authenticate(struct etcd_store *es, struct conn *c);
 
 /* "URL: why; URL: why" for each endpoint, from the last failure of each (or "not tried"). */
 static void reasons_text(const struct etcd_store *es, char why[][WHY_MAX], char *out, size_t size)
@@ -524,8 +665,8 @@ static void reasons_text(const struct etcd_store *es, char why[][WHY_MAX], char 
  * success puts etcd's answer in *out (the caller frees it with json_free).
  * cap bounds the answer.
  */
-static int call(struct etcd_store *es, const char *path, const json_t *req, enum call_kind kind,
-                size_t cap, json_t **out)
+static int call(struct etcd_store *es, struct conn *c, const char *path, const json_t *req,
+                enum call_kind kind, size_t cap, json_t **out)
 {
     int rc = AECS_OK;
     struct body b = {0};
@@ -535,8 +676,12 @@ static int call(struct etcd_store *es, const char *path, const json_t *req, enum
     int64_t backoff = BACKOFF_FIRST_MS;
     int64_t deadline = now_ms() + es->timeout_ms;
     char *text = json_dumps(req, JSON_COMPACT);
+    size_t first;
 
     *out = NULL;
+    pthread_mutex_lock(&es->lock);
+    first = es->current;
+    pthread_mutex_unlock(&es->lock);
     memset(why, 0, sizeof(why));
     ENSURE(text != NULL, AECS_E_NO_MEMORY, "store: out of memory");
     b.data = text;
@@ -546,21 +691,26 @@ static int call(struct etcd_store *es, const char *path, const json_t *req, enum
         size_t i = 0;
 
         while (i < es->url_count) {
-            size_t ep = (es->current + i) % es->url_count;
+            size_t ep = (first + i) % es->url_count;
             int64_t left = deadline - now_ms();
             enum outcome oc;
             json_t *j = NULL;
+            int moved;
 
             if (left <= 0)
                 break;
-            GUARD_OUT(attempt(es, ep, path, &b, kind, cap, left, &oc, &j, why[ep], WHY_MAX));
+            GUARD_OUT(attempt(es, c, ep, path, &b, kind, cap, left, &oc, &j, why[ep], WHY_MAX));
             switch (oc) {
             case OUT_OK:
-                if (ep != es->current) {
+                /* the first call to get through elsewhere moves the others, and says so */
+                pthread_mutex_lock(&es->lock);
+                moved = es->current != ep;
+                es->current = ep;
+                pthread_mutex_unlock(&es->lock);
+                if (moved) {
                     reasons_text(es, why, reasons, sizeof(reasons));
                     log_warn("store: etcd: now using %s (%s)", es->urls[ep], reasons);
                 }
-                es->current = ep;
                 *out = j;
                 goto out;
             case OUT_AUTH:
@@ -571,7 +721,9 @@ static int call(struct etcd_store *es, const char *path, const json_t *req, enum
                 ENSURE_OUT(!reauthed, AECS_E_IO, "store: etcd: %s: %s, even after authenticating",
                            es->urls[ep], why[ep]);
                 reauthed = 1;
-                GUARD_OUT(authenticate(es));
+                /* another call may have got a new token since this one was sent: use it */
+                if (!token_changed(es, c))
+                    GUARD_OUT(authenticate(es, c));
                 continue; /* the same endpoint again */
             case OUT_UNREACHED:
                 i++;
@@ -611,49 +763,11 @@ out:
     return rc;
 }
 
-/* Rebuilds both header lists; token NULL: none yet. */
-static int set_headers(struct etcd_store *es, const char *token)
-{
-    static const char *const base[] = {
-        "Content-Type: application/json",
-        "Expect:",                       /* no 100-continue round trip for big bodies */
-        "Grpc-Metadata-hasleader: true", /* a member with no leader refuses at once */
-    };
-    struct curl_slist *plain = NULL;
-    struct curl_slist *with = NULL;
-    char auth[TOKEN_MAX + 32];
-
-    for (size_t i = 0; i < sizeof(base) / sizeof(base[0]); i++) {
-        struct curl_slist *p = curl_slist_append(plain, base[i]);
-        struct curl_slist *w = p != NULL ? curl_slist_append(with, base[i]) : NULL;
-        if (p != NULL)
-            plain = p;
-        if (w != NULL)
-            with = w;
-        if (p == NULL || w == NULL)
-            goto fail;
-    }
-    if (token != NULL) {
-        snprintf(auth, sizeof(auth), "Authorization: %s", token);
-        struct curl_slist *w = curl_slist_append(with, auth);
-        aecs_cleanse(auth, sizeof(auth));
-        if (w == NULL)
-            goto fail;
-        with = w;
-    }
-    free_slist(es->hdr_plain);
-    free_slist(es->hdr_token);
-    es->hdr_plain = plain;
-    es->hdr_token = with;
-    return AECS_OK;
-fail:
-    free_slist(plain);
-    free_slist(with);
-    return AECS_ERR(AECS_E_NO_MEMORY, "store: out of memory");
-}
-
-/* Exchanges user and password for a token (etcd's simple or JWT tokens). */
-static int authenticate(struct etcd_store *es)
+/*
+ * Exchanges user and password for a token (etcd's simple or JWT tokens), on
+ * the caller's connection c, and makes it the handle's.
+ */
+static int authenticate(struct etcd_store *es, struct conn *c)
 {
     json_t *resp = NULL;
     int rc = AECS_OK;
@@ -668,7 +782,7 @@ static int authenticate(struct etcd_store *es)
     }
     json_t *req = json_pack("{s:o, s:o}", "name", name, "password", pw);
     ENSURE(req != NULL, AECS_E_NO_MEMORY, "store: out of memory");
-    rc = call(es, "/v3/auth/authenticate", req, CALL_AUTH, ANSWER_BASE, &resp);
+    rc = call(es, c, "/v3/auth/authenticate", req, CALL_AUTH, ANSWER_BASE, &resp);
     json_free(req);
     if (rc != AECS_OK) {
         aecs_err_prefix("authenticating as %.100s: ", es->user);
@@ -686,7 +800,7 @@ static int authenticate(struct etcd_store *es)
                    "cannot go into a header",
                    es->user);
     }
-    GUARD_OUT(set_headers(es, token));
+    GUARD_OUT(set_token(es, token, len));
     log_debug("store: etcd: authenticated as %.100s", es->user);
 out:
     json_free(resp);
@@ -695,7 +809,8 @@ out:
 
 /* ----------------------------------------------------------------- calls */
 
-static int get_locked(struct etcd_store *es, const char *key, struct aecs_store_value *out)
+static int get_on(struct etcd_store *es, struct conn *c, const char *key,
+                  struct aecs_store_value *out)
 {
     json_t *resp = NULL;
     char *found = NULL;
@@ -703,7 +818,7 @@ static int get_locked(struct etcd_store *es, const char *key, struct aecs_store_
     json_t *req = json_pack("{s:o}", "key", key_json(key));
 
     ENSURE(req != NULL, AECS_E_NO_MEMORY, "store: out of memory");
-    rc = call(es, "/v3/kv/range", req, CALL_READ, ANSWER_BASE + ANSWER_PER_VALUE, &resp);
+    rc = call(es, c, "/v3/kv/range", req, CALL_READ, ANSWER_BASE + ANSWER_PER_VALUE, &resp);
     json_free(req);
     GUARD(rc);
     const json_t *kvs = json_object_get(resp, "kvs");
@@ -725,9 +840,9 @@ static int etcd_get(struct aecs_store *s, const char *key, struct aecs_store_val
 {
     struct etcd_store *es = (struct etcd_store *)s;
 
-    pthread_mutex_lock(&es->lock);
-    int rc = get_locked(es, key, out);
-    pthread_mutex_unlock(&es->lock);
+    struct conn *c = conn_take(es);
+    int rc = get_on(es, c, key, out);
+    conn_put(es, c);
     return rc;
 }
 
@@ -735,9 +850,9 @@ static int etcd_get(struct aecs_store *s, const char *key, struct aecs_store_val
  * One Range of a list: keys from start (start_size bytes) up to prefix_end,
  * at most limit, at revision rev (0: the latest). The answer goes to *resp.
  */
-static int list_range(struct etcd_store *es, const char *start, size_t start_size,
-                      const char *prefix_end, size_t limit, int values, uint64_t rev,
-                      json_t **resp)
+static int list_range(struct etcd_store *es, struct conn *c, const char *start,
+                      size_t start_size, const char *prefix_end, size_t limit, int values,
+                      uint64_t rev, json_t **resp)
 {
     char revtext[24];
     json_t *req;
@@ -748,15 +863,15 @@ static int list_range(struct etcd_store *es, const char *start, size_t start_siz
                     key_json(prefix_end), "limit", (json_int_t)limit, "keys_only", !values,
                     "revision", revtext);
     ENSURE(req != NULL, AECS_E_NO_MEMORY, "store: out of memory");
-    rc = call(es, "/v3/kv/range", req, CALL_READ,
+    rc = call(es, c, "/v3/kv/range", req, CALL_READ,
               ANSWER_BASE + limit * (values ? ANSWER_PER_VALUE : ANSWER_PER_KEY), resp);
     json_free(req);
     return rc;
 }
 
 /* One try at a list (see the top of the file); *compacted when the revision went away. */
-static int list_once(struct etcd_store *es, const char *prefix, const char *prefix_end,
-                     const char *start_after, size_t limit, int values,
+static int list_once(struct etcd_store *es, struct conn *c, const char *prefix,
+                     const char *prefix_end, const char *start_after, size_t limit, int values,
                      struct aecs_store_list *out, int *compacted)
 {
     char start[AECS_STORE_KEY_MAX + 2];
@@ -780,15 +895,15 @@ static int list_once(struct etcd_store *es, const char *prefix, const char *pref
     /* Nothing can match past the prefix's end (etcd's answer to key >= range_end is not one). */
     size_t end_size = strlen(prefix_end);
     size_t common = start_size < end_size ? start_size : end_size;
-    int c = memcmp(start, prefix_end, common);
-    if (c > 0 || (c == 0 && start_size >= end_size))
+    int cmp = memcmp(start, prefix_end, common);
+    if (cmp > 0 || (cmp == 0 && start_size >= end_size))
         return AECS_OK;
 
     for (;;) {
         size_t want = limit - out->count;
         if (values && want > LIST_VALUE_CHUNK)
             want = LIST_VALUE_CHUNK;
-        rc = list_range(es, start, start_size, prefix_end, want, values, rev, &resp);
+        rc = list_range(es, c, start, start_size, prefix_end, want, values, rev, &resp);
         if (rc != AECS_OK && rev != 0 && strstr(aecs_err_last()->message, "compacted") != NULL)
             *compacted = 1;
         GUARD_OUT(rc);
@@ -844,14 +959,14 @@ static int etcd_list(struct aecs_store *s, const char *prefix, const char *prefi
     int compacted = 0;
     int rc;
 
-    pthread_mutex_lock(&es->lock);
+    struct conn *c = conn_take(es);
     for (int i = 0;; i++) {
-        rc = list_once(es, prefix, prefix_end, start_after, limit, values, out, &compacted);
+        rc = list_once(es, c, prefix, prefix_end, start_after, limit, values, out, &compacted);
         if (rc == AECS_OK || !compacted || i + 1 == LIST_ATTEMPTS)
             break;
         log_info("store: etcd: the revision of a list was compacted meanwhile; listing again");
     }
-    pthread_mutex_unlock(&es->lock);
+    conn_put(es, c);
     return rc;
 }
 
@@ -912,16 +1027,16 @@ static int first_version(const json_t *list, const json_t *kv, uint64_t *out)
     return AECS_OK;
 }
 
-static int txn_locked(struct etcd_store *es, const struct aecs_store_compare *cmps,
-                      size_t cmp_count, const struct aecs_store_op *ops, size_t op_count,
-                      uint64_t *versions)
+static int txn_on(struct etcd_store *es, struct conn *c, const struct aecs_store_compare *cmps,
+                  size_t cmp_count, const struct aecs_store_op *ops, size_t op_count,
+                  uint64_t *versions)
 {
     json_t *resp = NULL;
     int rc;
     json_t *req = txn_request(cmps, cmp_count, ops, op_count);
 
     ENSURE(req != NULL, AECS_E_NO_MEMORY, "store: out of memory");
-    rc = call(es, "/v3/kv/txn", req, op_count > 0 ? CALL_WRITE : CALL_READ,
+    rc = call(es, c, "/v3/kv/txn", req, op_count > 0 ? CALL_WRITE : CALL_READ,
               ANSWER_BASE + op_count * ANSWER_PER_VALUE + cmp_count * ANSWER_PER_KEY, &resp);
     json_free(req);
     GUARD(rc);
@@ -982,21 +1097,26 @@ static int etcd_txn(struct aecs_store *s, const struct aecs_store_compare *cmps,
 {
     struct etcd_store *es = (struct etcd_store *)s;
 
-    pthread_mutex_lock(&es->lock);
-    int rc = txn_locked(es, cmps, cmp_count, ops, op_count, versions);
-    pthread_mutex_unlock(&es->lock);
+    struct conn *c = conn_take(es);
+    int rc = txn_on(es, c, cmps, cmp_count, ops, op_count, versions);
+    conn_put(es, c);
     return rc;
 }
 
+/* No call may be running (store.h): every connection is idle. */
 static void etcd_free(struct aecs_store *s)
 {
     struct etcd_store *es = (struct etcd_store *)s;
 
-    if (es->curl != NULL)
-        curl_easy_cleanup(es->curl);
+    for (size_t i = 0; i < es->conn_count; i++) {
+        struct conn *c = &es->conns[i];
+        if (c->curl != NULL)
+            curl_easy_cleanup(c->curl);
+        free_slist(c->hdr_token);
+        answer_reset(&c->ans, 0);
+    }
     free_slist(es->hdr_plain);
-    free_slist(es->hdr_token);
-    answer_reset(&es->ans, 0);
+    free_secret(es->token, es->token_size + 1);
     for (size_t i = 0; i < es->url_count; i++)
         free(es->urls[i]);
     free(es->cacert);
@@ -1004,6 +1124,7 @@ static void etcd_free(struct aecs_store *s)
     free(es->key);
     free(es->user);
     free_secret(es->password, es->password_size + 1);
+    pthread_cond_destroy(&es->idle_cond);
     pthread_mutex_destroy(&es->lock);
     free(es);
 }
@@ -1060,11 +1181,11 @@ static int read_password(struct etcd_store *es, const char *path)
     return AECS_OK;
 }
 
-static int setup_curl(struct etcd_store *es)
+/* Creates connection c's curl handle (it connects at its first request). */
+static int setup_curl(struct etcd_store *es, struct conn *c)
 {
-    GUARD(aecs_http_init());
-    es->curl = curl_easy_init();
-    ENSURE(es->curl != NULL, AECS_E_NO_MEMORY, "store: etcd: cannot create a libcurl handle");
+    c->curl = curl_easy_init();
+    ENSURE(c->curl != NULL, AECS_E_NO_MEMORY, "store: etcd: cannot create a libcurl handle");
     SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
     SETOPT(CURLOPT_PROXY, ""); /* never a proxy from the environment */
     SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
@@ -1075,8 +1196,8 @@ static int setup_curl(struct etcd_store *es)
     SETOPT(CURLOPT_READFUNCTION, on_body_read);
     SETOPT(CURLOPT_SEEKFUNCTION, on_body_seek);
     SETOPT(CURLOPT_WRITEFUNCTION, on_answer);
-    SETOPT(CURLOPT_WRITEDATA, &es->ans);
-    SETOPT(CURLOPT_ERRORBUFFER, es->errbuf);
+    SETOPT(CURLOPT_WRITEDATA, &c->ans);
+    SETOPT(CURLOPT_ERRORBUFFER, c->errbuf);
     SETOPT(CURLOPT_USERAGENT, "aecs/0.1");
     SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
     SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
@@ -1096,14 +1217,14 @@ static int loopback_url(const char *url)
 }
 
 /* One cheap request that needs no key permission: reachable, etcd, has a leader. */
-static int probe(struct etcd_store *es)
+static int probe(struct etcd_store *es, struct conn *c)
 {
     json_t *resp = NULL;
     json_t *req = json_object();
     int rc;
 
     ENSURE(req != NULL, AECS_E_NO_MEMORY, "store: out of memory");
-    rc = call(es, "/v3/maintenance/status", req, CALL_READ, ANSWER_BASE, &resp);
+    rc = call(es, c, "/v3/maintenance/status", req, CALL_READ, ANSWER_BASE, &resp);
     json_free(req);
     json_free(resp);
     return rc;
@@ -1113,6 +1234,7 @@ int aecs_store_etcd_open(const char *location, struct aecs_store **out)
 {
     struct aecs_store_etcd_spec sp;
     struct etcd_store *es = NULL;
+    struct conn *c = NULL;
     char *pwfile = NULL;
     int rc = AECS_OK;
 
@@ -1122,6 +1244,7 @@ int aecs_store_etcd_open(const char *location, struct aecs_store **out)
     ENSURE(es != NULL, AECS_E_NO_MEMORY, "store: out of memory");
     es->base.ops = &k_etcd_ops;
     pthread_mutex_init(&es->lock, NULL);
+    pthread_cond_init(&es->idle_cond, NULL);
     for (size_t i = 0; i < sp.endpoint_count; i++) {
         GUARD_OUT(copy_span(sp.endpoints[i], &es->urls[i]));
         es->url_count++;
@@ -1135,22 +1258,47 @@ int aecs_store_etcd_open(const char *location, struct aecs_store **out)
     es->connect_timeout_ms = sp.connect_timeout_ms;
     if (pwfile != NULL)
         GUARD_OUT(read_password(es, pwfile));
-    GUARD_OUT(setup_curl(es));
-    GUARD_OUT(set_headers(es, NULL));
+    GUARD_OUT(aecs_http_init());
+    GUARD_OUT(build_headers(NULL, &es->hdr_plain));
+    for (size_t i = 0; i < sp.connections; i++) {
+        es->conn_count++;
+        GUARD_OUT(setup_curl(es, &es->conns[i]));
+        /* pushed in reverse, so that a lone caller always takes conns[0] */
+        es->idle[i] = &es->conns[sp.connections - 1 - i];
+    }
+    es->idle_count = es->conn_count;
+    /* authenticate and probe on one connection; the others connect when first needed */
+    c = conn_take(es);
     if (es->user != NULL) {
         for (size_t i = 0; i < es->url_count; i++) {
             if (!sp.tls && !loopback_url(es->urls[i]))
                 log_warn("store: etcd: the password of %.100s goes to %s in clear (http://)",
                          es->user, es->urls[i]);
         }
-        GUARD_OUT(authenticate(es));
+        GUARD_OUT(authenticate(es, c));
     }
-    GUARD_OUT(probe(es));
+    GUARD_OUT(probe(es, c));
+    conn_put(es, c);
+    c = NULL;
     *out = &es->base;
     es = NULL;
 out:
     free(pwfile);
+    if (c != NULL && es != NULL)
+        conn_put(es, c);
     if (es != NULL)
         etcd_free(&es->base);
     return rc;
+}
+
+size_t aecs_store_etcd_peak_calls(struct aecs_store *s)
+{
+    struct etcd_store *es = (struct etcd_store *)s;
+
+    if (s == NULL || s->ops != &k_etcd_ops)
+        return 0;
+    pthread_mutex_lock(&es->lock);
+    size_t peak = es->peak;
+    pthread_mutex_unlock(&es->lock);
+    return peak;
 }

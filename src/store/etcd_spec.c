@@ -201,6 +201,17 @@ static int parse_option(const char *p, size_t len, struct aecs_store_etcd_spec *
             out->timeout_ms = ms;
         return AECS_OK;
     }
+    if (NAME_IS("connections")) {
+        ENSURE((*seen & 4) == 0, AECS_E_INVALID_ARGUMENT,
+               "store: etcd spec: option connections given twice");
+        *seen |= 4;
+        long n = parse_number(v, vlen, 1, AECS_STORE_ETCD_MAX_CONNECTIONS);
+        ENSURE(n > 0, AECS_E_INVALID_ARGUMENT,
+               "store: etcd spec: connections is not a number from 1 to %d",
+               AECS_STORE_ETCD_MAX_CONNECTIONS);
+        out->connections = (size_t)n;
+        return AECS_OK;
+    }
 #undef NAME_IS
     return SPEC_ERR("store: etcd spec: unknown option '%.*s' (expected %s)",
                     (int)(nlen < SPAN_SHOWN ? nlen : SPAN_SHOWN), p, AECS_STORE_ETCD_FORM);
@@ -228,6 +239,7 @@ int aecs_store_etcd_spec_parse(const char *location, struct aecs_store_etcd_spec
     memset(out, 0, sizeof(*out));
     out->timeout_ms = AECS_STORE_ETCD_DEFAULT_TIMEOUT_MS;
     out->connect_timeout_ms = AECS_STORE_ETCD_DEFAULT_CONNECT_TIMEOUT_MS;
+    out->connections = AECS_STORE_ETCD_DEFAULT_CONNECTIONS;
     ENSURE(location != NULL, AECS_E_INVALID_ARGUMENT, "store: no etcd spec given");
 
     const char *q = strchr(location, '?');

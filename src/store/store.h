@@ -59,9 +59,11 @@
  * wipe value bytes (aecs_cleanse) before freeing them, since values are
  * ciphertexts of secrets. Input buffers are only read during the call.
  *
- * Threads: a store handle may be shared by threads; calls on one handle are
- * serialized. Several handles (threads, processes, or replicas for etcd) may
- * use the same store at once: each call is atomic, and CAS is how concurrent
+ * Threads: a store handle may be shared by threads, and some of its calls
+ * run at once (SQLite: reads beside one transaction at a time; etcd: up to
+ * connections= calls, default 8, one connection each); the others wait.
+ * Several handles (threads, processes, or replicas for etcd) may use the
+ * same store at once: each call is atomic, and CAS is how concurrent
  * writers avoid lost updates.
  */
 #ifndef AECS_STORE_STORE_H
@@ -159,7 +161,7 @@ struct aecs_store_spec {
  *
  *   etcd:http://10.0.0.1:2379,http://10.0.0.2:2379,http://10.0.0.3:2379
  *   etcd:https://h1:2379,https://h2:2379?cacert=/p/ca.pem&cert=/p/c.pem&key=/p/k.pem
- *       &user=aecs&password-file=/p/pw&timeout=5000&connect-timeout=2000
+ *       &user=aecs&password-file=/p/pw&timeout=5000&connect-timeout=2000&connections=8
  *
  * ENDPOINTS: 1 to 16 client URLs, comma-separated, each http:// or https://
  * (all the same), HOST:PORT with no user, path or query; HOST a name, an
@@ -175,6 +177,8 @@ struct aecs_store_spec {
  *                       together (100..600000, default 5000)
  *   connect-timeout=MS  time for one connection attempt (100..60000,
  *                       default 2000)
+ *   connections=N       calls of one handle that run at once, each on its
+ *                       own connection (1..64, default 8); more wait for one
  * Values are taken as they are (no %-decoding); they cannot hold '&' or '?'.
  * Does no I/O. Fails with AECS_E_INVALID_ARGUMENT and a message that says
  * what is wrong and shows the accepted forms.

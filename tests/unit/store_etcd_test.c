@@ -6,7 +6,9 @@
  * The conformance suite (tests/unit/common/store_suite.c) runs against one
  * single-member etcd, wiped before each test. Then what is etcd's own: the
  * spec grammar; unreachable endpoints; failover from a dead first endpoint;
- * every endpoint dying and coming back; a 3-member cluster losing one member
+ * every endpoint dying and coming back; the pool of connections (many
+ * threads on one handle: calls overlap, no lost update, also while failing
+ * over and while the auth token expires); a 3-member cluster losing one member
  * (writes go on) and then two (writes fail with AECS_E_IO and leave nothing
  * behind) and getting them back; writes whose fate is unknown (a stand-in
  * server that takes a write and never answers) are never sent twice; auth
@@ -162,11 +164,12 @@ static void test_etcd_spec_grammar(void **state)
     assert_int_equal(e.tls, 0);
     assert_int_equal(e.timeout_ms, 5000);
     assert_int_equal(e.connect_timeout_ms, 2000);
+    assert_int_equal(e.connections, 8);
     assert_int_equal(e.user.len, 0);
 
     const char *full = "https://h1.example:2379,https://[fd00::1]:22379?cacert=/p/ca.pem&cert=/p/"
                        "c.pem&key=/p/k.pem&user=aecs&password-file=/p/pw&timeout=3000&connect-"
-                       "timeout=500";
+                       "timeout=500&connections=64";
     assert_int_equal(aecs_store_etcd_spec_parse(full, &e), AECS_OK);
     assert_int_equal(e.endpoint_count, 2);
     assert_int_equal(e.tls, 1);
@@ -179,6 +182,9 @@ static void test_etcd_spec_grammar(void **state)
     assert_memory_equal(e.password_file.p, "/p/pw", e.password_file.len);
     assert_int_equal(e.timeout_ms, 3000);
     assert_int_equal(e.connect_timeout_ms, 500);
+    assert_int_equal(e.connections, 64);
+    assert_int_equal(aecs_store_etcd_spec_parse("http://a:1?connections=1", &e), AECS_OK);
+    assert_int_equal(e.connections, 1);
 
     spec_refused("etcd:127.0.0.1:2379", "does not start with http:// or https://");
     spec_refused("etcd:HTTP://h:1", "does not start with http://");
@@ -201,6 +207,10 @@ static void test_etcd_spec_grammar(void **state)
     spec_refused("etcd:http://a:1?timeout=99", "timeout is not a number of milliseconds from 100");
     spec_refused("etcd:http://a:1?connect-timeout=60001", "connect-timeout is not");
     spec_refused("etcd:http://a:1?timeout=1e3", "timeout is not");
+    spec_refused("etcd:http://a:1?connections=0", "connections is not a number from 1 to 64");
+    spec_refused("etcd:http://a:1?connections=65", "connections is not a number from 1 to 64");
+    spec_refused("etcd:http://a:1?connections=-1", "connections is not");
+    spec_refused("etcd:http://a:1?connections=2&connections=3", "connections given twice");
     spec_refused("etcd:http://a:1?bogus=1", "unknown option 'bogus'");
     spec_refused("etcd:http://a:1?user=a&user=b&password-file=/x", "option user given twice");
     spec_refused("etcd:http://a:1?timeout=200&timeout=300", "given twice");
@@ -231,6 +241,7 @@ static void test_etcd_spec_grammar(void **state)
     tu_assert_msg_has("expected sqlite:PATH or etcd:ENDPOINTS");
     tu_assert_msg_has("password-file");
     tu_assert_msg_has("connect-timeout");
+    tu_assert_msg_has("connections");
 }
 
 /* ============================================================ endpoints */
@@ -368,6 +379,195 @@ static void test_etcd_cluster_loses_members(void **state)
     assert_int_equal(versions[2], 1);
     aecs_store_free(s);
     tu_etcd_stop(&c);
+}
+
+/* ================================================================= pool */
+
+/*
+ * Many threads on one handle. Each writes its own key round after round
+ * (CAS on the version it wrote last) and reads it back, then tries once per
+ * round to increment a shared counter with a CAS. Every call must succeed
+ * (a lost CAS race is AECS_E_MISMATCH, nothing else), and in the end the
+ * counter holds, and is at the version of, the number of CASes that won.
+ */
+#define POOL_THREADS 16
+
+struct pool_worker {
+    struct aecs_store *s;
+    pthread_barrier_t *start;
+    const char *prefix;
+    int id;
+    int rounds;
+    int increments; /* CASes on the counter that won */
+    int errors;
+    char first_error[600];
+};
+
+static void pool_error(struct pool_worker *w, const char *what, int rc)
+{
+    if (w->errors++ == 0)
+        snprintf(w->first_error, sizeof(w->first_error), "%s: rc %d: %s", what, rc, TU_MSG());
+}
+
+static void *pool_run(void *arg)
+{
+    struct pool_worker *w = arg;
+    char own[64];
+    char counter[64];
+
+    snprintf(own, sizeof(own), "%sown/%d", w->prefix, w->id);
+    snprintf(counter, sizeof(counter), "%scounter", w->prefix);
+    pthread_barrier_wait(w->start);
+    for (int r = 0; r < w->rounds; r++) {
+        struct aecs_store_value v;
+        char text[32];
+        uint64_t nv = 0;
+        uint64_t count = 0;
+        uint64_t version = 0;
+        int rc;
+
+        snprintf(text, sizeof(text), "%d:%d", w->id, r);
+        rc = aecs_store_put(w->s, own, text, strlen(text), (uint64_t)r, &nv);
+        if (rc != AECS_OK || nv != (uint64_t)r + 1) {
+            pool_error(w, "put own", rc);
+            continue;
+        }
+        rc = aecs_store_get(w->s, own, &v);
+        if (rc != AECS_OK || v.version != (uint64_t)r + 1 || v.size != strlen(text) ||
+            memcmp(v.data, text, v.size) != 0)
+            pool_error(w, "get own", rc);
+        aecs_store_value_free(&v);
+
+        rc = aecs_store_get(w->s, counter, &v);
+        if (rc == AECS_OK) {
+            version = v.version;
+            if (v.size == sizeof(count))
+                memcpy(&count, v.data, sizeof(count));
+            aecs_store_value_free(&v);
+        } else if (rc != AECS_E_NOT_FOUND) {
+            pool_error(w, "get counter", rc);
+            continue;
+        }
+        count++;
+        rc = aecs_store_put(w->s, counter, &count, sizeof(count), version, &nv);
+        if (rc == AECS_OK && nv == version + 1)
+            w->increments++;
+        else if (rc != AECS_E_MISMATCH)
+            pool_error(w, "CAS counter", rc);
+    }
+    return NULL;
+}
+
+/* Runs threads x rounds on s under prefix and checks everything; c: also ask etcd itself. */
+static void run_pool(struct aecs_store *s, const char *prefix, int threads, int rounds,
+                     struct tu_etcd *c)
+{
+    pthread_t t[POOL_THREADS];
+    struct pool_worker w[POOL_THREADS];
+    pthread_barrier_t start;
+    struct aecs_store_value v;
+    struct aecs_store_list l;
+    char key[64];
+    int increments = 0;
+    uint64_t count = 0;
+
+    assert_true(threads <= POOL_THREADS);
+    memset(w, 0, sizeof(w));
+    assert_int_equal(pthread_barrier_init(&start, NULL, (unsigned)threads), 0);
+    for (int i = 0; i < threads; i++) {
+        w[i] = (struct pool_worker){
+            .s = s, .start = &start, .prefix = prefix, .id = i, .rounds = rounds};
+        assert_int_equal(pthread_create(&t[i], NULL, pool_run, &w[i]), 0);
+    }
+    for (int i = 0; i < threads; i++)
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+    pthread_barrier_destroy(&start);
+    for (int i = 0; i < threads; i++) {
+        if (w[i].errors != 0)
+            fail_msg("worker %d: %d errors, first: %s", i, w[i].errors, w[i].first_error);
+        increments += w[i].increments;
+    }
+    assert_true(increments >= 1); /* the first CAS on an absent counter cannot lose to nobody */
+
+    /* no lost update: the counter and its version both count the CASes that won */
+    snprintf(key, sizeof(key), "%scounter", prefix);
+    assert_int_equal(aecs_store_get(s, key, &v), AECS_OK);
+    assert_int_equal(v.version, (uint64_t)increments);
+    assert_int_equal(v.size, sizeof(count));
+    memcpy(&count, v.data, sizeof(count));
+    assert_int_equal(count, (uint64_t)increments);
+    aecs_store_value_free(&v);
+    if (c != NULL) {
+        char want[24];
+        json_t *kv = etcd_kv(c, 0, key);
+        assert_non_null(kv);
+        snprintf(want, sizeof(want), "%d", increments);
+        assert_string_equal(json_string_value(json_object_get(kv, "version")), want);
+        json_decref(kv);
+    }
+    /* every thread's own key, at its last round */
+    for (int i = 0; i < threads; i++) {
+        char text[32];
+        snprintf(key, sizeof(key), "%sown/%d", prefix, i);
+        snprintf(text, sizeof(text), "%d:%d", i, rounds - 1);
+        tu_assert_value(s, key, text, (uint64_t)rounds);
+    }
+    snprintf(key, sizeof(key), "%sown/", prefix);
+    assert_int_equal(aecs_store_list(s, key, NULL, 0, 0, &l), AECS_OK);
+    assert_int_equal(l.count, (size_t)threads);
+    aecs_store_list_free(&l);
+    print_message("%s: %d threads x %d rounds, %d increments won, peak %zu calls at once\n",
+                  prefix, threads, rounds, increments, aecs_store_etcd_peak_calls(s));
+}
+
+static void test_etcd_pool_parallel(void **state)
+{
+    struct tu_store_fixture *f = *state;
+    struct aecs_store *one = NULL;
+    char spec[512];
+
+    /* the default pool (8): calls of different threads run at once, never more than 8 */
+    run_pool(f->s, "/p/", POOL_THREADS, 20, &g_etcd);
+    assert_true(aecs_store_etcd_peak_calls(f->s) >= 2);
+    assert_true(aecs_store_etcd_peak_calls(f->s) <= AECS_STORE_ETCD_DEFAULT_CONNECTIONS);
+
+    /* connections=1: the same, one call at a time */
+    snprintf(spec, sizeof(spec), "etcd:%s?connections=1", g_etcd.endpoints);
+    open_ok(spec, &one);
+    run_pool(one, "/q/", 4, 10, &g_etcd);
+    assert_int_equal(aecs_store_etcd_peak_calls(one), 1);
+    aecs_store_free(one);
+    /* not an etcd store: nothing to say */
+    assert_int_equal(aecs_store_etcd_peak_calls(NULL), 0);
+}
+
+/* Failover under concurrent callers: the first endpoint is dead, every call gets through. */
+static void test_etcd_pool_failover(void **state)
+{
+    (void)state;
+    struct aecs_store *s = NULL;
+    char spec[512];
+    int saved;
+
+    tu_etcd_wipe(&g_etcd);
+    snprintf(spec, sizeof(spec), "etcd:http://127.0.0.1:%d,%s?connections=4", dead_port(),
+             g_etcd.endpoints);
+    quiet(&saved); /* the switch to the second endpoint is a warning */
+    open_ok(spec, &s);
+    run_pool(s, "/fo/", POOL_THREADS, 10, &g_etcd);
+    aecs_log_set_level(saved);
+    assert_true(aecs_store_etcd_peak_calls(s) >= 2);
+    assert_true(aecs_store_etcd_peak_calls(s) <= 4);
+    aecs_store_free(s);
+
+    /* and when the dead endpoint is the one in use at the start of every call */
+    snprintf(spec, sizeof(spec), "etcd:%s,http://127.0.0.1:%d?connections=4", g_etcd.endpoints,
+             dead_port());
+    open_ok(spec, &s);
+    quiet(&saved);
+    run_pool(s, "/fo2/", 8, 10, &g_etcd);
+    aecs_log_set_level(saved);
+    aecs_store_free(s);
 }
 
 /* ====================================================== unknown outcomes */
@@ -564,6 +764,10 @@ static void test_etcd_auth(void **state)
     sleep(3);
     tu_put_str(s, "/app/k", "v2", 1, 2);
     tu_assert_value(s, "/app/k", "v2", 2);
+    /* expired again, and now many calls at once find it so: every one gets through */
+    sleep(3);
+    run_pool(s, "/app/pool/", 8, 5, NULL);
+    assert_true(aecs_store_etcd_peak_calls(s) >= 2);
     aecs_store_free(s);
 
     /* a wrong password: refused at open, and never repeated */
@@ -713,6 +917,7 @@ int main(void)
         cmocka_unit_test(test_etcd_spec_grammar),
         cmocka_unit_test(test_etcd_unreachable),
         cmocka_unit_test(test_etcd_failover_first_dead),
+        cmocka_unit_test(test_etcd_pool_failover),
         cmocka_unit_test(test_etcd_all_dead_then_back),
         cmocka_unit_test(test_etcd_cluster_loses_members),
         cmocka_unit_test(test_etcd_unknown_outcome_not_resent),
@@ -720,6 +925,7 @@ int main(void)
         cmocka_unit_test(test_etcd_tls),
         cmocka_unit_test(test_etcd_refusals),
         T(test_etcd_foreign_data),
+        T(test_etcd_pool_parallel),
     };
 #undef T
     struct CMUnitTest tests[64];
