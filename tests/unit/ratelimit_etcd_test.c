@@ -479,9 +479,10 @@ static void test_lost_to_other_replicas(void **state)
     a = replica(g_spec, "a", 100, 1, &fc);
 
     /*
-     * Every write of the take loses: refused as busy, after exactly
-     * AECS_RATELIMIT_STORE_TRIES writes, and nothing of it is stored (the key
-     * holds what the other replica wrote, at the version of its last write).
+     * Every write of the take loses: refused as busy once
+     * AECS_RATELIMIT_STORE_TRIES (8, in the message) have, and nothing of it is
+     * stored (the key holds what the other replica wrote, at the version of
+     * its last write: the count of the clock's puts).
      * Logged at warn level, once for two refusals: stderr goes to a file.
      */
     snprintf(log_path, sizeof(log_path), "%s/contention.log", g_dir);
