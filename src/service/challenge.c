@@ -27,8 +27,23 @@
  * that stays on one replica) is one round trip. When another replica wrote
  * first (AECS_E_MISMATCH), the key is read again and the take tried again, at
  * most AECS_RATELIMIT_STORE_TRIES times, with a short random pause between
- * reads, so two takes never both count the same token. No
- * lock is held during a store call.
+ * reads, so two takes never both count the same token. A take that loses
+ * every try is not the client's rate but contention: it fails with
+ * AECS_E_MISMATCH (the server answers `busy`), and says so in a warning at
+ * most every CONTENTION_WARN_MS.
+ *
+ * Threads of one process never race each other on a bucket: a take holds one
+ * of TAKE_STRIPES mutexes, chosen by the address's keyed hash (so a client
+ * cannot aim its addresses at one stripe), across its whole
+ * read-modify-compare-and-swap. Many clients behind one address (a NAT, a
+ * load balancer) then cost one write a request, in turn, instead of racing
+ * and paying for lost races with reads; only other replicas' takes can make a
+ * write lose. Striping rather than a mutex per address keeps the memory fixed;
+ * two addresses that share a stripe wait for each other's store round trip,
+ * which with TAKE_STRIPES well above the number of worker threads is rare. The
+ * stripe is the only lock held during a store call (the table's lock is
+ * taken inside it, never the other way round), and the sweep runs after it is
+ * let go.
  *
  * An empty bucket is refused without a write: time alone refills it, and a
  * stale cache never holds fewer tokens than the store (takes only remove them;
@@ -352,6 +367,10 @@ size_t aecs_challenge_count(struct aecs_challenge_table *t)
 /* ---- per-address rate limiting ---- */
 
 #define MILLI 1000u
+/* mutexes that serialize the takes of one bucket in this process (a power of 2) */
+#define TAKE_STRIPES 256u
+/* at most one warning this often about takes lost to other replicas */
+#define CONTENTION_WARN_MS 10000u
 
 struct aecs_ratelimit {
     pthread_mutex_t lock;
@@ -367,6 +386,11 @@ struct aecs_ratelimit {
     uint64_t *version; /* per slot: the store version tokens and last were read or written at */
     uint64_t taken;    /* tokens taken, to sweep every AECS_RATELIMIT_SWEEP_EVERY */
     char sweep_after[AECS_STORE_KEY_MAX + 1]; /* where the next sweep starts; "": the start */
+    /* shared limiters only: takes of one bucket, one at a time (see the top of the file) */
+    pthread_mutex_t take_locks[TAKE_STRIPES];
+    unsigned stripes;    /* how many of take_locks are made: TAKE_STRIPES, or 0 */
+    uint64_t warned_at;  /* monotonic ms of the last contention warning (lock) */
+    uint64_t not_warned; /* contention refusals since then, not logged (lock) */
 };
 
 static int ratelimit_make(struct aecs_store *store, unsigned burst, unsigned per_second,
@@ -406,6 +430,13 @@ static int ratelimit_make(struct aecs_store *store, unsigned burst, unsigned per
         free(rl);
         return AECS_ERR(AECS_E_NO_MEMORY, "rate limit: out of memory");
     }
+    while (store != NULL && rl->stripes < TAKE_STRIPES &&
+           pthread_mutex_init(&rl->take_locks[rl->stripes], NULL) == 0)
+        rl->stripes++;
+    if (store != NULL && rl->stripes < TAKE_STRIPES) {
+        aecs_ratelimit_free(rl);
+        return AECS_ERR(AECS_E_NO_MEMORY, "rate limit: out of memory");
+    }
     rl->clock = clock_or(clock, store != NULL ? realtime_ms : monotonic_ms);
     rl->burst_milli = (uint64_t)burst * MILLI;
     rl->rate = per_second;
@@ -434,6 +465,8 @@ void aecs_ratelimit_free(struct aecs_ratelimit *rl)
     if (rl == NULL)
         return;
     pthread_mutex_destroy(&rl->lock);
+    while (rl->stripes > 0)
+        pthread_mutex_destroy(&rl->take_locks[--rl->stripes]);
     free(rl->tokens);
     free(rl->last);
     free(rl->version);
@@ -731,8 +764,33 @@ static void sweep_now_and_then(struct aecs_ratelimit *rl)
         log_debug("rate limit: swept %zu idle buckets", deleted);
 }
 
-/* aecs_ratelimit_take of a shared limiter, for the address key `key` (hash: its bucket). */
-static int take_shared(struct aecs_ratelimit *rl, const uint8_t key[AECS_RATELIMIT_KEY_SIZE],
+/*
+ * Warns that a take of skey lost every try to other replicas, at most once
+ * every CONTENTION_WARN_MS (on the monotonic clock, whatever the limiter's),
+ * with the count of the ones not logged since, so a flood cannot fill the log.
+ */
+static void warn_contention(struct aecs_ratelimit *rl, const char *skey)
+{
+    uint64_t now = monotonic_ms(NULL), skipped;
+
+    pthread_mutex_lock(&rl->lock);
+    if (rl->warned_at != 0 && now - rl->warned_at < CONTENTION_WARN_MS) {
+        rl->not_warned++;
+        pthread_mutex_unlock(&rl->lock);
+        return;
+    }
+    skipped = rl->not_warned;
+    rl->warned_at = now != 0 ? now : 1;
+    rl->not_warned = 0;
+    pthread_mutex_unlock(&rl->lock);
+    log_warn("rate limit: %s: %u writes in a row lost to other replicas' takes of the same "
+             "bucket: refused as busy (%" PRIu64 " more such refusals in the last %u s, not "
+             "logged)",
+             skey, AECS_RATELIMIT_STORE_TRIES, skipped, CONTENTION_WARN_MS / 1000u);
+}
+
+/* take_shared with the bucket's stripe held: the take itself, without the sweep. */
+static int take_locked(struct aecs_ratelimit *rl, const uint8_t key[AECS_RATELIMIT_KEY_SIZE],
                        uint32_t hash, int *allowed)
 {
     char skey[BUCKET_KEY_SIZE], text[BUCKET_TEXT_MAX];
@@ -777,16 +835,17 @@ static int take_shared(struct aecs_ratelimit *rl, const uint8_t key[AECS_RATELIM
             b.version = version;
             cache_set(rl, key, hash, &b);
             *allowed = 1;
-            sweep_now_and_then(rl);
             return AECS_OK;
         }
         if (rc != AECS_E_MISMATCH)
             break;
-        /* another take wrote first (or the cache was stale) */
+        /* another replica wrote first (or the cache was stale, or held nothing) */
         aecs_err_clear();
         if (try == AECS_RATELIMIT_STORE_TRIES) {
-            log_debug("rate limit: %s: %u takes in a row lost to other takes: refused", skey, try);
-            return AECS_OK;
+            warn_contention(rl, skey);
+            return AECS_ERR(AECS_E_MISMATCH,
+                            "rate limit: %s: %u writes in a row lost to other replicas' takes",
+                            skey, try);
         }
         if (read)
             pause_briefly();
@@ -798,6 +857,24 @@ static int take_shared(struct aecs_ratelimit *rl, const uint8_t key[AECS_RATELIM
     }
     /* the store failed; after a write whose outcome is unknown the version is unknown too */
     cache_drop(rl, key, hash);
+    return rc;
+}
+
+/*
+ * aecs_ratelimit_take of a shared limiter, for the address key `key` (hash: its
+ * keyed hash, which picks its slot chain and its stripe).
+ */
+static int take_shared(struct aecs_ratelimit *rl, const uint8_t key[AECS_RATELIMIT_KEY_SIZE],
+                       uint32_t hash, int *allowed)
+{
+    pthread_mutex_t *stripe = &rl->take_locks[hash % TAKE_STRIPES];
+    int rc;
+
+    pthread_mutex_lock(stripe);
+    rc = take_locked(rl, key, hash, allowed);
+    pthread_mutex_unlock(stripe);
+    if (rc == AECS_OK && *allowed)
+        sweep_now_and_then(rl);
     return rc;
 }
 

@@ -6,8 +6,10 @@
  * in the store, shared by every replica of a cluster.
  *
  * Both are thread-safe (one mutex each, held for a few hundred nanoseconds,
- * never across a store call) and allocate all their memory when made, so a
- * flood of requests never grows them. Both read time through a struct
+ * never across a store call; the shared limiter also has a fixed set of
+ * mutexes that make the takes of one address in one process wait for each
+ * other, held across the take's store calls) and allocate all their memory
+ * when made, so a flood of requests never grows them. Both read time through a struct
  * aecs_clock, so tests drive time by hand instead of sleeping.
  */
 #ifndef AECS_SERVICE_CHALLENGE_H
@@ -92,7 +94,7 @@ size_t aecs_challenge_count(struct aecs_challenge_table *t);
 
 /* The shared limiter: its folder in the store, and its bounds (see aecs_ratelimit_new_shared). */
 #define AECS_RATELIMIT_STORE_PREFIX "/rate/"
-#define AECS_RATELIMIT_STORE_TRIES 8
+#define AECS_RATELIMIT_STORE_TRIES 8u
 #define AECS_RATELIMIT_SWEEP_EVERY 64
 #define AECS_RATELIMIT_SWEEP_PAGE 100
 #define AECS_RATELIMIT_SWEEP_IDLE_MS 60000
@@ -137,7 +139,9 @@ AECS_MUST_CHECK int aecs_ratelimit_new(unsigned burst, unsigned per_second, size
  * aecs_ratelimit_address_key, valued "<tokens> <time>" in clear (decimal:
  * thousandths of a token, as of that many milliseconds since the epoch); an
  * absent key is a full bucket. A take reads and writes it with
- * compare-and-swap on its version. The table of max_addresses entries is a
+ * compare-and-swap on its version; the takes of one address in this process
+ * go one at a time, so only other replicas' takes can make a write lose. The
+ * table of max_addresses entries is a
  * cache of the buckets as last read or written (so a client that stays on
  * one replica costs one store write a request; an entry older than half
  * AECS_RATELIMIT_SWEEP_IDLE_MS is not used); a stale entry costs a read and
@@ -165,8 +169,10 @@ void aecs_ratelimit_free(struct aecs_ratelimit *rl);
  * A shared limiter also fails (with *allowed 0) when the store does: the
  * store's own code (AECS_E_IO when it cannot be reached, a write whose outcome
  * is unknown included). It is never "allowed" without a token taken in the
- * store. A bucket that AECS_RATELIMIT_STORE_TRIES writes in a row lose to
- * other takes of the same address is answered as empty. Every
+ * store. When AECS_RATELIMIT_STORE_TRIES writes in a row lose to other
+ * replicas' takes of the same bucket, whatever the tokens left, the take fails
+ * with AECS_E_MISMATCH (and *allowed 0): contention, not the client's rate
+ * (answer `busy`); it is logged as a warning, at most one every 10 s. Every
  * AECS_RATELIMIT_SWEEP_EVERY tokens taken, the take also runs
  * aecs_ratelimit_sweep (its failures are only logged).
  */

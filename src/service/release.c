@@ -119,6 +119,12 @@ int aecs_service_rate_check(struct aecs_service *svc, const char *remote, enum a
                       "rate limit cannot be checked: retry later (the server's log has the "
                       "details)");
     }
+    if (rc == AECS_E_MISMATCH)
+        /* every write lost to other replicas' takes (logged): contention, not this client's rate */
+        return REFUSE(api, API_BUSY, AECS_E_MISMATCH,
+                      "the rate limit of %.64s could not be counted: other replicas took from "
+                      "the same bucket at the same time, %u times in a row: retry in a moment",
+                      remote, AECS_RATELIMIT_STORE_TRIES);
     if (rc != AECS_OK) {
         *api = API_INTERNAL; /* other store failures (junk from etcd...): not the caller's */
         return rc;

@@ -320,9 +320,11 @@ struct aecs_answer {
 void aecs_answer_clear(struct aecs_answer *a);
 
 /*
- * Takes one token of remote's bucket: API_RATE_LIMITED when it is empty. With
- * the buckets in the store (shared nonces), API_BUSY (AECS_E_IO) when the
- * store cannot be reached: a request is never let through uncounted.
+ * Takes one token of remote's bucket: API_RATE_LIMITED (AECS_E_TOO_LARGE) when
+ * it is empty. With the buckets in the store (shared nonces), API_BUSY
+ * (AECS_E_IO) when the store cannot be reached, and API_BUSY
+ * (AECS_E_MISMATCH) when other replicas' takes of the same bucket won every
+ * try: a request is never let through uncounted.
  */
 AECS_MUST_CHECK int aecs_service_rate_check(struct aecs_service *svc, const char *remote,
                                             enum aecs_api_code *api);

@@ -11,7 +11,14 @@
  *     (hand-driven) clock moves; IPv6 addresses share a bucket per /64; the
  *     bucket is the key and value the design gives (read back from etcd);
  *   - threads taking at once through two replicas never get more than the
- *     burst, and lose no token;
+ *     burst, and lose no token; with a bucket to spare, 32 threads on one
+ *     replica all get theirs (the takes of one process never race each
+ *     other) and the stored count is the burst less the takes; 2 replicas of
+ *     4 threads that take until refused get exactly the burst between them;
+ *   - a take whose every write loses to another replica (a clock that writes
+ *     the bucket, as another replica would, between the take's read and its
+ *     write) is refused with busy (AECS_E_MISMATCH) and its message, not
+ *     rate_limited, writes nothing, and is logged once, not once per take;
  *   - stored buckets written by others: a time ahead of this replica's clock
  *     (no refill, and it is kept; more than 5 s ahead, replaced by now and
  *     stored), tokens above the burst, junk;
@@ -29,6 +36,7 @@
  * keys from RFC 4291 (::ffff:a.b.c.d, and a /64 is the first 8 bytes), and
  * etcd's documented version rules, read over its gateway by the helper.
  */
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -37,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "base/err.h"
@@ -61,17 +70,33 @@
 #define KEY_192_0_2_30 "/rate/00000000000000000000ffffc000021e"
 #define KEY_2001_DB8_1_2 "/rate/20010db8000100020000000000000000"
 
-static struct tu_etcd g_etcd;
 static char g_dir[64];
 static char g_spec[400];
 
 struct fake_clock {
     uint64_t now;
+    /*
+     * Not NULL: every reading of the clock also puts bump_value under this key
+     * in etcd, as another replica's take would. The take reads the clock
+     * between its read of the bucket and its compare-and-swap, so each of its
+     * writes then loses. bumps counts the puts. Only the main thread sets it.
+     */
+    const char *bump;
+    const char *bump_value;
+    long long bumps;
 };
+
+static struct tu_etcd g_etcd;
 
 static uint64_t fake_now(void *arg)
 {
-    return __atomic_load_n(&((struct fake_clock *)arg)->now, __ATOMIC_SEQ_CST);
+    struct fake_clock *fc = arg;
+
+    if (fc->bump != NULL) {
+        tu_etcd_put(&g_etcd, fc->bump, fc->bump_value);
+        fc->bumps++;
+    }
+    return __atomic_load_n(&fc->now, __ATOMIC_SEQ_CST);
 }
 
 static int group_setup(void **state)
@@ -181,7 +206,7 @@ static const char *bucket(uint64_t milli, uint64_t ms)
 
 static void test_shared_bucket(void **state)
 {
-    struct fake_clock fc = {T0};
+    struct fake_clock fc = {.now = T0};
     struct aecs_service *a, *b;
     enum aecs_api_code api = API_OK;
 
@@ -251,35 +276,63 @@ static void test_shared_bucket(void **state)
 
 struct racer {
     struct aecs_service *svc;
-    int allowed, limited, errors;
+    const char *addr;
+    int takes; /* how many takes; 0: until the first rate_limited */
+    int allowed, limited, busy, errors;
     char why[600];
 };
 
+/*
+ * Takes r->takes tokens of r->addr (0: until refused as rate_limited). busy
+ * (every write lost to the other replica's takes, AECS_E_MISMATCH) is counted
+ * apart: it takes nothing, and is no error.
+ */
 static void *race(void *arg)
 {
     struct racer *r = arg;
 
-    for (int i = 0; i < RACE_TAKES; i++) {
+    for (int i = 0; r->takes == 0 || i < r->takes; i++) {
         enum aecs_api_code api = API_OK;
-        int rc = aecs_service_rate_check(r->svc, "198.51.100.1", &api);
+        int rc = aecs_service_rate_check(r->svc, r->addr, &api);
         if (rc == AECS_OK) {
             r->allowed++;
         } else if (rc == AECS_E_TOO_LARGE && api == API_RATE_LIMITED) {
             r->limited++;
+            if (r->takes == 0)
+                break;
+        } else if (rc == AECS_E_MISMATCH && api == API_BUSY) {
+            r->busy++;
         } else {
             r->errors++;
             snprintf(r->why, sizeof(r->why), "%s", MSG());
+            if (r->takes == 0)
+                break;
         }
     }
     return NULL;
 }
 
+/* Runs n racers at once and waits for them; fails on any error. */
+static void race_all(struct racer *r, int n)
+{
+    pthread_t th[64];
+
+    assert_true(n <= 64);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, race, &r[i]), 0);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+    for (int i = 0; i < n; i++) {
+        if (r[i].errors > 0)
+            fail_msg("thread %d: %d errors: %s", i, r[i].errors, r[i].why);
+    }
+}
+
 static void test_concurrent_replicas(void **state)
 {
-    struct fake_clock fc = {T0}; /* time stands still: no refill */
+    struct fake_clock fc = {.now = T0}; /* time stands still: no refill */
     struct aecs_service *svc[2];
     struct racer r[4];
-    pthread_t th[4];
     int total = 0, after = 0;
 
     (void)state;
@@ -288,22 +341,18 @@ static void test_concurrent_replicas(void **state)
     svc[1] = replica(g_spec, "b", RACE_BURST, 1, &fc);
     memset(r, 0, sizeof(r));
     /* two threads on each replica: races between replicas and within one */
-    for (int i = 0; i < 4; i++) {
-        r[i].svc = svc[i % 2];
-        assert_int_equal(pthread_create(&th[i], NULL, race, &r[i]), 0);
-    }
     for (int i = 0; i < 4; i++)
-        assert_int_equal(pthread_join(th[i], NULL), 0);
+        r[i] = (struct racer){.svc = svc[i % 2], .addr = "198.51.100.1", .takes = RACE_TAKES};
+    race_all(r, 4);
     for (int i = 0; i < 4; i++) {
-        if (r[i].errors > 0)
-            fail_msg("thread %d: %d errors: %s", i, r[i].errors, r[i].why);
-        assert_int_equal(r[i].allowed + r[i].limited, RACE_TAKES);
+        assert_int_equal(r[i].allowed + r[i].limited + r[i].busy, RACE_TAKES);
         total += r[i].allowed;
     }
-    print_message("4 threads on 2 replicas: %d of %d takes allowed (%d, %d, %d, %d)\n", total,
-                  4 * RACE_TAKES, r[0].allowed, r[1].allowed, r[2].allowed, r[3].allowed);
+    print_message("4 threads on 2 replicas: %d of %d takes allowed (%d, %d, %d, %d), %d busy\n",
+                  total, 4 * RACE_TAKES, r[0].allowed, r[1].allowed, r[2].allowed, r[3].allowed,
+                  r[0].busy + r[1].busy + r[2].busy + r[3].busy);
     assert_true(total >= 1 && total <= RACE_BURST);
-    /* what the races left (a take that lost every try takes nothing) is still there */
+    /* what the races left (a take refused as busy takes nothing) is still there */
     while (aecs_service_rate_check(svc[after % 2], "198.51.100.1", &(enum aecs_api_code){0}) ==
            AECS_OK)
         after++;
@@ -313,11 +362,184 @@ static void test_concurrent_replicas(void **state)
     aecs_service_free(svc[1]);
 }
 
+/*
+ * Many clients behind one address (a NAT, a load balancer) on one replica: its
+ * threads take one at a time, so none loses a write to another and none is
+ * refused while the bucket holds tokens; each take is one write (the version
+ * counts them) and none is lost (the count).
+ */
+#define ONE_THREADS 32
+#define ONE_TAKES 10
+#define ONE_BURST 100000
+
+static void test_one_replica_threads(void **state)
+{
+    struct fake_clock fc = {.now = T0}; /* time stands still: no refill */
+    struct aecs_service *svc;
+    struct racer r[ONE_THREADS];
+
+    (void)state;
+    tu_etcd_wipe(&g_etcd);
+    svc = replica(g_spec, "a", ONE_BURST, 1, &fc);
+    for (int i = 0; i < ONE_THREADS; i++)
+        r[i] = (struct racer){.svc = svc, .addr = "203.0.113.5", .takes = ONE_TAKES};
+    race_all(r, ONE_THREADS);
+    for (int i = 0; i < ONE_THREADS; i++) {
+        if (r[i].limited > 0 || r[i].busy > 0)
+            fail_msg("thread %d: %d rate_limited and %d busy of %d takes from a bucket of %d", i,
+                     r[i].limited, r[i].busy, ONE_TAKES, ONE_BURST);
+        assert_int_equal(r[i].allowed, ONE_TAKES);
+    }
+    /* created at version 1 by the first take, one version more for each other one */
+    stored("/rate/00000000000000000000ffffcb007105",
+           bucket((ONE_BURST - ONE_THREADS * ONE_TAKES) * 1000ull, T0), ONE_THREADS * ONE_TAKES);
+    aecs_service_free(svc);
+}
+
+/* 4 threads on each of 2 replicas take until refused: exactly the burst between them. */
+#define EXACT_BURST 48
+
+static void test_replicas_exact_burst(void **state)
+{
+    struct fake_clock fc = {.now = T0}; /* time stands still: no refill */
+    struct aecs_service *svc[2];
+    struct racer r[8];
+    int total = 0, busy = 0;
+
+    (void)state;
+    tu_etcd_wipe(&g_etcd);
+    svc[0] = replica(g_spec, "a", EXACT_BURST, 1, &fc);
+    svc[1] = replica(g_spec, "b", EXACT_BURST, 1, &fc);
+    for (int i = 0; i < 8; i++)
+        r[i] = (struct racer){.svc = svc[i % 2], .addr = "198.51.100.2", .takes = 0};
+    race_all(r, 8);
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(r[i].limited, 1); /* each stopped at its first rate_limited */
+        total += r[i].allowed;
+        busy += r[i].busy;
+    }
+    print_message("8 threads on 2 replicas: %d takes allowed of a burst of %d, %d busy\n", total,
+                  EXACT_BURST, busy);
+    assert_int_equal(total, EXACT_BURST);
+    /* the bucket is empty in etcd, written once per token */
+    stored("/rate/00000000000000000000ffffc6336402", bucket(0, T0), EXACT_BURST);
+    limited(svc[0], "198.51.100.2");
+    limited(svc[1], "198.51.100.2");
+    aecs_service_free(svc[0]);
+    aecs_service_free(svc[1]);
+}
+
+/* ---- every write lost to another replica: busy, not rate_limited ---- */
+
+static void contended(struct aecs_service *svc, const char *addr)
+{
+    enum aecs_api_code api = API_OK;
+    char want[300];
+
+    expect_rc(aecs_service_rate_check(svc, addr, &api), AECS_E_MISMATCH);
+    assert_int_equal(api, API_BUSY);
+    assert_string_equal(aecs_api_code_name(api), "busy");
+    assert_int_equal(aecs_api_code_status(api), 503);
+    snprintf(want, sizeof(want),
+             "the rate limit of %s could not be counted: other replicas took from the same "
+             "bucket at the same time, 8 times in a row: retry in a moment",
+             addr);
+    assert_string_equal(MSG(), want);
+}
+
+/* Lines of path that contain needle. */
+static int count_lines(const char *path, const char *needle)
+{
+    char line[2048];
+    int n = 0;
+    FILE *f = fopen(path, "r");
+
+    assert_non_null(f);
+    while (fgets(line, sizeof(line), f) != NULL)
+        n += strstr(line, needle) != NULL;
+    fclose(f);
+    return n;
+}
+
+static void test_lost_to_other_replicas(void **state)
+{
+    struct fake_clock fc = {.now = T0};
+    struct aecs_service *a;
+    struct aecs_store *s = NULL;
+    struct aecs_ratelimit *rl = NULL;
+    struct aecs_clock c = {fake_now, &fc};
+    char log_path[128];
+    int saved_fd, fd, ok = -1;
+    const char *other = bucket(50000, T0); /* 50 of 100 tokens left: far from empty */
+    char other_value[64];
+
+    (void)state;
+    tu_etcd_wipe(&g_etcd);
+    snprintf(other_value, sizeof(other_value), "%s", other);
+    a = replica(g_spec, "a", 100, 1, &fc);
+
+    /*
+     * Every write of the take loses: refused as busy once
+     * AECS_RATELIMIT_STORE_TRIES (8, in the message) have, and nothing of it is
+     * stored (the key holds what the other replica wrote, at the version of
+     * its last write: the count of the clock's puts).
+     * Logged at warn level, once for two refusals: stderr goes to a file.
+     */
+    snprintf(log_path, sizeof(log_path), "%s/contention.log", g_dir);
+    fflush(stderr);
+    saved_fd = dup(2);
+    fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(saved_fd >= 0 && fd >= 0);
+    assert_int_equal(dup2(fd, 2), 2);
+    close(fd);
+    fc.bumps = 0; /* the key is absent: its version counts the bumps */
+    fc.bump = KEY_192_0_2_7;
+    fc.bump_value = other_value;
+    contended(a, "192.0.2.7");
+    stored(KEY_192_0_2_7, other_value, fc.bumps);
+    contended(a, "192.0.2.7");
+    stored(KEY_192_0_2_7, other_value, fc.bumps);
+    fc.bump = NULL;
+    fflush(stderr);
+    assert_int_equal(dup2(saved_fd, 2), 2);
+    close(saved_fd);
+    assert_int_equal(count_lines(log_path, "aecs: warning: rate limit: " KEY_192_0_2_7
+                                           ": 8 writes in a row lost to other replicas' takes "
+                                           "of the same bucket: refused as busy (0 more"),
+                     1);
+    assert_int_equal(count_lines(log_path, "lost to other replicas"), 1);
+
+    /* the other replica is done: the bucket had tokens all along */
+    allowed(a, "192.0.2.7");
+    stored(KEY_192_0_2_7, bucket(49000, T0), fc.bumps + 1);
+
+    /* the limiter itself: AECS_E_MISMATCH, *allowed 0 */
+    expect_rc(aecs_store_open(g_spec, &s), AECS_OK);
+    expect_rc(aecs_ratelimit_new_shared(s, 100, 1, 64, &c, &rl), AECS_OK);
+    aecs_log_set_level(AECS_LOG_ERROR); /* the warning, checked above */
+    fc.bumps = 0;
+    fc.bump = KEY_192_0_2_9;
+    fc.bump_value = other_value;
+    expect_rc(aecs_ratelimit_take(rl, "192.0.2.9", &ok), AECS_E_MISMATCH);
+    assert_int_equal(ok, 0);
+    assert_non_null(strstr(MSG(), "rate limit: " KEY_192_0_2_9 ": 8 writes in a row lost to "
+                                  "other replicas' takes"));
+    fc.bump = NULL;
+    aecs_log_set_level(AECS_LOG_WARN);
+    stored(KEY_192_0_2_9, other_value, fc.bumps);
+    expect_rc(aecs_ratelimit_take(rl, "192.0.2.9", &ok), AECS_OK);
+    assert_int_equal(ok, 1);
+    stored(KEY_192_0_2_9, bucket(49000, T0), fc.bumps + 1);
+    aecs_ratelimit_free(rl);
+    aecs_store_free(s);
+    aecs_service_free(a);
+}
+
 /* ---- buckets written by others ---- */
 
 static void test_stored_by_others(void **state)
 {
-    struct fake_clock fc = {T0};
+    struct fake_clock fc = {.now = T0};
     struct aecs_service *a;
 
     (void)state;
@@ -387,7 +609,7 @@ static void unavailable(struct aecs_service *svc, const char *addr)
 
 static void test_store_down(void **state)
 {
-    struct fake_clock fc = {T0};
+    struct fake_clock fc = {.now = T0};
     struct aecs_service *a, *b;
     int saved = g_aecs_log_level;
 
@@ -447,7 +669,7 @@ static size_t sweep(struct aecs_ratelimit *rl)
 
 static void test_sweep(void **state)
 {
-    struct fake_clock fc = {T0};
+    struct fake_clock fc = {.now = T0};
     struct aecs_store *s = NULL;
     struct aecs_ratelimit *rl, *other, *mem = NULL;
     char addr[32];
@@ -535,7 +757,7 @@ static void test_sweep(void **state)
 
 static void test_sqlite_in_memory(void **state)
 {
-    struct fake_clock fc = {T0};
+    struct fake_clock fc = {.now = T0};
     struct aecs_service *a, *b;
     struct aecs_store *s = NULL;
     struct aecs_store_list l = {0};
@@ -568,9 +790,15 @@ static void test_sqlite_in_memory(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_shared_bucket),    cmocka_unit_test(test_concurrent_replicas),
-        cmocka_unit_test(test_stored_by_others), cmocka_unit_test(test_sweep),
-        cmocka_unit_test(test_store_down),       cmocka_unit_test(test_sqlite_in_memory),
+        cmocka_unit_test(test_shared_bucket),
+        cmocka_unit_test(test_concurrent_replicas),
+        cmocka_unit_test(test_one_replica_threads),
+        cmocka_unit_test(test_replicas_exact_burst),
+        cmocka_unit_test(test_lost_to_other_replicas),
+        cmocka_unit_test(test_stored_by_others),
+        cmocka_unit_test(test_sweep),
+        cmocka_unit_test(test_store_down),
+        cmocka_unit_test(test_sqlite_in_memory),
     };
 
     aecs_log_set_level(getenv("AECS_TEST_DEBUG") ? AECS_LOG_DEBUG : AECS_LOG_WARN);
