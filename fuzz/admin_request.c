@@ -35,6 +35,8 @@
 #include "proto/reqsig.h"
 #include "service/internal.h"
 
+#include "fuzz_text.h"
+
 #define SERVICE_ID "0123456789abcdef0123456789abcdef"
 
 static int lower_hex(const char *s, size_t len)
@@ -161,7 +163,7 @@ static void fuzz_init_body(const struct aecs_request *req, const char *canonical
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size + 1);
+    char *text = fuzz_text(data, size);
     char *line[5] = {NULL};
     char *p, *body;
     struct aecs_request req;
@@ -173,8 +175,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     aecs_log_set_level(AECS_LOG_ERROR);
     if (text == NULL)
         return 0;
-    memcpy(text, data, size);
-    text[size] = '\0';
     p = text;
     for (size_t i = 0; i < 5 && p != NULL; i++) {
         line[i] = p;

@@ -23,6 +23,8 @@
 #include "base/err.h"
 #include "base/timeutil.h"
 
+#include "fuzz_text.h"
+
 static int is_hex(char c)
 {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
@@ -163,12 +165,10 @@ static void fuzz_time(const char *text)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size + 1);
+    char *text = fuzz_text(data, size);
 
     if (text == NULL)
         return 0;
-    memcpy(text, data, size);
-    text[size] = '\0';
     fuzz_hex(text, size);
     fuzz_base64(text, size);
     encode_round_trip(data, size);

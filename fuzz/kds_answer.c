@@ -13,6 +13,8 @@
 #include "attest/kds.h"
 #include "base/codec.h"
 
+#include "fuzz_text.h"
+
 /* tests/data/snp/snp_milan_virtee: CHIP_ID and REPORTED_TCB. */
 static const char k_chip_id[] = "d49554ec717f4e5b0fe6b143bcf0405bd7ae304727edf46603f2a76aef6a3abc"
                                 "15d7af38db757039029f0efacfd08e244324884738c72b082e2f87a44d541eb6";
@@ -24,11 +26,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct aecs_kds_vcek *v = NULL;
     int64_t wait = 0;
 
-    char *text = malloc(size + 1);
+    char *text = fuzz_text(data, size);
     if (text == NULL)
         return 0;
-    memcpy(text, data, size);
-    text[size] = '\0';
     if (aecs_kds_parse_retry_after(text, 0, &wait) == AECS_OK && wait < 0)
         __builtin_trap();
     free(text);

@@ -27,6 +27,8 @@
 #include "proto/name.h"
 #include "service/service.h"
 
+#include "fuzz_text.h"
+
 static void fuzz_name(const char *text)
 {
     size_t len = strlen(text);
@@ -88,12 +90,10 @@ static void fuzz_subject(const char *text)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size + 1);
+    char *text = fuzz_text(data, size);
 
     if (text == NULL)
         return 0;
-    memcpy(text, data, size);
-    text[size] = '\0';
     fuzz_name(text);
     fuzz_type(text);
     fuzz_subject(text);

@@ -33,6 +33,8 @@
 #include "keystore/shares.h"
 #include "service/internal.h"
 
+#include "fuzz_text.h"
+
 /* The text the splitter writes for sh: prefix, set, k, index, base64 data, check. */
 static void share_text(const struct aecs_share *sh, char out[AECS_SHARE_TEXT_MAX])
 {
@@ -160,12 +162,10 @@ static void fuzz_box_index(const char *text)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size + 1);
+    char *text = fuzz_text(data, size);
 
     if (text == NULL)
         return 0;
-    memcpy(text, data, size);
-    text[size] = '\0';
     fuzz_share_text(text);
     fuzz_share_fields(text);
     fuzz_forwarded(data, size);

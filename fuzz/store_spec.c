@@ -14,6 +14,8 @@
 #include "store/backend.h"
 #include "store/store.h"
 
+#include "fuzz_text.h"
+
 /* Well-formed UTF-8 with no C0/DEL/C1 control, decoded by code point (not by the store's table). */
 static int printable_utf8(const unsigned char *p, size_t n)
 {
@@ -109,12 +111,10 @@ static void check_etcd(const char *loc)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct aecs_store_spec spec;
-    char *s = malloc(size + 1);
+    char *s = fuzz_text(data, size);
 
     if (s == NULL)
         return 0;
-    memcpy(s, data, size);
-    s[size] = '\0';
     size_t len = strlen(s); /* up to an embedded NUL */
 
     if (aecs_store_spec_parse(s, &spec) == AECS_OK) {

@@ -21,6 +21,8 @@
 #include "crypto/tls_pin.h"
 #include "crypto/x509.h"
 
+#include "fuzz_text.h"
+
 static int blank(char c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -94,12 +96,10 @@ static void fuzz_cert(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size + 1);
+    char *text = fuzz_text(data, size);
 
     if (text == NULL)
         return 0;
-    memcpy(text, data, size);
-    text[size] = '\0';
     fuzz_pin(text);
     fuzz_cert(data, size);
     free(text);
