@@ -682,7 +682,8 @@ int aecs_conn_service_id(struct aecs_conn *c, const char **id)
                      "digits, nor empty",
                      aecs_conn_server(c));
         snprintf(c->service_id, sizeof(c->service_id), "%s", got);
-        c->service_id_known = 1;
+        /* an empty id is asked again: an init on this connection gives the service one */
+        c->service_id_known = got[0] != '\0';
     }
     *id = c->service_id;
 out:

@@ -197,7 +197,7 @@ int svc_pending_has(const struct aecs_service *svc, unsigned index);
  */
 AECS_MUST_CHECK int svc_pending_add(struct aecs_service *svc, const struct aecs_share *share,
                                     int direct, const char *remote, enum aecs_api_code *api);
-/* Wipes every pending share. */
+/* Wipes every pending share, and forgets which of them were forwarded to which replica. */
 void svc_pending_wipe(struct aecs_service *svc);
 
 /* ---- the service ---- */

@@ -1061,6 +1061,9 @@ void svc_pending_wipe(struct aecs_service *svc)
     aecs_cleanse(svc->pending, AECS_SHARES_MAX * sizeof(struct aecs_share));
     svc->pending_count = 0;
     svc->cu.direct = 0;
+    /* Nothing counts as forwarded any more: shares given again are forwarded again. */
+    for (size_t i = 0; i < svc->cu.peer_count; i++)
+        svc->cu.peers[i].sent = 0;
 }
 
 static json_t *unseal_answer(const struct aecs_service *svc)

@@ -191,8 +191,6 @@ static int epoch_sync(struct aecs_service *svc)
         log_info("unseal: progress reset through another replica (epoch %llu): %zu shares "
                  "dropped", (unsigned long long)epoch, svc->pending_count);
     svc_pending_wipe(svc);
-    for (size_t i = 0; i < svc->cu.peer_count; i++)
-        svc->cu.peers[i].sent = 0;
     svc->cu.epoch = epoch;
     return AECS_OK;
 }
@@ -686,8 +684,6 @@ int svc_unseal_reset(struct aecs_service *svc)
         return rc;
     }
     svc_pending_wipe(svc);
-    for (size_t i = 0; i < svc->cu.peer_count; i++)
-        svc->cu.peers[i].sent = 0;
     svc->cu.epoch = epoch + 1;
     log_info("unseal: progress reset on every replica (epoch %llu)",
              (unsigned long long)svc->cu.epoch);

@@ -702,11 +702,16 @@ static int call(struct etcd_store *es, struct conn *c, const char *path, const j
             GUARD_OUT(attempt(es, c, ep, path, &b, kind, cap, left, &oc, &j, why[ep], WHY_MAX));
             switch (oc) {
             case OUT_OK:
-                /* the first call to get through elsewhere moves the others, and says so */
-                pthread_mutex_lock(&es->lock);
-                moved = es->current != ep;
-                es->current = ep;
-                pthread_mutex_unlock(&es->lock);
+                /* The first call to get through elsewhere moves the others, and says so;
+                   a call that got through where it started moves nobody (another call may
+                   have left that endpoint meanwhile, for good reason). */
+                moved = 0;
+                if (ep != first) {
+                    pthread_mutex_lock(&es->lock);
+                    moved = es->current != ep;
+                    es->current = ep;
+                    pthread_mutex_unlock(&es->lock);
+                }
                 if (moved) {
                     reasons_text(es, why, reasons, sizeof(reasons));
                     log_warn("store: etcd: now using %s (%s)", es->urls[ep], reasons);

@@ -554,6 +554,7 @@ static void test_signed(void **state)
 static void test_signed_refusals(void **state)
 {
     struct tu_tls_server bad;
+    json_t *reqs;
     struct aecs_cred *cred;
     struct aecs_conn *c;
     struct aecs_reply r;
@@ -596,6 +597,22 @@ static void test_signed_refusals(void **state)
     aecs_reply_clear(&r);
     aecs_conn_free(c);
     aecs_cred_free(cred);
+
+    /* a server not initialized yet: its empty id is not kept, so an init on the same
+       connection is followed by requests signed over the id it made */
+    assert_int_equal(tu_tls_server_start(&bad, g_dir, "tls_server", ""), 0);
+    cred = make_cred(bad.url, "admin_p256.pem", "fp=" FP_SERVER);
+    c = open_conn(cred, 0);
+    assert_int_equal(aecs_conn_service_id(c, &id), AECS_OK);
+    assert_string_equal(id, "");
+    assert_int_equal(aecs_conn_service_id(c, &id), AECS_OK);
+    reqs = tu_tls_server_requests(&bad);
+    assert_int_equal(json_array_size(reqs), 2); /* asked twice: nothing cached */
+    assert_string_equal(req_str(json_array_get(reqs, 1), "target"), "/v1/status");
+    json_decref(reqs);
+    aecs_conn_free(c);
+    aecs_cred_free(cred);
+    tu_tls_server_stop(&bad);
 
     /* a server whose status id is not 32 lowercase hex digits */
     assert_int_equal(tu_tls_server_start(&bad, g_dir, "tls_server", "0123456789ABCDEF"), 0);
