@@ -978,9 +978,16 @@ int aecs_service_init(struct aecs_service *svc, const struct aecs_request *req,
     svc_txn_end(svc, &t);
     in_txn = 0;
     if (rc == AECS_E_MISMATCH) {
-        if (load_init(svc) != AECS_OK)
+        int lrc = load_init(svc);
+
+        if (lrc != AECS_OK) {
             log_error("init: cannot read the other replica's init: %s",
                       aecs_err_last()->message);
+            *api = API_CONFLICT;
+            aecs_err_prefix("init: not done, the store changed meanwhile and does not load: ");
+            rc = lrc;
+            goto out;
+        }
         *api = API_CONFLICT;
         if (svc->state == AECS_STATE_UNINITIALIZED)
             BAIL_OUT(AECS_E_MISMATCH, "init: the store holds a service id (" SVC_META_ID ") but "
