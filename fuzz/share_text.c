@@ -61,6 +61,17 @@ static int lower_hex(const char *s, size_t n)
     return 1;
 }
 
+/* text without the blanks around it: its start, and *len its length */
+static const char *trimmed(const char *text, size_t *len)
+{
+    while (isspace((unsigned char)*text))
+        text++;
+    *len = strlen(text);
+    while (*len > 0 && isspace((unsigned char)text[*len - 1]))
+        (*len)--;
+    return text;
+}
+
 static void fuzz_share_text(const char *text)
 {
     struct aecs_share sh, again;
@@ -78,13 +89,8 @@ static void fuzz_share_text(const char *text)
         abort();
     share_text(&sh, canon);
     /* the input is the canonical text, but for blanks around it and the case of the check */
-    const char *p = text;
     size_t len;
-    while (isspace((unsigned char)*p))
-        p++;
-    len = strlen(p);
-    while (len > 0 && isspace((unsigned char)p[len - 1]))
-        len--;
+    const char *p = trimmed(text, &len);
     if (len != strlen(canon) || memcmp(p, canon, len - 8) != 0 ||
         strncasecmp(p + len - 8, canon + len - 8, 8) != 0)
         abort();
@@ -100,14 +106,9 @@ static void fuzz_share_fields(const char *text)
 {
     char buf[AECS_SHARE_TEXT_MAX + 16];
     uint8_t digest[32];
-    const char *p = text;
     size_t len;
+    const char *p = trimmed(text, &len);
 
-    while (isspace((unsigned char)*p))
-        p++;
-    len = strlen(p);
-    while (len > 0 && isspace((unsigned char)p[len - 1]))
-        len--;
     if (len >= AECS_SHARE_TEXT_MAX)
         return;
     memcpy(buf, p, len);
